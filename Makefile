@@ -1,0 +1,59 @@
+# reviewlab: every target bootstraps the environment it needs (python3 + make suffice).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1 HF_UPDATE_DOWNLOAD_COUNTS=0
+export HF_HUB_DISABLE_TELEMETRY=1 DVC_NO_ANALYTICS=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+
+.PHONY: help install data repro results test test-fast lint format lab lock clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name reviewlab --display-name reviewlab >/dev/null
+	$(BIN)/dvc config --local core.analytics false
+	@touch $@
+
+install: $(STAMP)  ## create .venv and install the pinned environment
+
+data: $(STAMP)  ## materialise data/ from the DVC remote (../shared/dvc-remote)
+	$(BIN)/dvc pull -q data.dvc
+
+repro: data  ## run the whole pipeline (dvc repro) and refresh the README results table
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	$(BIN)/reviewlab readme
+
+results: $(STAMP)  ## regenerate the README results table from metrics/
+	$(BIN)/reviewlab readme
+
+test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end dvc repro
+	$(BIN)/pytest
+
+test-fast: data  ## unit tests only (skips the slow end-to-end tests)
+	$(BIN)/pytest -m "not slow"
+
+lint: $(STAMP)  ## ruff lint + format check, notebooks stripped of outputs
+	$(BIN)/ruff check src tests notebooks
+	$(BIN)/ruff format --check src tests notebooks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+format: $(STAMP)  ## apply ruff fixes and formatting, strip notebook outputs
+	$(BIN)/ruff check --fix src tests notebooks
+	$(BIN)/ruff format src tests notebooks
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+lab: $(STAMP)  ## JupyterLab with the project's kernel
+	$(BIN)/jupyter lab notebooks
+
+lock: $(STAMP)  ## re-pin requirements.lock from the current environment
+	{ echo "# Exact pins of every dependency (generated: make lock). Installed by make as constraints."; \
+	  $(BIN)/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements.lock
+
+clean:  ## remove pipeline artifacts (not data/, not the venv)
+	rm -rf artifacts

@@ -1,0 +1,3 @@
+from reviewlab.cli import main
+
+raise SystemExit(main())
