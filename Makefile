@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1 HF_UPDATE_DOWNLOAD_COUNTS=0
-export HF_HUB_DISABLE_TELEMETRY=1 DVC_NO_ANALYTICS=1 MPLBACKEND=Agg PYTHONHASHSEED=0
+export HF_HUB_DISABLE_TELEMETRY=1 DVC_NO_ANALYTICS=1 PYTHONHASHSEED=0
 
 .PHONY: help install data repro results test test-fast lint format lab lock clean
 

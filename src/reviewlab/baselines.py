@@ -173,7 +173,8 @@ def lightgbm(fs: FeatureSet, cfg: dict[str, Any], seed: int) -> Fitted:
     model.fit(
         x[train],
         y[train],
-        eval_set=[(x[valid], y[valid])],
+        eval_X=(x[valid],),
+        eval_y=(y[valid],),
         eval_metric="l2",
         callbacks=[lgb.early_stopping(cfg["early_stopping_rounds"], verbose=False)],
     )

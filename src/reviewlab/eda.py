@@ -125,7 +125,7 @@ def plot_over_time(reviews: pd.DataFrame) -> plt.Figure | None:
     twin.plot(monthly.index, smooth, color="darkred", label="mean rating (months with >= 10)")
     twin.set(ylabel="mean rating", ylim=(1, 5))
     twin.grid(False)
-    fig.legend(loc="upper left", bbox_to_anchor=(0.08, 0.88))
+    fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88), fontsize=9)
     return fig
 
 

@@ -143,9 +143,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, str]]:
         raise DataLoadError(f"{path}: cannot read the file: {err}") from err
     reader = csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""))
     try:
-        header = next(reader)
-    except StopIteration:
-        raise DataLoadError(f"{path}: line 1: empty file, expected a header row") from None
+        header = next(reader)  # _check_header has ruled out an empty file
     except csv.Error as err:
         raise DataLoadError(f"{path}: line 1: cannot parse the header: {err}") from err
     header = [h.lstrip("\ufeff") for h in header]
@@ -189,6 +187,8 @@ def _check_header(path: Path, spec: dict[str, Any]) -> None:
     if spec["format"] != "csv":
         return
     first = next(_open_text_lines(path), b"").decode("utf-8", "replace")
+    if not first.strip():
+        raise DataLoadError(f"{path}: line 1: empty file, expected a header row")
     header = [h.lstrip("\ufeff") for h in next(csv.reader([first]), [])]
     wanted = {**spec["columns"], **spec["keep"]}
     for target, source in wanted.items():

@@ -84,12 +84,13 @@ def preprocess(
 def run_baselines(
     dataset: str, cfg: dict[str, Any], eval_cfg: dict[str, Any], seed: int, root: Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit every baseline; write ``baselines.json`` and predictions; return (metrics, preds)."""
+    """Fit every baseline; write ``baselines.json``, predictions and the validation search."""
     fs = FeatureSet.load(features_dir(dataset, root))
     y = fs.table["rating"].to_numpy()
     ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
-    models, rows, preds = {}, [], []
+    models, rows, preds, search = {}, [], [], []
     for fitted in bl.run_all(fs, cfg, seed):
+        search += [{"model": fitted.name, **point} for point in fitted.search]
         valid_rows, test_rows = fs.rows("valid"), fs.rows("test")
         entry = {
             "selected": fitted.selected,
@@ -115,6 +116,7 @@ def run_baselines(
     out = paths.artifacts(dataset, root) / "baselines"
     out.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(out / "predictions.parquet", index=False)
+    pd.DataFrame(search).to_csv(out / "search.csv", index=False)
     return table, predictions
 
 

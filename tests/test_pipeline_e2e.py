@@ -1,0 +1,195 @@
+"""End to end: `dvc repro` of a copy of the repo on a tiny profile (a few hundred rows).
+
+The tiny profile also plugs in a third dataset through params.yaml alone: a CSV in another
+schema, made here from real Amazon rows, read by the generic adapter.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import AMAZON, ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "features": {
+        "tfidf_word": {"max_features": 2000, "ngram_max": 2, "min_df": 2},
+        "tfidf_char": {"max_features": 2000, "ngram_min": 2, "ngram_max": 4, "min_df": 2},
+    },
+    "baselines.bias_reg": [3, 10],
+    "baselines.ridge_alpha": [1],
+    "baselines.logreg_C": [10],
+    "baselines.lightgbm.n_estimators": 60,
+    "evaluation.n_bootstrap": 50,
+}
+
+
+def _set(params: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        params = params[key]
+    params[last] = value
+
+
+def make_shop_csv(path: Path, n: int = 300) -> None:
+    """Real Amazon reviews re-shaped into another schema, plus two malformed rows."""
+    with gzip.open(AMAZON, "rt", encoding="utf-8") as handle:
+        records = [json.loads(next(handle)) for _ in range(n)]
+    frame = pd.DataFrame(
+        {
+            "Comment ID": [f"c{i}" for i in range(n)],
+            "Customer": [r["reviewerID"] for r in records],
+            "Product Code": [r["asin"] for r in records],
+            "Stars (1-5)": [int(r["overall"]) for r in records],
+            "Headline": [r["summary"] for r in records],
+            "Comment": [r["reviewText"] for r in records],
+            "Posted": pd.to_datetime([r["unixReviewTime"] for r in records], unit="s").strftime(
+                "%Y-%m-%d"
+            ),
+        }
+    )
+    frame.loc[0, "Stars (1-5)"] = 9  # quarantined: out of range
+    frame.loc[1, "Comment"] = ""  # quarantined: missing text
+    frame.to_csv(path, index=False)
+
+
+def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, (
+        f"{cmd} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_repo(tmp_path_factory) -> Path:
+    if not AMAZON.is_file():
+        pytest.skip("data not pulled; run `make data`")
+    work = tmp_path_factory.mktemp("e2e") / "repo"
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, work / name)
+    shutil.copytree(ROOT / "data", work / "data")
+    for generated in ("metrics", "reports", "dvc.lock"):
+        path = work / generated
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    make_shop_csv(work / "data" / "shop.csv")
+
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    for block in params["datasets"].values():
+        block["max_rows"] = 300
+    params["datasets"]["shop"] = {
+        "adapter": "generic",
+        "path": "data/shop.csv",
+        "columns": {
+            "review_id": "Comment ID",
+            "user_id": "Customer",
+            "item_id": "Product Code",
+            "rating": "Stars (1-5)",
+            "title": "Headline",
+            "text": "Comment",
+            "timestamp": "Posted",
+        },
+    }
+    for dotted, value in TINY.items():
+        _set(params, dotted, value)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "init", "-q"], work)
+    run(["dvc", "repro"], work)
+    return work
+
+
+def _numbers(node):
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _numbers(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _numbers(value)
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield node
+
+
+def test_every_declared_output_exists(tiny_repo):
+    from dvc.repo import Repo
+
+    with Repo(str(tiny_repo)) as repo:
+        outs = [Path(out.fs_path) for out in repo.index.outs if Path(out.fs_path).name != "data"]
+    assert len(outs) >= 30
+    missing = [str(p) for p in outs if not p.exists()]
+    assert not missing, missing
+
+
+def test_metrics_are_finite_and_complete(tiny_repo):
+    files = sorted((tiny_repo / "metrics").glob("*/*.json"))
+    assert {f.parent.name for f in files} == {"amazon", "clothing", "shop"}
+    for file in files:
+        assert all(math.isfinite(x) for x in _numbers(json.loads(file.read_text()))), file
+    for dataset in ("amazon", "clothing", "shop"):
+        payload = json.loads((tiny_repo / "metrics" / dataset / "baselines.json").read_text())
+        assert len(payload["models"]) == 5
+        for entry in payload["models"].values():
+            for split in ("valid", "test"):
+                assert all(v is not None for v in entry[split].values()), (dataset, entry)
+
+
+def test_generic_dataset_plugged_in_by_params(tiny_repo):
+    quality = json.loads((tiny_repo / "metrics/shop/data_quality.json").read_text())
+    assert quality["rows_read"] == 300
+    assert quality["by_reason"]["rating_out_of_range"] == 1
+    assert quality["by_reason"]["missing_text"] == 1
+    assert quality["rows_loaded"] == 298
+    assert (tiny_repo / "reports/shop/baselines.html").is_file()
+    index = (tiny_repo / "reports/index.html").read_text()
+    assert "shop/baselines.html" in index and "clothing/eda.html" in index
+
+
+def test_nothing_left_to_reproduce(tiny_repo):
+    status = run(["dvc", "status"], tiny_repo).stdout
+    assert "changed" not in status, status
+
+
+def test_executed_notebooks_pass_nbval(tiny_repo):
+    notebooks = sorted(str(p) for p in (tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
+    assert len(notebooks) == 13
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "--rootdir",
+            str(tiny_repo),
+            *notebooks,
+        ],
+        tiny_repo,
+    )
+
+
+def test_forced_rerun_gives_identical_metrics(tiny_repo):
+    before = {p: p.read_bytes() for p in (tiny_repo / "metrics").glob("*/*.json")}
+    run(["dvc", "repro", "-f"], tiny_repo)
+    after = {p: p.read_bytes() for p in (tiny_repo / "metrics").glob("*/*.json")}
+    assert before == after

@@ -1,0 +1,45 @@
+"""The README results table is generated from the committed metrics and matches them."""
+
+import pandas as pd
+
+from reviewlab.reporting import README_END, README_START, collect_results, results_markdown
+
+
+def test_readme_table_matches_committed_metrics(root):
+    results = collect_results(root)
+    assert not results.empty, "no committed metrics/*/baselines.json"
+    readme = (root / "README.md").read_text()
+    block = readme.split(README_START, 1)[1].split(README_END, 1)[0]
+    assert block.strip() == results_markdown(results).strip(), "run `make results`"
+
+
+def test_results_markdown_marks_selected_model():
+    results = pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "model": "a",
+                "best_on_valid": True,
+                "rmse": 1.0,
+                "rmse_low": 0.9,
+                "rmse_high": 1.1,
+                "mae": 0.5,
+                "accuracy": 0.6,
+                "macro_f1": 0.4,
+                "qwk": 0.3,
+            },
+            {
+                "dataset": "d",
+                "model": "b",
+                "best_on_valid": False,
+                "rmse": 1.2,
+                "mae": 0.6,
+                "accuracy": 0.5,
+                "macro_f1": 0.3,
+                "qwk": 0.2,
+            },
+        ]
+    )
+    text = results_markdown(results)
+    assert "| d | **a** | 1.000 [0.900, 1.100] |" in text
+    assert "| d | b | 1.200 |" in text
