@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -12,6 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     stage.add_argument("name", help="ingest | eda | preprocess | baselines | report")
     stage.add_argument("--dataset", help="dataset key under `datasets:` in params.yaml")
     sub.add_parser("readme", help="regenerate the README results table from metrics/")
+    predict = sub.add_parser("predict", help="score new reviews with a fine-tuned model")
+    predict.add_argument("--model", required=True, type=Path, help="a saved model folder")
+    predict.add_argument("--input", required=True, type=Path, help=".csv or .jsonl reviews")
+    predict.add_argument("--output", required=True, type=Path, help=".csv, .jsonl or .parquet")
+    predict.add_argument("--text-column", default="text")
+    predict.add_argument("--title-column", default="title")
+    predict.add_argument("--batch-size", type=int, default=64)
+    bench = sub.add_parser("bench", help="fine-tuning throughput: naive loop vs project default")
+    bench.add_argument("--dataset", default="amazon")
+    bench.add_argument("--steps", type=int, default=4, help="timed steps per configuration")
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--threads", type=int, default=None)
+    bench.add_argument("--output", type=Path, default=Path("bench"))
     args = parser.parse_args(argv)
 
     if args.command == "stage":
@@ -22,4 +36,28 @@ def main(argv: list[str] | None = None) -> int:
         from reviewlab.reporting import update_readme
 
         print(update_readme())
+    elif args.command == "predict":
+        from reviewlab.finetune.predict import predict_frame, read_table, write_table
+
+        try:
+            frame = predict_frame(
+                args.model,
+                read_table(args.input),
+                args.text_column,
+                args.title_column,
+                args.batch_size,
+            )
+        except (FileNotFoundError, KeyError, ValueError) as err:
+            parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
+        print(write_table(frame, args.output))
+    elif args.command == "bench":
+        from reviewlab import bench as benchmark
+        from reviewlab.finetune.run import training_frame
+
+        frame = training_frame(args.dataset)
+        train = frame[frame["split"] == "train"]
+        rows = train.sample(n=min(len(train), args.batch_size * (args.steps + 1)), random_state=0)
+        report = benchmark.run(rows, args.steps, args.batch_size, threads=args.threads)
+        benchmark.save(report, args.output)
+        print(benchmark.markdown(report))
     return 0

@@ -18,6 +18,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "eda": ("02_eda.ipynb", ("eda",), True),
     "preprocess": ("03_preprocess.ipynb", ("seed", "split", "features"), True),
     "baselines": ("04_baselines.ipynb", ("seed", "baselines", "evaluation"), True),
+    "finetune": ("05_finetune.ipynb", ("seed", "finetune", "evaluation"), True),
     "report": ("99_report.ipynb", (), False),
 }
 

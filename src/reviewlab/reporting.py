@@ -20,7 +20,7 @@ from reviewlab.io import read_json
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 #: Metrics files that hold model results (``models: {name: {valid, test}}``), in table order.
-RESULT_FILES = ("baselines.json",)
+RESULT_FILES = ("baselines.json", "finetune.json")
 
 
 def collect_results(root: Path | None = None) -> pd.DataFrame:
@@ -135,17 +135,28 @@ def _stage_order(page: Path) -> int:
     return order.index(page.stem) if page.stem in order else len(order)
 
 
+def _replace_block(text: str, name: str, content: str, where: Path) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"{where}: markers {start} / {end} not found")
+    head, rest = text.split(start, 1)
+    return f"{head}{start}\n{content}{end}{rest.split(end, 1)[1]}"
+
+
 def update_readme(root: Path | None = None) -> Path:
-    """Replace the README block between the results markers with the generated table."""
+    """Refresh the README's generated blocks: results (metrics/) and benchmark (bench/)."""
     root = root or paths.project_root()
     readme = root / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme}: results markers {README_START} / {README_END} not found")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    table = results_markdown(collect_results(root))
-    readme.write_text(f"{head}{README_START}\n{table}{README_END}{tail}", encoding="utf-8")
+    text = _replace_block(
+        readme.read_text(encoding="utf-8"),
+        "results",
+        results_markdown(collect_results(root)),
+        readme,
+    )
+    bench = root / "bench" / "results.md"
+    if bench.is_file():
+        text = _replace_block(text, "bench", bench.read_text(encoding="utf-8"), readme)
+    readme.write_text(text, encoding="utf-8")
     return readme
 
 

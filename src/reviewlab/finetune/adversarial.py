@@ -1,0 +1,169 @@
+"""Adversarial training on word embeddings: none, FGM, PGD and FreeLB.
+
+Each method performs the forward/backward passes of one training step and leaves the
+accumulated parameter gradients in ``.grad`` for the optimizer:
+
+- ``none``: ``loss.backward()``; nothing else.
+- ``fgm`` (Miyato et al., 2017): clean backward; add ``r = eps * g / ||g||`` to the word
+  embedding matrix (``g``: its gradient); backward of the loss at the perturbed point; restore
+  the embeddings. Gradients: clean + adversarial.
+- ``pgd`` (Madry et al., 2018, in its usual NLP form): clean backward; ``steps`` ascent steps of
+  size ``alpha`` along ``g / ||g||``, each projected back onto the ``eps`` ball around the
+  original embeddings; gradients of the intermediate steps are discarded and the last
+  adversarial backward is added to the clean gradients; restore the embeddings.
+- ``freelb`` (Zhu et al., 2020): a perturbation ``delta`` of the input embeddings (the word
+  embedding outputs), initialised uniformly with per-example norm ``init_mag``; ``steps``
+  ascent steps; every step's backward of ``loss / steps`` accumulates, so the gradients are the
+  average over the ``steps`` perturbed points ("free" large batch). With ``eps > 0`` each
+  example's ``delta`` is projected onto the ``eps`` ball (Frobenius norm).
+
+Embedding weights are restored from a copy, so they are bit-exactly unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+LossFn = Callable[..., torch.Tensor]
+Backward = Callable[[torch.Tensor], None]
+METHODS = ("none", "fgm", "pgd", "freelb")
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    """``adversarial`` params. Defaults follow the papers' text-classification settings."""
+
+    method: str = "none"
+    epsilon: float = 1.0  # FGM: perturbation norm; PGD/FreeLB: radius of the ball (0: none)
+    alpha: float = 0.3  # PGD/FreeLB ascent step size
+    steps: int = 3  # PGD/FreeLB ascent steps
+    init_mag: float = 0.0  # FreeLB: initial per-example perturbation norm
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"adversarial.method '{self.method}' is not one of {METHODS}")
+        if self.epsilon < 0 or self.alpha <= 0 or self.steps < 1 or self.init_mag < 0:
+            raise ValueError(
+                "adversarial: epsilon >= 0, alpha > 0, steps >= 1 and init_mag >= 0 required, got "
+                f"epsilon={self.epsilon}, alpha={self.alpha}, steps={self.steps}, "
+                f"init_mag={self.init_mag}"
+            )
+
+
+def _unit(tensor: torch.Tensor) -> torch.Tensor | None:
+    norm = torch.linalg.vector_norm(tensor)
+    return None if norm == 0 or not torch.isfinite(norm) else tensor / norm
+
+
+def _project(delta: torch.Tensor, eps: float) -> torch.Tensor:
+    norm = torch.linalg.vector_norm(delta)
+    return delta * (eps / norm) if norm > eps else delta
+
+
+def _default_backward(loss: torch.Tensor) -> None:
+    loss.backward()
+
+
+def adversarial_step(
+    cfg: AdversarialConfig,
+    model: nn.Module,
+    loss_fn: LossFn,
+    input_ids: torch.Tensor | None = None,
+    attention_mask: torch.Tensor | None = None,
+    backward: Backward = _default_backward,
+) -> torch.Tensor:
+    """Run one step's forward/backward passes with ``cfg.method``; return the clean loss.
+
+    ``model.get_input_embeddings()`` is the word embedding that is perturbed. ``loss_fn()``
+    computes the batch loss; ``loss_fn(inputs_embeds=...)`` (FreeLB) computes it from given
+    input embeddings, for which ``input_ids``/``attention_mask`` are needed.
+    """
+    embedding = model.get_input_embeddings()
+    if cfg.method == "freelb":
+        return _freelb(cfg, embedding, loss_fn, input_ids, attention_mask, backward)
+    loss = loss_fn()
+    backward(loss)
+    if cfg.method == "fgm":
+        _fgm(cfg, embedding.weight, loss_fn, backward)
+    elif cfg.method == "pgd":
+        _pgd(cfg, embedding.weight, list(model.parameters()), loss_fn, backward)
+    return loss.detach()
+
+
+def _fgm(cfg: AdversarialConfig, weight: nn.Parameter, loss_fn: LossFn, backward: Backward):
+    direction = None if weight.grad is None else _unit(weight.grad)
+    if direction is None:
+        return
+    backup = weight.data.clone()
+    weight.data.add_(cfg.epsilon * direction)
+    backward(loss_fn())
+    weight.data.copy_(backup)
+
+
+def _pgd(
+    cfg: AdversarialConfig,
+    weight: nn.Parameter,
+    params: list[nn.Parameter],
+    loss_fn: LossFn,
+    backward: Backward,
+):
+    if weight.grad is None or _unit(weight.grad) is None:
+        return
+    with_grad = [p for p in params if p.grad is not None]
+    clean = [p.grad.clone() for p in with_grad]
+    backup = weight.data.clone()
+    for step in range(cfg.steps):
+        direction = _unit(weight.grad)
+        if direction is not None:  # a vanished gradient leaves the point where it is
+            weight.data.add_(cfg.alpha * direction)
+            weight.data.copy_(backup + _project(weight.data - backup, cfg.epsilon))
+        last = step == cfg.steps - 1
+        for p, grad in zip(with_grad, clean, strict=True):
+            p.grad.copy_(grad) if last else p.grad.zero_()
+        backward(loss_fn())
+    weight.data.copy_(backup)
+
+
+def _freelb(
+    cfg: AdversarialConfig,
+    embedding: nn.Embedding,
+    loss_fn: LossFn,
+    input_ids: torch.Tensor | None,
+    attention_mask: torch.Tensor | None,
+    backward: Backward,
+) -> torch.Tensor:
+    if input_ids is None:
+        raise ValueError("FreeLB needs the batch's input_ids")
+    mask = (
+        (torch.ones_like(input_ids) if attention_mask is None else attention_mask)
+        .unsqueeze(-1)
+        .to(embedding.weight.dtype)
+    )
+    shape = (*input_ids.shape, embedding.embedding_dim)
+    if cfg.init_mag > 0:
+        delta = torch.empty(shape, dtype=embedding.weight.dtype).uniform_(-1, 1) * mask
+        delta = _per_example(delta, lambda d: d * (cfg.init_mag / torch.linalg.vector_norm(d)))
+    else:
+        delta = torch.zeros(shape, dtype=embedding.weight.dtype)
+    first_loss = None
+    for step in range(cfg.steps):
+        delta.requires_grad_()
+        loss = loss_fn(inputs_embeds=embedding(input_ids) + delta) / cfg.steps
+        backward(loss)
+        first_loss = loss.detach() * cfg.steps if first_loss is None else first_loss
+        if step == cfg.steps - 1:
+            break
+        grad = delta.grad.detach()
+        step_dir = _per_example(grad, lambda g: _unit(g) if _unit(g) is not None else g * 0)
+        delta = (delta.detach() + cfg.alpha * step_dir) * mask
+        if cfg.epsilon > 0:
+            delta = _per_example(delta, lambda d: _project(d, cfg.epsilon))
+    return first_loss
+
+
+def _per_example(tensor: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    return torch.stack([fn(row) for row in tensor])

@@ -1,0 +1,196 @@
+"""Fine-tuning building blocks: tokenisation, labels, R-Drop, LLRD groups, model round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from reviewlab.backbone import resolve_model
+from reviewlab.finetune.data import LabelSpec, Standardizer, encode, head_tail
+from reviewlab.finetune.model import (
+    ReviewModel,
+    llrd_param_groups,
+    load_model,
+    rdrop_loss,
+    save_model,
+    task_loss,
+)
+
+CFG = {
+    "model_name_or_path": None,
+    "attn_implementation": "eager",
+    "dropout": {"hidden": 0.1, "attention": 0.0, "head": 0.1},
+}
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from reviewlab.backbone import load_tokenizer
+
+    return load_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def model() -> ReviewModel:
+    from reviewlab.finetune.model import build_model
+
+    return build_model(CFG, num_outputs=5, n_extra=3, bias=[0.0, 0.1, 0.2, 0.3, 0.4])
+
+
+def test_packaged_model_resolves_offline():
+    folder = Path(resolve_model(None))
+    assert (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+    assert resolve_model("all-MiniLM-L6-v2") == str(folder)
+    assert resolve_model("bert-base-uncased") == "bert-base-uncased"
+    assert resolve_model("/some/local/checkpoint") == "/some/local/checkpoint"
+
+
+def test_head_tail_keeps_both_ends():
+    assert head_tail(list(range(10)), 4, 1) == [0, 7, 8, 9]
+    assert head_tail(list(range(10)), 4, 4) == [0, 1, 2, 3]
+    assert head_tail(list(range(3)), 4, 1) == [0, 1, 2]
+
+
+def test_encode_respects_max_length_and_keeps_head_and_tail(tokenizer):
+    long_text = "start " + " ".join(f"w{i}" for i in range(400)) + " finale"
+    out = encode(tokenizer, ["Great strings", ""], [long_text, "short one"], 64, 16, 8)
+    first, second = (tokenizer.convert_ids_to_tokens(ids) for ids in out["input_ids"])
+    assert len(out["input_ids"][0]) <= 64
+    assert first[0] == "[CLS]" and first.count("[SEP]") == 2 and "great" in first
+    assert first[4] == "start"  # [CLS] great strings [SEP] start ...
+    assert first[-2] == "finale" and first[-1] == "[SEP]"
+    assert second == ["[CLS]", "short", "one", "[SEP]"]
+    assert out["token_type_ids"][0][-1] == 1 and out["token_type_ids"][1] == [0, 0, 0, 0]
+
+
+def test_label_specs():
+    ratings = pd.Series([1, 3, 5, 5, 4])
+    cls = LabelSpec.fit("rating", "classification", ratings)
+    assert cls.classes == [1, 3, 4, 5] and cls.num_outputs == 4
+    assert cls.targets(pd.Series([5, 1])).tolist() == [3, 0]
+    with pytest.raises(ValueError, match="not seen in train"):
+        cls.targets(pd.Series([2]))
+    binary = LabelSpec.fit("recommended", "binary", pd.Series([0, 1, 1]))
+    assert binary.targets(pd.Series([1, 0])).tolist() == [1.0, 0.0]
+    assert binary.initial_bias(pd.Series([0, 1, 1]))[0] == pytest.approx(np.log(2))
+    reg = LabelSpec.fit("rating", "regression", ratings)
+    assert reg.initial_bias(ratings) == [pytest.approx(3.6)]
+    with pytest.raises(ValueError, match="head 'ordinal'"):
+        LabelSpec("rating", "ordinal")
+
+
+def test_standardizer_uses_train_statistics_and_fills_missing():
+    train = pd.DataFrame({"a": [1.0, 3.0], "b": [np.nan, 2.0]})
+    scaler = Standardizer.fit(train, ["a", "b"])
+    out = scaler.transform(pd.DataFrame({"a": [2.0, np.nan], "b": [2.0, 5.0]}))
+    np.testing.assert_allclose(out, [[0.0, 0.0], [0.0, 3.0]])  # b: mean 2, zero std -> 1
+
+
+def test_rdrop_reduces_to_task_loss_for_identical_passes():
+    logits = torch.randn(6, 5)
+    labels = torch.randint(0, 5, (6,))
+    base = task_loss(logits, labels, "classification", 0.1)
+    assert torch.allclose(rdrop_loss(logits, logits, labels, "classification", 4.0, 0.1), base)
+    other = logits + torch.randn(6, 5)
+    assert rdrop_loss(logits, other, labels, "classification", 4.0) > 0.5 * (
+        task_loss(logits, labels, "classification") + task_loss(other, labels, "classification")
+    )
+    pred, y = torch.randn(4, 1), torch.rand(4) * 4 + 1
+    a, b = pred, pred + 0.5
+    expected = 0.5 * (task_loss(a, y, "regression") + task_loss(b, y, "regression")) + 2 * 0.25
+    assert torch.allclose(rdrop_loss(a, b, y, "regression", 2.0), expected)
+    binary = torch.randn(4, 1)
+    assert torch.allclose(
+        rdrop_loss(binary, binary, (y > 3).float(), "binary", 1.0),
+        task_loss(binary, (y > 3).float(), "binary"),
+    )
+
+
+def test_llrd_groups(model):
+    groups = llrd_param_groups(model, lr=1e-4, decay=0.5, weight_decay=0.01, head_lr=1e-3)
+    rate = {id(p): (g["lr"], g["weight_decay"]) for g in groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    n = model.encoder.config.num_hidden_layers
+    assert rate[id(named["head.weight"])] == (1e-3, 0.01)
+    top = next(k for k in named if f".layer.{n - 1}." in k and k.endswith("query.weight"))
+    bottom = next(k for k in named if ".layer.0." in k and k.endswith("query.weight"))
+    assert rate[id(named[top])][0] == pytest.approx(1e-4)
+    assert rate[id(named[bottom])][0] == pytest.approx(1e-4 * 0.5 ** (n - 1))
+    emb = next(k for k in named if "word_embeddings" in k)
+    assert rate[id(named[emb])][0] == pytest.approx(1e-4 * 0.5**n)
+    assert all(rate[id(p)][1] == 0.0 for k, p in named.items() if k.endswith("bias"))
+    assert sum(len(g["params"]) for g in groups) == len(named)
+    flat = llrd_param_groups(model, lr=1e-4, decay=1.0, weight_decay=0.0)
+    assert {g["lr"] for g in flat} == {1e-4}
+
+
+def test_model_forward_and_round_trip(model, tmp_path, tokenizer):
+    batch = tokenizer(["good guitar", "bad strings, broke"], padding=True, return_tensors="pt")
+    extra = torch.randn(2, 3)
+    model.eval()
+    with torch.no_grad():
+        logits = model(**batch, extra=extra).logits
+    assert logits.shape == (2, 5)
+    save_model(model, tmp_path / "m", {"note": "test"})
+    loaded, meta = load_model(tmp_path / "m")
+    with torch.no_grad():
+        again = loaded(**batch, extra=extra).logits
+    torch.testing.assert_close(logits, again)
+    assert meta["note"] == "test" and meta["num_outputs"] == 5
+
+
+def test_augmentation_is_seeded_and_keeps_labels():
+    from reviewlab.finetune.augment import augment_training
+
+    train = pd.DataFrame(
+        {
+            "text": ["the strings sound bright and stay in tune", "cheap pedal broke fast"],
+            "rating": [5, 1],
+        }
+    )
+    cfg = {"method": "delete", "p": 0.3, "copies": 2}
+    out = augment_training(train, cfg, seed=1)
+    assert len(out) == 6 and out["rating"].tolist() == [5, 1] * 3
+    assert out.iloc[2:]["text"].tolist() != train["text"].tolist() * 2
+    assert out.equals(augment_training(train, cfg, seed=1))
+    assert augment_training(train, {"method": "none", "p": 0.1, "copies": 1}, 0) is train
+    typo = augment_training(train, {"method": "typo", "p": 0.5, "copies": 1}, seed=2)
+    assert typo["text"].iloc[2] != train["text"].iloc[0]
+    with pytest.raises(ValueError, match="augment.method 'backtranslate'"):
+        augment_training(train, {"method": "backtranslate", "p": 0.1, "copies": 1}, 0)
+
+
+def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
+    from reviewlab.finetune.model import build_model
+
+    lora = {
+        "enabled": True,
+        "r": 4,
+        "alpha": 8,
+        "dropout": 0.0,
+        "target_modules": ["query", "value"],
+    }
+    model = build_model({**CFG, "lora": lora}, num_outputs=1, n_extra=0)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    assert trainable < 0.02 * total
+    groups = llrd_param_groups(model, lr=1e-4, decay=0.9, weight_decay=0.0)
+    assert sum(len(g["params"]) for g in groups) == sum(
+        1 for p in model.parameters() if p.requires_grad
+    )
+    with torch.no_grad():  # make the adapters non-trivial
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.1)
+    batch = tokenizer(["nice tone"], return_tensors="pt")
+    model.eval()
+    with torch.no_grad():
+        before = model(**batch).logits
+    save_model(model, tmp_path / "lora", {})
+    loaded, _ = load_model(tmp_path / "lora")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(**batch).logits, before, rtol=1e-4, atol=1e-4)
