@@ -118,7 +118,12 @@ def tiny_repo(tmp_path_factory) -> Path:
     for dotted, value in TINY.items():
         _set(params, dotted, value)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "init", "-q"], work)
+    run(["git", "init", "-q"], work)  # a clone has history; DVCLive needs a commit
+    run(["git", "add", "-A"], work)
+    run(
+        ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "copy"],
+        work,
+    )
     run(["dvc", "repro"], work)
     return work
 
@@ -197,9 +202,15 @@ def test_executed_notebooks_pass_nbval(tiny_repo):
 
 
 def _metrics(repo: Path) -> dict[Path, bytes]:
-    """Every metrics file except wall-clock runtimes, which legitimately vary."""
+    """Every metrics file except wall-clock timings, which legitimately vary: *_runtime.json
+    and DVCLive's summary (it logs evaluation runtime and samples/s)."""
     files = (repo / "metrics").glob("**/*.json")
-    return {p: p.read_bytes() for p in files if not p.name.endswith("_runtime.json")}
+    timing = ("_runtime.json",)
+    return {
+        p: p.read_bytes()
+        for p in files
+        if not p.name.endswith(timing) and p.parent.name != "finetune_live"
+    }
 
 
 def test_forced_rerun_gives_identical_metrics(tiny_repo):

@@ -119,7 +119,7 @@ def test_markdown_marks_the_default():
             "fp32_matmul_peak_tflops": 1.0,
             "bf16_matmul_peak_tflops": 0.1,
         },
-        "setup": {"batch_size": 32, "steps": 4},
+        "setup": {"batch_size": 32, "steps": 4, "rows": 128},
         "default": "b",
         "results": [{**row, "name": "a"}, {**row, "name": "b"}],
     }

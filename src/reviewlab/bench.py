@@ -117,7 +117,7 @@ def _collate(
 
 
 def run_config(
-    cfg: BenchConfig, frame: pd.DataFrame, tokenizer, steps: int, batch_size: int, seed: int
+    cfg: BenchConfig, frame: pd.DataFrame, tokenizer, batch_size: int, seed: int
 ) -> dict[str, Any]:
     """Samples/s for training and inference, and MFU, of one configuration."""
     torch.manual_seed(seed)
@@ -136,12 +136,14 @@ def run_config(
         cfg.max_length // 2,
         32,
     )
-    batches = _batches(enc, cfg, batch_size, seed)[: steps + 1]
+    # every rung processes exactly the same rows (all of ``frame``): one untimed warm-up step
+    # on the first batch, then every batch timed once
+    batches = _batches(enc, cfg, batch_size, seed)
     labels = torch.tensor(frame["rating"].to_numpy(), dtype=torch.float32)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext()
     model.train()
     elapsed, samples, tokens = 0.0, 0, []
-    for step, index in enumerate(batches):
+    for step, index in enumerate([batches[0], *batches]):
         batch = _collate(enc, index, cfg, tokenizer)
         start = time.perf_counter()
         with autocast:
@@ -150,14 +152,14 @@ def run_config(
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        if step > 0:  # the first step warms up
+        if step > 0:
             elapsed += time.perf_counter() - start
             samples += len(index)
             tokens.extend(batch["attention_mask"].sum(1).tolist())
     model.eval()
     infer_elapsed, infer_samples = 0.0, 0
     with torch.inference_mode(), autocast:
-        for index in batches[1:]:
+        for index in batches:
             batch = _collate(enc, index, cfg, tokenizer)
             start = time.perf_counter()
             model(**batch)
@@ -179,7 +181,6 @@ def run_config(
 
 def run(
     frame: pd.DataFrame,
-    steps: int = 4,
     batch_size: int = 32,
     seed: int = 0,
     threads: int | None = None,
@@ -194,9 +195,7 @@ def run(
 
     native_bf16 = bf16_supported()
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16, seconds=1.0)}
-    rows = [
-        run_config(cfg, frame, tokenizer, steps, batch_size, seed) for cfg in ladder(native_bf16)
-    ]
+    rows = [run_config(cfg, frame, tokenizer, batch_size, seed) for cfg in ladder(native_bf16)]
     naive = rows[0]
     for row in rows:
         row["train_speedup"] = row["train_samples_per_s"] / naive["train_samples_per_s"]
@@ -211,7 +210,12 @@ def run(
             "fp32_matmul_peak_tflops": peaks["fp32"],
             "bf16_matmul_peak_tflops": peaks["bf16"],
         },
-        "setup": {"steps": steps, "batch_size": batch_size, "rows": len(frame), "seed": seed},
+        "setup": {
+            "steps": len(frame) // batch_size,
+            "batch_size": batch_size,
+            "rows": len(frame),
+            "seed": seed,
+        },
         "default": DEFAULT,
         "results": rows,
     }
@@ -234,7 +238,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"peaks: fp32 {m['fp32_matmul_peak_tflops']:.3f} TFLOP/s, bf16 "
         f"{m['bf16_matmul_peak_tflops']:.4f} TFLOP/s (native bf16: {m['native_bf16']}; MFU is "
         f"against the peak of the precision each row uses). Batch {s['batch_size']}, "
-        f"{s['steps']} timed steps after one warm-up, real reviews of the training split.",
+        f"{s['rows']} real training reviews ({s['steps']} batches), each rung timing the same "
+        "rows after one warm-up step.",
         "",
         "| configuration | train samples/s | speed-up | inference samples/s | speed-up "
         "| train TFLOP/s | MFU |",

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     predict.add_argument("--batch-size", type=int, default=64)
     bench = sub.add_parser("bench", help="fine-tuning throughput: naive loop vs project default")
     bench.add_argument("--dataset", default="amazon")
-    bench.add_argument("--steps", type=int, default=4, help="timed steps per configuration")
+    bench.add_argument("--steps", type=int, default=4, help="timed batches per configuration")
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--threads", type=int, default=None)
     bench.add_argument("--output", type=Path, default=Path("bench"))
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
         frame = training_frame(args.dataset)
         train = frame[frame["split"] == "train"]
-        rows = train.sample(n=min(len(train), args.batch_size * (args.steps + 1)), random_state=0)
-        report = benchmark.run(rows, args.steps, args.batch_size, threads=args.threads)
+        rows = train.sample(n=min(len(train), args.batch_size * args.steps), random_state=0)
+        report = benchmark.run(rows, args.batch_size, threads=args.threads)
         benchmark.save(report, args.output)
         print(benchmark.markdown(report))
     return 0
