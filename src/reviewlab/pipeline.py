@@ -14,7 +14,7 @@ import pandas as pd
 
 from reviewlab import baselines as bl
 from reviewlab import paths
-from reviewlab.evaluation import evaluate_split
+from reviewlab.evaluation import HIGHER_IS_BETTER, evaluate_split
 from reviewlab.features import FeatureSet, build_features, deduplicate
 from reviewlab.io import write_json
 from reviewlab.loaders import LoadResult, load_reviews
@@ -106,8 +106,7 @@ def run_baselines(
             preds.append(_predictions(fs.table.iloc[idx], fitted.name, split, pred, cls))
     metric = cfg["selection_metric"]
     table = pd.DataFrame(rows).set_index("model")
-    ascending = metric in ("rmse", "mae")
-    best = table[f"valid_{metric}"].sort_values(ascending=ascending).index[0]
+    best = table[f"valid_{metric}"].sort_values(ascending=not HIGHER_IS_BETTER[metric]).index[0]
     write_json(
         paths.metrics_dir(dataset, root) / "baselines.json",
         {"selection_metric": metric, "best_on_valid": best, "models": models},
