@@ -103,7 +103,7 @@ def run_baselines(
             ("valid", valid_rows, fitted.valid, fitted.valid_classes),
             ("test", test_rows, fitted.test, fitted.test_classes),
         ):
-            preds.append(_predictions(fs.table.iloc[idx], fitted.name, split, pred, cls))
+            preds.append(prediction_frame(fs.table.iloc[idx], fitted.name, split, pred, cls))
     metric = cfg["selection_metric"]
     table = pd.DataFrame(rows).set_index("model")
     best = table[f"valid_{metric}"].sort_values(ascending=not HIGHER_IS_BETTER[metric]).index[0]
@@ -123,7 +123,8 @@ def _flat(entry: dict[str, Any]) -> dict[str, Any]:
     return {f"{split}_{k}": v for split in ("valid", "test") for k, v in entry[split].items()}
 
 
-def _predictions(rows: pd.DataFrame, model: str, split: str, pred, cls) -> pd.DataFrame:
+def prediction_frame(rows: pd.DataFrame, model: str, split: str, pred, cls) -> pd.DataFrame:
+    """One model's predictions on one split, in the layout every stage writes."""
     frame = rows[["review_id", "user_id", "item_id", "rating"]].copy()
     frame.insert(0, "model", model)
     frame.insert(1, "split", split)

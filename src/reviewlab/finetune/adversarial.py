@@ -59,6 +59,11 @@ def _unit(tensor: torch.Tensor) -> torch.Tensor | None:
     return None if norm == 0 or not torch.isfinite(norm) else tensor / norm
 
 
+def _unit_or_zero(tensor: torch.Tensor) -> torch.Tensor:
+    unit = _unit(tensor)
+    return tensor * 0 if unit is None else unit
+
+
 def _project(delta: torch.Tensor, eps: float) -> torch.Tensor:
     norm = torch.linalg.vector_norm(delta)
     return delta * (eps / norm) if norm > eps else delta
@@ -158,7 +163,7 @@ def _freelb(
         if step == cfg.steps - 1:
             break
         grad = delta.grad.detach()
-        step_dir = _per_example(grad, lambda g: _unit(g) if _unit(g) is not None else g * 0)
+        step_dir = _per_example(grad, _unit_or_zero)
         delta = (delta.detach() + cfg.alpha * step_dir) * mask
         if cfg.epsilon > 0:
             delta = _per_example(delta, lambda d: _project(d, cfg.epsilon))

@@ -21,7 +21,7 @@ from reviewlab.finetune.data import BEHAVIOUR_COLUMNS, LabelSpec, Standardizer, 
 from reviewlab.finetune.model import build_model, save_model
 from reviewlab.finetune.trainer import ReviewTrainer, metrics_fn, references, to_predictions
 from reviewlab.io import write_json
-from reviewlab.pipeline import features_dir, load_canonical
+from reviewlab.pipeline import features_dir, load_canonical, prediction_frame
 from reviewlab.text import clean
 
 
@@ -173,7 +173,8 @@ def finetune(
             classes.astype(np.int64),
             ci=ci if split == "test" else None,
         )
-        predictions.append(_prediction_frame(rows, name, split, estimate, classes, truth))
+        frame = prediction_frame(rows, name, split, estimate, classes)
+        predictions.append(frame.assign(label=truth))
     runtime["train_samples_per_second"] = round(train_output.metrics["train_samples_per_second"], 2)
     runtime["train_rows"] = len(train)
     runtime["peak_rss_gib"] = round(_peak_rss_gib(), 2)
@@ -220,11 +221,3 @@ def _peak_rss_gib() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-
-
-def _prediction_frame(rows, name, split, estimate, classes, truth) -> pd.DataFrame:
-    frame = rows[["review_id", "user_id", "item_id", "rating"]].reset_index(drop=True).copy()
-    frame.insert(0, "model", name)
-    frame.insert(1, "split", split)
-    frame["prediction"], frame["predicted_class"], frame["label"] = estimate, classes, truth
-    return frame
