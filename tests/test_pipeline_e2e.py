@@ -39,7 +39,16 @@ TINY = {
     "finetune.train.max_steps": 4,
     "finetune.train.eval_every": 2,
     "finetune.train.log_every": 1,
+    "ablations.seeds": [1, 2],
+    "ablations.valid_rows": 20,
+    "ablations.robustness.rows": 30,
+    "ablations.budget": {
+        "max_train_rows": 48,
+        "input": {"max_length": 64, "head_tokens": 32},
+        "train": {"epochs": 1, "max_steps": 3, "batch_size": 16, "eval_every": None},
+    },
 }
+TINY_VARIANTS = ("plain", "fgm", "label_smoothing")
 
 
 def _set(params: dict, dotted: str, value) -> None:
@@ -117,6 +126,8 @@ def tiny_repo(tmp_path_factory) -> Path:
     }
     for dotted, value in TINY.items():
         _set(params, dotted, value)
+    variants = params["ablations"]["variants"]
+    params["ablations"]["variants"] = {k: variants[k] for k in TINY_VARIANTS}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q"], work)  # a clone has history; DVCLive needs a commit
     run(["git", "add", "-A"], work)
@@ -175,6 +186,16 @@ def test_generic_dataset_plugged_in_by_params(tiny_repo):
     assert "shop/baselines.html" in index and "clothing/eda.html" in index
 
 
+def test_ablation_grid_and_report(tiny_repo):
+    runs = sorted((tiny_repo / "metrics/amazon/ablations").glob("*-[0-9].json"))
+    assert [p.stem for p in runs] == sorted(f"{v}-{s}" for v in TINY_VARIANTS for s in (1, 2))
+    summary = json.loads((tiny_repo / "metrics/amazon/ablations_summary.json").read_text())
+    assert summary["runs"] == 6 and set(summary["variants"]) == set(TINY_VARIANTS)
+    assert set(summary["variants"]["fgm"]["vs_reference"]) >= {"rmse", "accuracy"}
+    assert summary["findings"] and "plain" in summary["findings"][0]
+    assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
+
+
 def test_nothing_left_to_reproduce(tiny_repo):
     status = run(["dvc", "status"], tiny_repo).stdout
     assert "changed" not in status, status
@@ -182,7 +203,7 @@ def test_nothing_left_to_reproduce(tiny_repo):
 
 def test_executed_notebooks_pass_nbval(tiny_repo):
     notebooks = sorted(str(p) for p in (tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
-    assert len(notebooks) == 14  # 4 stages x 3 datasets + finetune + report
+    assert len(notebooks) == 15  # 4 stages x 3 datasets + finetune + ablations + report
     run(
         [
             sys.executable,

@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--threads", type=int, default=None)
     bench.add_argument("--output", type=Path, default=Path("bench"))
+    ablate = sub.add_parser("ablate", help="train and score one ablation variant with one seed")
+    ablate.add_argument("--variant", required=True, help="a key of ablations.variants")
+    ablate.add_argument("--seed", required=True, type=int)
     args = parser.parse_args(argv)
 
     if args.command == "stage":
@@ -50,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, KeyError, ValueError) as err:
             parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
         print(write_table(frame, args.output))
+    elif args.command == "ablate":
+        from reviewlab.ablations import run_variant
+        from reviewlab.config import load_params
+
+        result = run_variant(load_params(), args.variant, args.seed)
+        print({k: result[k] for k in ("variant", "seed", "test", "runtime")})
     elif args.command == "bench":
         from reviewlab import bench as benchmark
         from reviewlab.finetune.run import training_frame

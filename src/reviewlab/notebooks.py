@@ -19,6 +19,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "preprocess": ("03_preprocess.ipynb", ("seed", "split", "features"), True),
     "baselines": ("04_baselines.ipynb", ("seed", "baselines", "evaluation"), True),
     "finetune": ("05_finetune.ipynb", ("seed", "finetune", "evaluation"), True),
+    "ablations": ("06_ablations.ipynb", ("ablations", "evaluation"), True),
     "report": ("99_report.ipynb", (), False),
 }
 

@@ -144,7 +144,7 @@ def _replace_block(text: str, name: str, content: str, where: Path) -> str:
 
 
 def update_readme(root: Path | None = None) -> Path:
-    """Refresh the README's generated blocks: results (metrics/) and benchmark (bench/)."""
+    """Refresh the README's generated blocks: results and ablations (metrics/), benchmark."""
     root = root or paths.project_root()
     readme = root / "README.md"
     text = _replace_block(
@@ -156,6 +156,16 @@ def update_readme(root: Path | None = None) -> Path:
     bench = root / "bench" / "results.md"
     if bench.is_file():
         text = _replace_block(text, "bench", bench.read_text(encoding="utf-8"), readme)
+    summaries = sorted(paths.metrics_dir(None, root).glob("*/ablations_summary.json"))
+    if summaries:
+        from reviewlab.ablation_report import markdown
+
+        blocks = [
+            f"**{s.parent.name}**: "
+            + markdown(read_json(s), read_json(s.with_name("ablations_runtime.json")))
+            for s in summaries
+        ]
+        text = _replace_block(text, "ablations", "\n".join(blocks), readme)
     readme.write_text(text, encoding="utf-8")
     return readme
 

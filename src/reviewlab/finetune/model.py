@@ -74,7 +74,7 @@ def build_model(
 
     encoder = AutoModel.from_pretrained(
         resolve_model(cfg["model_name_or_path"]),
-        attn_implementation=cfg.get("attn_implementation", "eager"),
+        attn_implementation=cfg.get("attn_implementation", "sdpa"),
         hidden_dropout_prob=cfg["dropout"]["hidden"],
         attention_probs_dropout_prob=cfg["dropout"]["attention"],
         add_pooling_layer=False,
@@ -92,6 +92,8 @@ def build_model(
                 target_modules=lora["target_modules"],
             ),
         )
+    if cfg.get("freeze_encoder"):  # embedding baseline: only the head (and behaviour) learns
+        encoder.requires_grad_(False)
     model = ReviewModel(encoder, num_outputs, n_extra, cfg["dropout"]["head"])
     if bias is not None:
         with torch.no_grad():

@@ -54,10 +54,13 @@ def bf16_supported() -> bool:
 
 
 def training_args(cfg: dict[str, Any], out: Path, seed: int):
+    """``TrainingArguments`` from the ``finetune`` params. ``train.eval_every: null`` trains a
+    fixed budget with no evaluation or checkpoint during training (the ablation grid)."""
     from transformers import TrainingArguments
 
     t = cfg["train"]
     use_bf16 = {"auto": bf16_supported(), True: True, False: False}[t["bf16"]]
+    every = t["eval_every"]
     return TrainingArguments(
         output_dir=str(out / "checkpoints"),
         per_device_train_batch_size=t["batch_size"],
@@ -72,12 +75,12 @@ def training_args(cfg: dict[str, Any], out: Path, seed: int):
         bf16=use_bf16,
         use_cpu=not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length" if t["group_by_length"] else "random",
-        eval_strategy="steps",
-        eval_steps=t["eval_every"],
-        save_strategy="steps",
-        save_steps=t["eval_every"],
+        eval_strategy="steps" if every else "no",
+        eval_steps=every,
+        save_strategy="steps" if every else "no",
+        save_steps=every,
         save_total_limit=1,
-        load_best_model_at_end=True,
+        load_best_model_at_end=bool(every),
         metric_for_best_model=cfg["selection_metric"],
         greater_is_better=cfg["selection_metric"] not in ("rmse", "mae", "loss"),
         logging_steps=t["log_every"],
@@ -90,19 +93,60 @@ def training_args(cfg: dict[str, Any], out: Path, seed: int):
     )
 
 
-def finetune(
-    dataset: str, cfg: dict[str, Any], eval_cfg: dict[str, Any], seed: int, root: Path | None = None
-) -> FinetuneResult:
-    """Fine-tune ``cfg['model_name_or_path']`` on ``dataset``; write metrics and predictions."""
-    from dvclive import Live
+@dataclass
+class Fitted:
+    """A trained model with everything needed to score more rows the same way."""
+
+    trainer: Any
+    spec: LabelSpec
+    tokenizer: Any
+    scaler: Standardizer | None
+    parts: dict[str, pd.DataFrame]
+    data: dict[str, Any]
+    train_seconds: float
+    train_samples_per_second: float
+
+    def encode(self, rows: pd.DataFrame, cfg: dict[str, Any], root: Path):
+        """Tokenise ``rows`` (title, text, label, behaviour columns) like the training rows."""
+        return build_dataset(
+            rows, self.tokenizer, self.spec, cfg["input"], self.scaler, _cache(root)
+        )
+
+    def predict(
+        self, rows: pd.DataFrame, data
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows in prediction order, estimate, class, true label) of an encoded ``rows``."""
+        output = self.trainer.predict(data)
+        estimate, classes = to_predictions(output.predictions, self.spec)
+        truth = references(output.label_ids, self.spec)
+        ordered = _rows_in_prediction_order(self.trainer, data, rows, self.spec, output.label_ids)
+        return ordered, estimate, classes, truth
+
+
+def _cache(root: Path) -> Path:
+    cache = root / "artifacts" / ".cache" / "tokenised"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def fit(
+    dataset: str,
+    cfg: dict[str, Any],
+    seed: int,
+    out: Path,
+    root: Path,
+    live_dir: Path | None = None,
+) -> Fitted:
+    """Train ``cfg['model_name_or_path']`` on the training split of ``dataset``.
+
+    Checkpoints go under ``out``; with ``train.eval_every`` the best validation checkpoint is
+    restored at the end (early stopping on ``selection_metric``); ``live_dir`` logs DVCLive curves.
+    """
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
-    from transformers.integrations import DVCLiveCallback
 
     from reviewlab.backbone import resolve_model
 
-    root = root or paths.project_root()
     torch.set_num_threads(cfg["train"].get("threads") or os.cpu_count() or 1)
-    out = paths.artifacts(dataset, root) / "finetune"
     frame = training_frame(dataset, root)
     train = frame[frame["split"] == "train"]
     if cfg["max_train_rows"] and len(train) > cfg["max_train_rows"]:
@@ -113,25 +157,28 @@ def finetune(
         "valid": frame[frame["split"] == "valid"],
         "test": frame[frame["split"] == "test"],
     }
-
     spec = LabelSpec.fit(cfg["label_column"], cfg["head"], train[cfg["label_column"]])
     scaler = Standardizer.fit(train, BEHAVIOUR_COLUMNS) if cfg["behaviour_features"] else None
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg["model_name_or_path"]))
-    cache = root / "artifacts" / ".cache" / "tokenised"
-    cache.mkdir(parents=True, exist_ok=True)
     data = {
-        k: build_dataset(v, tokenizer, spec, cfg["input"], scaler, cache) for k, v in parts.items()
+        k: build_dataset(v, tokenizer, spec, cfg["input"], scaler, _cache(root))
+        for k, v in parts.items()
     }
 
     set_seed(seed)
     n_extra = len(BEHAVIOUR_COLUMNS) if scaler else 0
     model = build_model(cfg, spec.num_outputs, n_extra, spec.initial_bias(train[spec.column]))
-    live = Live(
-        dir=str(paths.metrics_dir(dataset, root) / "finetune_live"),
-        dvcyaml=None,
-        save_dvc_exp=False,
-        report=None,
-    )
+    callbacks: list[Any] = []
+    if cfg["train"]["eval_every"]:
+        patience = cfg["train"]["early_stopping_patience"]
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience))
+    if live_dir is not None:
+        from dvclive import Live
+        from transformers.integrations import DVCLiveCallback
+
+        live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)
+        callbacks.append(DVCLiveCallback(live=live))
+    regularization = cfg["regularization"]
     trainer = ReviewTrainer(
         model=model,
         args=training_args(cfg, out, seed),
@@ -142,31 +189,46 @@ def finetune(
             tokenizer, pad_to_multiple_of=cfg["input"]["pad_to_multiple_of"]
         ),
         compute_metrics=metrics_fn(spec),
-        callbacks=[
-            EarlyStoppingCallback(early_stopping_patience=cfg["train"]["early_stopping_patience"]),
-            DVCLiveCallback(live=live),
-        ],
+        callbacks=callbacks,
         labels=spec,
         adversarial=AdversarialConfig(**cfg["adversarial"]),
-        rdrop_alpha=cfg["regularization"]["rdrop_alpha"],
-        label_smoothing=cfg["regularization"]["label_smoothing"],
-        llrd_decay=cfg["regularization"]["llrd_decay"],
+        rdrop_alpha=regularization["rdrop_alpha"],
+        label_smoothing=regularization["label_smoothing"],
+        llrd_decay=regularization["llrd_decay"],
+        head_lr=cfg["train"].get("head_lr"),
     )
     start = time.perf_counter()
-    train_output = trainer.train()
-    train_seconds = time.perf_counter() - start
+    output = trainer.train()
+    seconds = time.perf_counter() - start
+    return Fitted(
+        trainer,
+        spec,
+        tokenizer,
+        scaler,
+        parts,
+        data,
+        seconds,
+        output.metrics["train_samples_per_second"],
+    )
+
+
+def finetune(
+    dataset: str, cfg: dict[str, Any], eval_cfg: dict[str, Any], seed: int, root: Path | None = None
+) -> FinetuneResult:
+    """Fine-tune ``cfg['model_name_or_path']`` on ``dataset``; write metrics and predictions."""
+    root = root or paths.project_root()
+    out = paths.artifacts(dataset, root) / "finetune"
+    live_dir = paths.metrics_dir(dataset, root) / "finetune_live"
+    fitted = fit(dataset, cfg, seed, out, root, live_dir)
 
     name = cfg.get("name", "finetune")
     ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
-    entry: dict[str, Any] = {"selected": {"best_step": _best_step(trainer)}}
-    predictions, runtime = [], {"train_seconds": round(train_seconds, 1)}
+    entry: dict[str, Any] = {"selected": {"best_step": _best_step(fitted.trainer)}}
+    predictions, runtime = [], {"train_seconds": round(fitted.train_seconds, 1)}
     for split in ("valid", "test"):
         start = time.perf_counter()
-        output = trainer.predict(data[split])
+        rows, estimate, classes, truth = fitted.predict(fitted.parts[split], fitted.data[split])
         runtime[f"{split}_predict_seconds"] = round(time.perf_counter() - start, 1)
-        estimate, classes = to_predictions(output.predictions, spec)
-        truth = references(output.label_ids, spec)
-        rows = _rows_in_prediction_order(trainer, data[split], parts[split], spec, output.label_ids)
         entry[split] = evaluate_split(
             estimate,
             truth.astype(np.int64),
@@ -175,9 +237,9 @@ def finetune(
         )
         frame = prediction_frame(rows, name, split, estimate, classes)
         predictions.append(frame.assign(label=truth))
-    runtime["train_samples_per_second"] = round(train_output.metrics["train_samples_per_second"], 2)
-    runtime["train_rows"] = len(train)
-    runtime["peak_rss_gib"] = round(_peak_rss_gib(), 2)
+    runtime["train_samples_per_second"] = round(fitted.train_samples_per_second, 2)
+    runtime["train_rows"] = len(fitted.parts["train"])
+    runtime["peak_rss_gib"] = round(peak_rss_gib(), 2)
 
     metrics = {
         "selection_metric": cfg["selection_metric"],
@@ -186,19 +248,20 @@ def finetune(
     }
     write_json(paths.metrics_dir(dataset, root) / "finetune.json", metrics)
     write_json(paths.metrics_dir(dataset, root) / "finetune_runtime.json", runtime)
+    scaler = fitted.scaler
     save_model(
-        trainer.model,
+        fitted.trainer.model,
         out / "model",
         {
             "finetune": cfg,
-            "label": spec.__dict__,
+            "label": fitted.spec.__dict__,
             "scaler": None if scaler is None else scaler.__dict__,
         },
     )
-    tokenizer.save_pretrained(out / "model")
+    fitted.tokenizer.save_pretrained(out / "model")
     table = pd.concat(predictions, ignore_index=True)
     table.to_parquet(out / "predictions.parquet", index=False)
-    history = pd.DataFrame(trainer.state.log_history)
+    history = pd.DataFrame(fitted.trainer.state.log_history)
     return FinetuneResult(metrics, runtime, history, table)
 
 
@@ -217,7 +280,8 @@ def _best_step(trainer) -> int | None:
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
 
 
-def _peak_rss_gib() -> float:
+def peak_rss_gib() -> float:
+    """Peak resident memory of this process (GiB)."""
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -1,0 +1,165 @@
+"""Ablation grid: config merging, text noise, paired bootstrap and the generated findings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reviewlab import ablation_report as ar
+from reviewlab.ablations import deep_merge, noise_subset, variant_config
+from reviewlab.config import load_params
+from reviewlab.io import write_json
+from reviewlab.robustness import changed_fraction, perturb, perturb_texts, typo
+
+
+def test_deep_merge_is_strict_and_leaves_base_alone():
+    base = {"a": 1, "b": {"c": 2, "d": 3}}
+    assert deep_merge(base, {"b": {"c": 9}}, "x") == {"a": 1, "b": {"c": 9, "d": 3}}
+    assert base["b"]["c"] == 2
+    with pytest.raises(KeyError, match=r"x\.b\.typo is not a finetune parameter"):
+        deep_merge(base, {"b": {"typo": 1}}, "x")
+
+
+def test_every_committed_variant_resolves_on_the_shared_budget():
+    params = load_params()
+    budget = params["ablations"]["budget"]
+    for variant in params["ablations"]["variants"]:
+        cfg = variant_config(params, variant)
+        assert cfg["name"] == variant
+        assert cfg["max_train_rows"] == budget["max_train_rows"]
+        assert cfg["train"]["epochs"] == budget["train"]["epochs"]
+    assert variant_config(params, "pgd")["adversarial"]["method"] == "pgd"
+    assert variant_config(params, "max_length_256")["input"]["max_length"] == 256
+    assert variant_config(params, "plain")["input"]["max_length"] == budget["input"]["max_length"]
+    with pytest.raises(KeyError, match="ablations.variants.nope is not defined"):
+        variant_config(params, "nope")
+
+
+def test_noise_is_seeded_per_row_and_scales_with_level():
+    text = " ".join(f"word{i}abc" for i in range(4000))
+    rng = np.random.default_rng
+    assert perturb(text, 0.0, rng(0)) == text
+    assert perturb(text, 0.2, rng(1)) == perturb(text, 0.2, rng(1))
+    low, high = (changed_fraction([text], [perturb(text, p, rng(2))]) for p in (0.1, 0.25))
+    assert 0.07 < low < 0.13 and 0.2 < high < 0.3
+    assert perturb("one two", 1.0, rng(3)).split()  # never empties a review
+    texts, keys = ["good strings here", "bad guitar cable"], ["r1", "r2"]
+    forward = perturb_texts(texts, keys, 0.5, seed=7)
+    assert perturb_texts(texts[::-1], keys[::-1], 0.5, seed=7) == forward[::-1]
+    with pytest.raises(ValueError, match="noise level"):
+        perturb("x", 1.5, rng(0))
+
+
+def test_typo_changes_one_letter_or_swaps_two():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        out = typo("guitar", rng)
+        assert len(out) == 6 and out != "guitar" or sorted(out) == sorted("guitar")
+    assert typo("1234", rng) == "1234"
+
+
+def test_noise_subset_is_fixed():
+    test = pd.DataFrame({"review_id": [f"r{i}" for i in range(50)]})
+    cfg = {"rows": 10, "seed": 0}
+    assert noise_subset(test, cfg).equals(noise_subset(test, cfg))
+    assert len(noise_subset(test, {"rows": None, "seed": 0})) == 50
+
+
+def _predictions(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 6, n)
+    frames = []
+    for variant, noise in (("plain", 0.9), ("good", 0.3), ("twin", 0.9)):
+        for seed in (1, 2):
+            source = np.random.default_rng(seed) if variant != "good" else rng
+            estimate = truth + source.normal(0, noise, n)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "review_id": [f"r{i}" for i in range(n)],
+                        "set": "test",
+                        "prediction": estimate,
+                        "predicted_class": np.clip(np.rint(estimate), 1, 5).astype(int),
+                        "label": truth,
+                        "variant": variant,
+                        "seed": seed,
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_paired_bootstrap_finds_the_real_gain_and_no_fake_one():
+    point, draws = ar.bootstrap_metrics(_predictions(), n_resamples=200, seed=0)
+    diffs = ar.paired_differences(point, draws, [("good", "plain"), ("twin", "plain")])
+    rmse = diffs[diffs["metric"] == "rmse"].set_index("variant")
+    assert rmse.loc["good", "helps"] and rmse.loc["good", "difference"] < -0.3
+    assert rmse.loc["twin", "difference"] == pytest.approx(0.0, abs=1e-12)  # same seeds' noise
+    assert not rmse.loc["twin", "significant"]
+    assert rmse.loc["good", "low"] <= rmse.loc["good", "difference"] <= rmse.loc["good", "high"]
+
+
+def test_runs_must_share_test_rows():
+    predictions = _predictions()
+    predictions = predictions.drop(index=predictions.index[-1])
+    with pytest.raises(ValueError, match="same test rows"):
+        ar.bootstrap_metrics(predictions, n_resamples=5, seed=0)
+
+
+def test_comparison_pairs():
+    grid = {"reference": "plain", "compare": {"ls": "cls", "gone": "plain", "x": "missing"}}
+    assert ar.comparison_pairs(grid, ["plain", "ls", "cls"]) == [
+        ("ls", "plain"),
+        ("cls", "plain"),
+        ("ls", "cls"),
+    ]
+
+
+def test_build_writes_summary_and_generated_findings(tmp_path):
+    predictions = _predictions()
+    levels = {"noise_10": 0.1}
+    for (variant, seed), part in predictions.groupby(["variant", "seed"]):
+        folder = tmp_path / "artifacts" / "shop" / "ablations" / f"{variant}-{seed}"
+        folder.mkdir(parents=True)
+        noisy = part.assign(set="noise_10", prediction=part["prediction"] + 0.5)
+        pd.concat([part, noisy]).drop(columns=["variant", "seed"]).to_parquet(
+            folder / "predictions.parquet"
+        )
+        base = 0.5 if variant == "good" else 0.9
+        metrics = {m: base for m in ("rmse", "mae", "accuracy", "macro_f1", "qwk")}
+        out = tmp_path / "metrics" / "shop" / "ablations"
+        write_json(
+            out / f"{variant}-{seed}.json",
+            {
+                "variant": variant,
+                "seed": seed,
+                "valid": metrics,
+                "test": metrics,
+                "test_noise_rows": metrics,
+                "noise_10": {**metrics, "rmse": base + (0.1 if variant == "good" else 0.3)},
+            },
+        )
+        write_json(
+            out / f"{variant}-{seed}_runtime.json",
+            {
+                "train_seconds": 20.0 if variant == "good" else 10.0,
+                "total_seconds": 30.0,
+                "peak_rss_gib": 2.0,
+                "train_rows": 100,
+            },
+        )
+    grid = {
+        "reference": "plain",
+        "compare": {},
+        "budget": {"max_train_rows": 100},
+        "robustness": {"levels": levels},
+    }
+    result = ar.build("shop", grid, {"n_bootstrap": 100, "ci_level": 0.95}, tmp_path)
+    assert result["cost"].loc["good", "cost_vs_reference"] == 2.0
+    assert result["robustness"].loc["good", "drop_noise_10"] == pytest.approx(0.1)
+    text = " ".join(result["findings"])
+    assert "good improves significantly over plain" in text
+    assert "most robust variant is good" in text
+    summary = (tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text()
+    assert '"runs": 6' in summary
