@@ -160,6 +160,30 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
     assert result["robustness"].loc["good", "drop_noise_10"] == pytest.approx(0.1)
     text = " ".join(result["findings"])
     assert "good improves significantly over plain" in text
-    assert "most robust variant is good" in text
+    assert "the most robust is good" in text
     summary = (tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text()
     assert '"runs": 6' in summary
+
+
+def test_findings_do_not_call_a_collapsed_model_robust():
+    diffs = pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "reference": "plain",
+                "metric": m,
+                "difference": d,
+                "low": d - 0.01,
+                "high": d + 0.01,
+                "significant": s,
+                "helps": s and d < 0,
+                "hurts": s and d > 0,
+            }
+            for v, d, s in (("flat", 0.2, True), ("tuned", -0.01, False))
+            for m in ("rmse", "accuracy")
+        ]
+    )
+    robust = pd.DataFrame({"drop_noise_25": [0.05, 0.0, 0.03]}, index=["plain", "flat", "tuned"])
+    text = " ".join(ar.findings(diffs, robust, "plain", "noise_25"))
+    assert "the most robust is tuned" in text
+    assert "Not ranked for robustness" in text and "flat" in text

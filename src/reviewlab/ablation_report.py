@@ -206,14 +206,24 @@ def findings(
                 f"[{row['low']:+.4f}, {row['high']:+.4f}], {verdict}."
             )
     drops = robust[f"drop_{level_name}"]
+    # a model that ignores the text is trivially robust: rank only variants that are not
+    # significantly worse than the reference on the clean test rows
+    worse = set(main[(main["metric"] == metric) & main["hurts"]]["variant"])
+    eligible = drops[[v for v in drops.index if v not in worse]]
     worse_is_up = not HIGHER_IS_BETTER[metric]
-    most = drops.idxmin() if worse_is_up else drops.idxmax()
-    least = drops.idxmax() if worse_is_up else drops.idxmin()
+    most = eligible.idxmin() if worse_is_up else eligible.idxmax()
+    least = eligible.idxmax() if worse_is_up else eligible.idxmin()
     lines.append(
-        f"Under {level_name} noise, {metric} changes by {drops[reference]:+.4f} for {reference}; "
-        f"the most robust variant is {most} ({drops[most]:+.4f}), the least robust "
-        f"{least} ({drops[least]:+.4f})."
+        f"Under {level_name} noise, {metric} changes by {drops[reference]:+.4f} for {reference}. "
+        f"Among variants not significantly worse than {reference} on clean {metric}, the most "
+        f"robust is {most} ({drops[most]:+.4f}) and the least robust {least} "
+        f"({drops[least]:+.4f})."
     )
+    if worse:
+        lines.append(
+            f"Not ranked for robustness (significantly worse on clean {metric}, so a small drop "
+            f"under noise says little): {_names(sorted(worse))}."
+        )
     return lines
 
 
