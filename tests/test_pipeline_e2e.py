@@ -227,14 +227,17 @@ def test_executed_notebooks_pass_nbval(tiny_repo):
 
 def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     """SIGKILL `dvc repro` mid-training: nothing half-written passes as complete, and the
-    next `dvc repro` resumes from the last checkpoint and ends with the same metrics."""
+    next `dvc repro` resumes from the last checkpoint and ends with the same metrics.
+
+    `--no-run-cache` makes both runs behave like a first run of this config (otherwise DVC
+    would simply restore the earlier complete run from its run cache)."""
     metrics = tiny_repo / "metrics/amazon/finetune.json"
     before = metrics.read_bytes()
     checkpoints = tiny_repo / "artifacts/.cache/checkpoints/amazon-finetune"
     env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.Popen(
-        ["dvc", "repro", "-f", "-s", "finetune"],
+        ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune"],
         cwd=tiny_repo,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -250,7 +253,7 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     proc.wait()
     assert not metrics.exists()
     assert "finetune" in run(["dvc", "status", "finetune"], tiny_repo).stdout
-    run(["dvc", "repro", "-s", "finetune"], tiny_repo)
+    run(["dvc", "repro", "-s", "--no-run-cache", "finetune"], tiny_repo)
     executed = (tiny_repo / "artifacts/amazon/notebooks/finetune.ipynb").read_text()
     assert "[reviewlab] resuming from" in executed
     assert metrics.read_bytes() == before
