@@ -125,14 +125,19 @@ def shared_entities(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_probe(
-    reviews: pd.DataFrame, split: pd.Series, feature_cfg: dict[str, Any], seed: int = 0
+    reviews: pd.DataFrame,
+    split: pd.Series,
+    feature_cfg: dict[str, Any],
+    seed: int = 0,
+    reference: tuple[Any, dict[str, Any]] | None = None,
 ) -> list[str]:
     """Features that change when only held-out ratings and texts change (names, empty = none).
 
     Rebuilds every feature with the validation/test ratings shuffled and every word of their
     texts spelt backwards (new words and character n-grams). The training rows' dense
     features and TF-IDF rows and the fitted vocabularies must be identical, and no held-out
-    row's history feature may move.
+    row's history feature may move. ``reference``: the stored (FeatureSet, vectorizers) of
+    the unchanged data, to save rebuilding them.
     """
     held_out = (split != "train").to_numpy()
     probe = reviews.copy()
@@ -141,10 +146,8 @@ def label_probe(
     probe.loc[held_out, "text"] = probe.loc[held_out, "text"].map(
         lambda t: " ".join(word[::-1] for word in t.split())
     )
-    (a, va), (b, vb) = (
-        build_features(reviews, split, feature_cfg),
-        build_features(probe, split, feature_cfg),
-    )
+    a, va = reference or build_features(reviews, split, feature_cfg)
+    b, vb = build_features(probe, split, feature_cfg)
     changed = []
     train = ~held_out
     for column in a.dense_columns:
@@ -203,13 +206,17 @@ def run_audit(
 ) -> dict[str, Any]:
     """Audit the stored splits and features of ``dataset``; write ``metrics/<ds>/audit.json``.
     ``report["leakage"]`` lists the real leakage found (see :func:`assert_clean`)."""
+    import joblib
+
     from reviewlab import paths
     from reviewlab.features import FeatureSet, deduplicate
     from reviewlab.io import write_json
     from reviewlab.pipeline import features_dir, load_canonical
     from reviewlab.splits import make_splits
 
-    table = FeatureSet.load(features_dir(dataset, root)).table
+    stored = FeatureSet.load(features_dir(dataset, root))
+    vectorizers = joblib.load(features_dir(dataset, root) / "vectorizers.joblib")
+    table = stored.table
     reviews, _ = deduplicate(load_canonical(dataset, root))
     split = make_splits(reviews, seed=seed, **split_cfg)
     if not reviews["review_id"].astype(str).equals(table["review_id"].astype(str)):
@@ -221,7 +228,7 @@ def run_audit(
         "exact_duplicates": exact_duplicates(table, cfg["min_words"]).to_dict(orient="records"),
         "near_duplicates": near_counts.to_dict(orient="records"),
         "near_duplicates_same_user": int(near_pairs["same_user"].sum()) if len(near_pairs) else 0,
-        "label_probe": label_probe(reviews, split, feature_cfg, seed),
+        "label_probe": label_probe(reviews, split, feature_cfg, seed, (stored, vectorizers)),
     }
     if table["timestamp"].notna().all():
         report["temporal_violations"] = temporal_violations(table)
