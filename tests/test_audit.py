@@ -80,6 +80,7 @@ def _reviews(n: int = 60) -> tuple[pd.DataFrame, pd.Series]:
             "text": [" ".join(rng.choice(words, 6)) for _ in range(n)],
             "helpful_votes": pd.array([1] * n, dtype="Int64"),
             "total_votes": pd.array([2] * n, dtype="Int64"),
+            "timestamp": pd.Timestamp("2014-01-01", tz="UTC"),
         }
     )
     split = pd.Series(np.where(np.arange(n) % 5 == 0, "test", "train"))
@@ -107,7 +108,9 @@ def test_label_probe_catches_tfidf_fitted_on_all_rows(monkeypatch):
     reviews, split = _reviews()
     honest = features.fit_tfidf
     monkeypatch.setattr(
-        features, "fit_tfidf", lambda docs, s, w, c: honest(docs, s.where(False, "train"), w, c)
+        features,
+        "fit_tfidf",
+        lambda docs, s, w, c: honest(docs, pd.Series("train", index=s.index), w, c),
     )
     assert "tfidf_word vocabulary" in audit.label_probe(reviews, split, TINY_TFIDF)
 

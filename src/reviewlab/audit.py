@@ -3,7 +3,7 @@
 Reports, across train / validation / test: shared review ids, exact duplicate texts (and the
 ones by the same user), near-duplicate texts (cosine of hashed word n-grams), users and items
 shared per split strategy, temporal order, and a label probe: the features are rebuilt with
-the held-out ratings shuffled and the held-out texts scrambled; any training-row feature or
+the held-out ratings changed and the held-out texts scrambled; any training-row feature or
 TF-IDF vocabulary entry that changes was computed with held-out data. Real leakage raises
 :class:`LeakageError` (the stage, and so ``dvc repro``, fails).
 """
@@ -133,7 +133,7 @@ def label_probe(
 ) -> list[str]:
     """Features that change when only held-out ratings and texts change (names, empty = none).
 
-    Rebuilds every feature with the validation/test ratings shuffled and every word of their
+    Rebuilds every feature with every validation/test rating changed and every word of their
     texts spelt backwards (new words and character n-grams). The training rows' dense
     features and TF-IDF rows and the fitted vocabularies must be identical, and no held-out
     row's history feature may move. ``reference``: the stored (FeatureSet, vectorizers) of
@@ -142,7 +142,8 @@ def label_probe(
     held_out = (split != "train").to_numpy()
     probe = reviews.copy()
     rng = np.random.default_rng(seed)
-    probe.loc[held_out, "rating"] = rng.permutation(probe.loc[held_out, "rating"].to_numpy())
+    ratings = probe.loc[held_out, "rating"].to_numpy()  # every held-out rating changes
+    probe.loc[held_out, "rating"] = (ratings - 1 + rng.integers(1, 5, len(ratings))) % 5 + 1
     probe.loc[held_out, "text"] = probe.loc[held_out, "text"].map(
         lambda t: " ".join(word[::-1] for word in t.split())
     )
