@@ -58,7 +58,7 @@ def test_committed_params_are_valid():
             {"dropout": {"hidden": 2}},
             "dropout.hidden: Input should be less",
         ),
-        ("seeds", [1], "seeds: unknown key (allowed: ablations, baselines"),
+        ("seeds", [1], "seeds: unknown key (allowed: ablations, audit, baselines"),
     ],
 )
 def test_bad_params_fail_naming_the_key(path, value, message):
