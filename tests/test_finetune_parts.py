@@ -201,12 +201,13 @@ def test_checkpoints_resume_only_the_same_run(tmp_path):
 
     folder = tmp_path / "ckpt"
     assert prepare_checkpoints(folder, "run-a") is None
-    for step, complete in ((2, True), (4, True), (6, False)):
+    for step, state in ((2, "{}"), (4, "{}"), (6, None), (8, '{"global_st')):
         (folder / f"checkpoint-{step}").mkdir()
-        if complete:
-            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+        if state is not None:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     assert prepare_checkpoints(folder, "run-a") == folder / "checkpoint-4"
-    assert not (folder / "checkpoint-6").exists()  # half-written: never passes as progress
+    # half-written (no state file, or a truncated one): never passes as progress
+    assert not (folder / "checkpoint-6").exists() and not (folder / "checkpoint-8").exists()
     assert prepare_checkpoints(folder, "run-b") is None  # other config/seed/data: start over
     assert not list(folder.glob("checkpoint-*"))
 

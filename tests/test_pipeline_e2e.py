@@ -11,13 +11,13 @@ import json
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
@@ -242,14 +242,17 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
     )
     deadline = time.monotonic() + 600
     while not list(checkpoints.glob("checkpoint-*/trainer_state.json")):
         assert proc.poll() is None, "finetune ended before its first checkpoint"
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)  # let the Trainer finish writing that state file
+    family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for member in family:  # dvc, the stage command, papermill and its kernel (own session)
+        member.kill()
+    psutil.wait_procs(family, timeout=60)
     proc.wait()
     assert not metrics.exists()
     assert "finetune" in run(["dvc", "status", "finetune"], tiny_repo).stdout

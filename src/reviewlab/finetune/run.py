@@ -138,7 +138,7 @@ def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
     """The last complete checkpoint of an interrupted run with this ``fingerprint``, if any.
 
     A checkpoint counts as complete once the Trainer has written its ``trainer_state.json``
-    (the last file it saves); anything else in ``folder`` (another run's checkpoints, a
+    (the last file it saves) and it parses; anything else in ``folder`` (another run's checkpoints, a
     half-written one) is removed so it can never be mistaken for progress.
     """
     stamp = folder / "run_fingerprint.txt"
@@ -148,11 +148,19 @@ def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
     stamp.write_text(fingerprint)
     complete = []
     for checkpoint in folder.glob("checkpoint-*"):
-        if (checkpoint / "trainer_state.json").is_file():
+        if _readable_json(checkpoint / "trainer_state.json"):
             complete.append(checkpoint)
         else:
             shutil.rmtree(checkpoint)
     return max(complete, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _cache(root: Path) -> Path:
