@@ -138,8 +138,8 @@ def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
     """The last complete checkpoint of an interrupted run with this ``fingerprint``, if any.
 
     A checkpoint counts as complete once the Trainer has written its ``trainer_state.json``
-    (the last file it saves) and it parses; anything else in ``folder`` (another run's checkpoints, a
-    half-written one) is removed so it can never be mistaken for progress.
+    (the last file it saves) and that file parses; anything else in ``folder`` (another run's
+    checkpoints, a half-written one) is removed so it can never be mistaken for progress.
     """
     stamp = folder / "run_fingerprint.txt"
     if not stamp.is_file() or stamp.read_text() != fingerprint:
