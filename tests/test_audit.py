@@ -8,7 +8,7 @@ import pytest
 
 from reviewlab import audit, features
 
-CFG = {"min_words": 3, "near_duplicate_cosine": 0.8, "max_same_user_duplicates": 0}
+CFG = {"min_words": 3, "near_duplicate_cosine": 0.8, "max_same_user_duplicate_share": 0.01}
 TINY_TFIDF = {
     "tfidf_word": {"max_features": 500, "ngram_max": 1, "min_df": 1},
     "tfidf_char": {"max_features": 500, "ngram_min": 2, "ngram_max": 3, "min_df": 1},
@@ -29,10 +29,12 @@ def test_exact_duplicates_count_pairs_and_same_user():
             ("r3", "test", "u2", "These strings sound bright and warm"),  # other user
             ("r4", "valid", "u3", "great"),  # too short to count
             ("r5", "train", "u3", "great"),
+            ("r6", "train", None, "a review without a known user here"),
+            ("r7", "test", None, "a review without a known user here"),  # unknown: not same
         ]
     )
     dups = audit.exact_duplicates(table, min_words=3).set_index("pair")
-    assert dups.loc["train-test", "duplicate_texts"] == 2
+    assert dups.loc["train-test", "duplicate_texts"] == 3
     assert dups.loc["train-test", "same_user"] == 1
     assert dups.loc["train-valid", "duplicate_texts"] == 0
 
@@ -119,7 +121,7 @@ def _report(**shared) -> dict:
     row = {"review_id_shared": 0, "user_id_shared": 0, "item_id_shared": 0, **shared}
     return {
         "shared": [row],
-        "exact_duplicates": [{"same_user": 0}],
+        "exact_duplicates": [{"pair": "train-test", "same_user": 0, "same_user_share": 0.0}],
         "label_probe": [],
         "temporal_violations": 0,
     }
@@ -129,7 +131,11 @@ def test_verdict_depends_on_the_split_strategy():
     assert audit.verdict(_report(user_id_shared=5), "stratified", CFG) == []
     assert "cold_start_user" in audit.verdict(_report(user_id_shared=5), "cold_start_user", CFG)[0]
     assert "two splits" in audit.verdict(_report(review_id_shared=1), "stratified", CFG)[0]
-    leaky = {**_report(), "exact_duplicates": [{"same_user": 2}]}
-    assert "same user" in audit.verdict(leaky, "stratified", CFG)[0]
+    dups = [{"pair": "train-test", "same_user": 2, "same_user_share": 0.02}]
+    assert (
+        "same user" in audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG)[0]
+    )
+    dups[0]["same_user_share"] = 0.005  # under the allowed share: reported, not failed
+    assert audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG) == []
     with pytest.raises(audit.LeakageError, match="shop: 2 held-out"):
         audit.assert_clean({"leakage": ["2 held-out reviews ..."]}, "shop")

@@ -37,20 +37,23 @@ def text_keys(docs: pd.Series) -> pd.Series:
 
 def exact_duplicates(table: pd.DataFrame, min_words: int) -> pd.DataFrame:
     """Per split pair: rows of the later split whose normalised text (at least ``min_words``
-    words) also occurs in the earlier split, and how many of those are by the same user."""
+    words) also occurs in the earlier split, and how many of those are by the same (known)
+    user."""
     frame = table.assign(key=text_keys(table["doc"]), words=table["doc"].str.split().str.len())
     frame = frame[frame["words"] >= min_words]
     rows = []
     for first, second in PAIRS:
         a, b = frame[frame["split"] == first], frame[frame["split"] == second]
         hits = b[b["key"].isin(set(a["key"]))]
-        same_user = hits.merge(a[["key", "user_id"]], on=["key", "user_id"]).drop_duplicates("key")
+        known = a[["key", "user_id"]].dropna().drop_duplicates()
+        same_user = hits.dropna(subset=["user_id"]).merge(known, on=["key", "user_id"])
         rows.append(
             {
                 "pair": f"{first}-{second}",
+                "later_rows": len(b),
                 "duplicate_texts": len(hits),
                 "same_user": len(same_user),
-                "share_of_later_split": round(len(hits) / max(len(b), 1), 6),
+                "same_user_share": round(len(same_user) / max(len(b), 1), 6),
             }
         )
     return pd.DataFrame(rows)
@@ -186,12 +189,13 @@ def verdict(report: dict[str, Any], strategy: str, cfg: dict[str, Any]) -> list[
         problems.append(
             f"temporal split: {report['temporal_violations']} held-out reviews predate training"
         )
-    same_user = sum(row["same_user"] for row in report["exact_duplicates"])
-    if same_user > cfg["max_same_user_duplicates"]:
-        problems.append(
-            f"{same_user} held-out reviews repeat a training review of the same user word for "
-            f"word (allowed: {cfg['max_same_user_duplicates']})"
-        )
+    for row in report["exact_duplicates"]:
+        if row["same_user_share"] > cfg["max_same_user_duplicate_share"]:
+            problems.append(
+                f"{row['pair']}: {row['same_user']} reviews ({row['same_user_share']:.2%}) repeat "
+                "a review of the same user in the earlier split word for word (allowed: "
+                f"{cfg['max_same_user_duplicate_share']:.2%})"
+            )
     if report["label_probe"]:
         problems.append(f"features computed with held-out data: {report['label_probe']}")
     return problems

@@ -84,7 +84,7 @@ class FeatureParams(Block):
 class AuditParams(Block):
     min_words: Annotated[int, Field(ge=1)]
     near_duplicate_cosine: Annotated[float, Field(gt=0, le=1)]
-    max_same_user_duplicates: Annotated[int, Field(ge=0)]
+    max_same_user_duplicate_share: Annotated[float, Field(ge=0, le=1)]
 
 
 class LightgbmParams(Block):
