@@ -194,3 +194,33 @@ def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
     loaded, _ = load_model(tmp_path / "lora")
     with torch.no_grad():
         torch.testing.assert_close(loaded(**batch).logits, before, rtol=1e-4, atol=1e-4)
+
+
+def test_checkpoints_resume_only_the_same_run(tmp_path):
+    from reviewlab.finetune.run import prepare_checkpoints
+
+    folder = tmp_path / "ckpt"
+    assert prepare_checkpoints(folder, "run-a") is None
+    for step, state in ((2, "{}"), (4, "{}"), (6, None), (8, '{"global_st')):
+        (folder / f"checkpoint-{step}").mkdir()
+        if state is not None:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    assert prepare_checkpoints(folder, "run-a") == folder / "checkpoint-4"
+    # half-written (no state file, or a truncated one): never passes as progress
+    assert not (folder / "checkpoint-6").exists() and not (folder / "checkpoint-8").exists()
+    assert prepare_checkpoints(folder, "run-b") is None  # other config/seed/data: start over
+    assert not list(folder.glob("checkpoint-*"))
+
+
+def test_run_fingerprint_tracks_config_seed_and_rows():
+    import pandas as pd
+
+    from reviewlab.finetune.run import run_fingerprint
+
+    parts = {"train": pd.DataFrame({"text": ["a", "b"], "rating": [1, 5]})}
+    base = run_fingerprint({"lr": 1e-4}, 1, parts)
+    assert base == run_fingerprint({"lr": 1e-4}, 1, {"train": parts["train"].copy()})
+    assert base != run_fingerprint({"lr": 2e-4}, 1, parts)
+    assert base != run_fingerprint({"lr": 1e-4}, 2, parts)
+    changed = {"train": parts["train"].assign(rating=[1, 4])}
+    assert base != run_fingerprint({"lr": 1e-4}, 1, changed)

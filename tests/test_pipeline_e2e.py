@@ -13,9 +13,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
@@ -184,6 +186,7 @@ def test_generic_dataset_plugged_in_by_params(tiny_repo):
     assert (tiny_repo / "reports/shop/baselines.html").is_file()
     index = (tiny_repo / "reports/index.html").read_text()
     assert "shop/baselines.html" in index and "clothing/eda.html" in index
+    assert "shop/audit.html" in index
 
 
 def test_ablation_grid_and_report(tiny_repo):
@@ -203,7 +206,7 @@ def test_nothing_left_to_reproduce(tiny_repo):
 
 def test_executed_notebooks_pass_nbval(tiny_repo):
     notebooks = sorted(str(p) for p in (tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
-    assert len(notebooks) == 15  # 4 stages x 3 datasets + finetune + ablations + report
+    assert len(notebooks) == 18  # 5 stages x 3 datasets + finetune + ablations + report
     run(
         [
             sys.executable,
@@ -220,6 +223,44 @@ def test_executed_notebooks_pass_nbval(tiny_repo):
         ],
         tiny_repo,
     )
+
+
+def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
+    """SIGKILL `dvc repro` mid-training: nothing half-written passes as complete, and the
+    next `dvc repro` resumes from the last checkpoint and ends with the same metrics.
+
+    `--no-run-cache` makes both runs behave like a first run of this config (otherwise DVC
+    would simply restore the earlier complete run from its run cache)."""
+    metrics = tiny_repo / "metrics/amazon/finetune.json"
+    before = metrics.read_bytes()
+    checkpoints = tiny_repo / "artifacts/.cache/checkpoints/amazon-finetune"
+    env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    proc = subprocess.Popen(
+        ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune"],
+        cwd=tiny_repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("checkpoint-*/trainer_state.json")):
+        assert proc.poll() is None, "finetune ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.5)  # let the Trainer finish writing that state file
+    family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    for member in family:  # dvc, the stage command, papermill and its kernel (own session)
+        member.kill()
+    psutil.wait_procs(family, timeout=60)
+    proc.wait()
+    assert not metrics.exists()
+    assert "finetune" in run(["dvc", "status", "finetune"], tiny_repo).stdout
+    run(["dvc", "repro", "-s", "--no-run-cache", "finetune"], tiny_repo)
+    executed = (tiny_repo / "artifacts/amazon/notebooks/finetune.ipynb").read_text()
+    assert "[reviewlab] resuming from" in executed
+    assert metrics.read_bytes() == before
+    assert not checkpoints.exists()  # finished runs leave nothing to resume
 
 
 def _metrics(repo: Path) -> dict[Path, bytes]:

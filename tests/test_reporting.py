@@ -1,6 +1,7 @@
 """The README results table is generated from the committed metrics and matches them."""
 
 import pandas as pd
+import pytest
 
 from reviewlab.reporting import README_END, README_START, collect_results, results_markdown
 
@@ -43,3 +44,20 @@ def test_results_markdown_marks_selected_model():
     text = results_markdown(results)
     assert "| d | **a** | 1.000 [0.900, 1.100] |" in text
     assert "| d | b | 1.200 |" in text
+
+
+def test_write_json_is_atomic(tmp_path, monkeypatch):
+    import os
+
+    from reviewlab.io import read_json, write_json
+
+    target = write_json(tmp_path / "m.json", {"rmse": 1.0})
+
+    def crash(*_):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        write_json(target, {"rmse": 2.0})
+    assert read_json(target) == {"rmse": 1.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]

@@ -79,7 +79,7 @@ def run_variant(
     out = run_dir(dataset, variant, seed, root)
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    fitted = fit(dataset, cfg, seed, out, root)
+    fitted = fit(dataset, cfg, seed, out / "checkpoints", root)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
 
     sets = {"test": fitted.parts["test"]}

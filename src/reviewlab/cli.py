@@ -30,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     ablate.add_argument("--variant", required=True, help="a key of ablations.variants")
     ablate.add_argument("--seed", required=True, type=int)
     args = parser.parse_args(argv)
+    from reviewlab.params_schema import ParamsError
+
+    try:
+        return _run(args, parser)
+    except ParamsError as err:
+        parser.exit(2, f"reviewlab {args.command}: invalid params\n{err}\n")
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if args.command == "stage":
         from reviewlab.notebooks import run_stage

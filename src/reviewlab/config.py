@@ -10,8 +10,9 @@ import yaml
 from reviewlab.paths import project_root
 
 
-def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    """Parse ``params.yaml`` (default: the project's) into a dict."""
+def load_params(path: str | Path | None = None, validate: bool = True) -> dict[str, Any]:
+    """Parse ``params.yaml`` (default: the project's) and check it against the typed schema
+    (:mod:`reviewlab.params_schema`), so bad params fail before any stage does work."""
     file = Path(path) if path else project_root() / "params.yaml"
     with open(file, encoding="utf-8") as handle:
         params = yaml.safe_load(handle)
@@ -19,6 +20,10 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
         raise ValueError(
             f"{file}: expected a mapping at the top level, got {type(params).__name__}"
         )
+    if validate:
+        from reviewlab.params_schema import validate_params
+
+        validate_params(params, str(file))
     return params
 
 

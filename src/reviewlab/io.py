@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,22 @@ def _finite(value: Any) -> Any:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` as stable, pretty JSON (NaN/inf become null); create folders."""
+    """Write ``payload`` as stable, pretty JSON (NaN/inf become null); create folders.
+
+    Atomic: the text goes to a temporary file that replaces ``path`` in one step, so an
+    interrupted run never leaves a half-written metrics file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(_finite(payload), indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(_finite(payload), indent=2, sort_keys=False) + "\n"
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as handle:
+        handle.write(text)
+    try:
+        os.chmod(handle.name, 0o644)
+        os.replace(handle.name, path)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
     return path
 
 

@@ -280,12 +280,8 @@ def _check_rows(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[dict
 
     for column in table.columns:
         if column != "source_row":
-            texts = table[column].dropna().astype("str")
-            flag(
-                texts.map(_has_surrogates).reindex(table.index, fill_value=False),
-                "non_utf8",
-                column,
-            )
+            bad = [isinstance(v, str) and _has_surrogates(v) for v in table[column]]
+            flag(pd.Series(bad, index=table.index, dtype=bool), "non_utf8", column)
 
     text = table["text"] if "text" in table else pd.Series(None, index=table.index)
     flag(_blank(text), "missing_text", "text")
@@ -302,7 +298,7 @@ def _check_rows(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[dict
     for column in ("user_id", "item_id"):
         values = table[column] if column in table else pd.Series(None, index=table.index)
         out[column] = values.where(~_blank(values)).astype("str")
-    out["rating"] = rating.fillna(0).astype("int64")
+    out["rating"] = rating.where(rating.isin([1, 2, 3, 4, 5]), 0).astype("int64")  # bad: flagged
     out["title"] = table["title"].fillna("").astype("str") if "title" in table else ""
     out["text"] = text.astype("str")
     if "timestamp" in table:

@@ -17,6 +17,7 @@ STAGES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "ingest": ("01_ingest.ipynb", ("seed",), True),
     "eda": ("02_eda.ipynb", ("eda",), True),
     "preprocess": ("03_preprocess.ipynb", ("seed", "split", "features"), True),
+    "audit": ("07_audit.ipynb", ("seed", "split", "features", "audit"), True),
     "baselines": ("04_baselines.ipynb", ("seed", "baselines", "evaluation"), True),
     "finetune": ("05_finetune.ipynb", ("seed", "finetune", "evaluation"), True),
     "ablations": ("06_ablations.ipynb", ("ablations", "evaluation"), True),

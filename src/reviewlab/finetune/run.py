@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +56,7 @@ def bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def training_args(cfg: dict[str, Any], out: Path, seed: int):
+def training_args(cfg: dict[str, Any], checkpoints: Path, seed: int):
     """``TrainingArguments`` from the ``finetune`` params. ``train.eval_every: null`` trains a
     fixed budget with no evaluation or checkpoint during training (the ablation grid)."""
     from transformers import TrainingArguments
@@ -62,7 +65,7 @@ def training_args(cfg: dict[str, Any], out: Path, seed: int):
     use_bf16 = {"auto": bf16_supported(), True: True, False: False}[t["bf16"]]
     every = t["eval_every"]
     return TrainingArguments(
-        output_dir=str(out / "checkpoints"),
+        output_dir=str(checkpoints),
         per_device_train_batch_size=t["batch_size"],
         per_device_eval_batch_size=t["eval_batch_size"],
         gradient_accumulation_steps=t["grad_accum"],
@@ -123,6 +126,43 @@ class Fitted:
         return ordered, estimate, classes, truth
 
 
+def run_fingerprint(cfg: dict[str, Any], seed: int, parts: dict[str, pd.DataFrame]) -> str:
+    """Hash of everything that determines a training run: config, seed and the rows."""
+    digest = hashlib.sha256(json.dumps([cfg, seed], sort_keys=True, default=str).encode())
+    for name in sorted(parts):
+        digest.update(pd.util.hash_pandas_object(parts[name], index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
+    """The last complete checkpoint of an interrupted run with this ``fingerprint``, if any.
+
+    A checkpoint counts as complete once the Trainer has written its ``trainer_state.json``
+    (the last file it saves) and that file parses; anything else in ``folder`` (another run's
+    checkpoints, a half-written one) is removed so it can never be mistaken for progress.
+    """
+    stamp = folder / "run_fingerprint.txt"
+    if not stamp.is_file() or stamp.read_text() != fingerprint:
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint)
+    complete = []
+    for checkpoint in folder.glob("checkpoint-*"):
+        if _readable_json(checkpoint / "trainer_state.json"):
+            complete.append(checkpoint)
+        else:
+            shutil.rmtree(checkpoint)
+    return max(complete, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _cache(root: Path) -> Path:
     cache = root / "artifacts" / ".cache" / "tokenised"
     cache.mkdir(parents=True, exist_ok=True)
@@ -133,14 +173,16 @@ def fit(
     dataset: str,
     cfg: dict[str, Any],
     seed: int,
-    out: Path,
+    checkpoints: Path,
     root: Path,
     live_dir: Path | None = None,
 ) -> Fitted:
     """Train ``cfg['model_name_or_path']`` on the training split of ``dataset``.
 
-    Checkpoints go under ``out``; with ``train.eval_every`` the best validation checkpoint is
-    restored at the end (early stopping on ``selection_metric``); ``live_dir`` logs DVCLive curves.
+    With ``train.eval_every`` a checkpoint is saved to ``checkpoints`` at every evaluation, the
+    best one is restored at the end (early stopping on ``selection_metric``), and an interrupted
+    run with the same config, seed and data resumes from its last complete checkpoint.
+    ``live_dir`` logs DVCLive curves.
     """
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
 
@@ -165,6 +207,7 @@ def fit(
         for k, v in parts.items()
     }
 
+    resume = prepare_checkpoints(checkpoints, run_fingerprint(cfg, seed, parts))
     set_seed(seed)
     n_extra = len(BEHAVIOUR_COLUMNS) if scaler else 0
     model = build_model(cfg, spec.num_outputs, n_extra, spec.initial_bias(train[spec.column]))
@@ -181,7 +224,7 @@ def fit(
     regularization = cfg["regularization"]
     trainer = ReviewTrainer(
         model=model,
-        args=training_args(cfg, out, seed),
+        args=training_args(cfg, checkpoints, seed),
         train_dataset=data["train"],
         eval_dataset=data["valid"],
         processing_class=tokenizer,
@@ -198,7 +241,9 @@ def fit(
         head_lr=cfg["train"].get("head_lr"),
     )
     start = time.perf_counter()
-    output = trainer.train()
+    if resume:
+        print(f"[reviewlab] resuming from {resume}")
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.perf_counter() - start
     return Fitted(
         trainer,
@@ -219,7 +264,10 @@ def finetune(
     root = root or paths.project_root()
     out = paths.artifacts(dataset, root) / "finetune"
     live_dir = paths.metrics_dir(dataset, root) / "finetune_live"
-    fitted = fit(dataset, cfg, seed, out, root, live_dir)
+    checkpoints = (
+        root / "artifacts" / ".cache" / "checkpoints" / f"{dataset}-{cfg.get('name', 'finetune')}"
+    )
+    fitted = fit(dataset, cfg, seed, checkpoints, root, live_dir)
 
     name = cfg.get("name", "finetune")
     ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
@@ -262,6 +310,7 @@ def finetune(
     table = pd.concat(predictions, ignore_index=True)
     table.to_parquet(out / "predictions.parquet", index=False)
     history = pd.DataFrame(fitted.trainer.state.log_history)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # complete: nothing left to resume
     return FinetuneResult(metrics, runtime, history, table)
 
 

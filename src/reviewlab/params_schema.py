@@ -1,0 +1,315 @@
+"""Typed schema of ``params.yaml`` (pydantic): checked before any stage does work.
+
+An unknown key, a wrong type or an out-of-range value fails at once with a message that names
+the key and the allowed values, e.g. ``finetune.adversarial.epsilon: Input should be greater
+than or equal to 0 (got -1.0)``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Positive = Annotated[int, Field(gt=0)]
+Metric = Literal["rmse", "mae", "accuracy", "macro_f1", "qwk"]
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetParams(Block):
+    adapter: Literal["amazon_jsonl", "clothing_csv", "generic"]
+    path: str
+    max_rows: Positive | None = None
+    format: Literal["jsonl", "csv"] | None = None
+    columns: dict[str, str] | None = None
+    keep: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _generic_needs_columns(self) -> DatasetParams:
+        if self.adapter == "generic" and not self.columns:
+            raise ValueError("the generic adapter needs `columns` (canonical name -> source field)")
+        return self
+
+
+class EdaParams(Block):
+    tokenizer: str | None = None
+    examples: Annotated[int, Field(ge=0)] = 5
+
+
+class SplitParams(Block):
+    strategy: Literal["stratified", "temporal", "cold_start_user"]
+    valid_frac: Fraction
+    test_frac: Fraction
+
+    @model_validator(mode="after")
+    def _room_for_training(self) -> SplitParams:
+        if self.valid_frac + self.test_frac >= 1:
+            raise ValueError("valid_frac + test_frac must leave rows for training (< 1)")
+        return self
+
+
+class TfidfParams(Block):
+    max_features: Positive
+    ngram_min: Positive = 1
+    ngram_max: Positive
+    min_df: Positive
+
+    @model_validator(mode="after")
+    def _ngram_order(self) -> TfidfParams:
+        if self.ngram_min > self.ngram_max:
+            raise ValueError("ngram_min must be <= ngram_max")
+        return self
+
+
+class FeatureParams(Block):
+    tfidf_word: TfidfParams
+    tfidf_char: TfidfParams
+
+
+class AuditParams(Block):
+    min_words: Annotated[int, Field(ge=1)]
+    near_duplicate_cosine: Annotated[float, Field(gt=0, le=1)]
+    max_same_user_duplicate_share: Annotated[float, Field(ge=0, le=1)]
+
+
+class LightgbmParams(Block):
+    n_estimators: Positive
+    learning_rate: Annotated[float, Field(gt=0, le=1)]
+    num_leaves: Annotated[int, Field(ge=2)]
+    min_child_samples: Positive
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)]
+    early_stopping_rounds: Positive
+
+
+class BaselineParams(Block):
+    models: list[
+        Literal["mean_majority", "user_item_bias", "tfidf_ridge", "tfidf_logreg", "lightgbm"]
+    ]
+    selection_metric: Metric
+    bias_reg: list[NonNegative]
+    ridge_alpha: list[Annotated[float, Field(gt=0)]]
+    logreg_C: list[Annotated[float, Field(gt=0)]]
+    lightgbm: LightgbmParams
+
+
+class EvaluationParams(Block):
+    n_bootstrap: Positive
+    ci_level: Fraction
+
+
+class InputParams(Block):
+    max_length: Annotated[int, Field(ge=8, le=8192)]
+    head_tokens: Annotated[int, Field(ge=0)]
+    title_max_tokens: Annotated[int, Field(ge=0)]
+    pad_to_multiple_of: Positive | None = 8
+
+
+class DropoutParams(Block):
+    hidden: Annotated[float, Field(ge=0, lt=1)]
+    attention: Annotated[float, Field(ge=0, lt=1)]
+    head: Annotated[float, Field(ge=0, lt=1)]
+
+
+class TrainParams(Block):
+    epochs: Annotated[float, Field(gt=0)]
+    max_steps: Positive | None = None
+    batch_size: Positive
+    eval_batch_size: Positive
+    grad_accum: Positive
+    lr: Annotated[float, Field(gt=0, le=1)]
+    head_lr: Annotated[float, Field(gt=0, le=1)] | None = None
+    weight_decay: NonNegative
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)]
+    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup", "polynomial"]
+    bf16: Literal["auto", True, False]
+    group_by_length: bool
+    eval_every: Annotated[float, Field(gt=0)] | None
+    log_every: Positive
+    early_stopping_patience: Positive
+    threads: Positive | None = None
+
+
+class AdversarialParams(Block):
+    method: Literal["none", "fgm", "pgd", "freelb"]
+    epsilon: NonNegative
+    alpha: NonNegative
+    steps: Positive
+    init_mag: NonNegative
+
+
+class AugmentParams(Block):
+    method: Literal["none", "delete", "swap", "substitute", "typo"]
+    p: Annotated[float, Field(ge=0, le=1)]
+    copies: Annotated[int, Field(ge=0)]
+
+
+class LoraParams(Block):
+    enabled: bool
+    r: Positive
+    alpha: Annotated[float, Field(gt=0)]
+    dropout: Annotated[float, Field(ge=0, lt=1)]
+    target_modules: list[str]
+
+
+class RegularizationParams(Block):
+    rdrop_alpha: NonNegative
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)]
+    llrd_decay: Annotated[float, Field(gt=0, le=1)]
+
+
+class FinetuneParams(Block):
+    dataset: str
+    name: str
+    model_name_or_path: str | None
+    attn_implementation: Literal["sdpa", "eager"]
+    label_column: str
+    head: Literal["regression", "classification", "binary"]
+    selection_metric: Metric | Literal["loss", "f1", "roc_auc"]
+    behaviour_features: bool
+    freeze_encoder: bool = False
+    max_train_rows: Positive | None
+    input: InputParams
+    dropout: DropoutParams
+    train: TrainParams
+    adversarial: AdversarialParams
+    augment: AugmentParams
+    lora: LoraParams
+    regularization: RegularizationParams
+
+    @field_validator("model_name_or_path")
+    @classmethod
+    def _model_exists(cls, name: str | None) -> str | None:
+        check_model_path(name)
+        return name
+
+
+class RobustnessParams(Block):
+    seed: int
+    rows: Positive | None
+    levels: dict[str, Annotated[float, Field(gt=0, le=1)]]
+
+
+class AblationParams(Block):
+    dataset: str
+    seeds: Annotated[list[int], Field(min_length=1)]
+    reference: str
+    compare: dict[str, str] = {}
+    valid_rows: Annotated[int, Field(ge=0)] | None
+    budget: dict[str, Any]
+    robustness: RobustnessParams
+    variants: dict[str, dict[str, Any] | None]
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> AblationParams:
+        names = set(self.variants)
+        for name in [self.reference, *self.compare, *self.compare.values()]:
+            if name not in names:
+                raise ValueError(f"variant '{name}' is not defined (known: {sorted(names)})")
+        return self
+
+
+class Params(Block):
+    seed: int
+    datasets: dict[str, DatasetParams]
+    eda: EdaParams
+    split: SplitParams
+    features: FeatureParams
+    audit: AuditParams
+    baselines: BaselineParams
+    evaluation: EvaluationParams
+    finetune: FinetuneParams
+    ablations: AblationParams
+
+    @model_validator(mode="after")
+    def _datasets_exist(self) -> Params:
+        for where, name in (
+            ("finetune", self.finetune.dataset),
+            ("ablations", self.ablations.dataset),
+        ):
+            if name not in self.datasets:
+                raise ValueError(
+                    f"{where}.dataset '{name}' is not in datasets ({sorted(self.datasets)})"
+                )
+        return self
+
+
+def check_model_path(name: str | None) -> None:
+    """A local path (absolute, ``./``, ``../``, ``~``) must exist; anything else must look like
+    a Hugging Face hub id (``name`` or ``org/name``). ``None`` is the packaged default."""
+    if name is None or Path(name).expanduser().exists():
+        return
+    if name.startswith(("/", "./", "../", "~")) or not _HUB_ID.match(name):
+        raise ValueError(f"model path '{name}' does not exist (and is not a hub id like org/name)")
+
+
+class ParamsError(ValueError):
+    """``params.yaml`` does not match the schema; the message lists every offending key."""
+
+
+def validate_params(params: dict[str, Any], source: str = "params.yaml") -> dict[str, Any]:
+    """Check ``params`` against :class:`Params` and the ablation variants; return it unchanged."""
+    try:
+        Params.model_validate(params)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, source)) from None
+    from reviewlab.ablations import variant_config
+
+    for variant in params["ablations"]["variants"]:
+        where = f"{source}: ablations.variants.{variant} (merged over finetune <- budget)"
+        try:  # every variant must still be a valid finetune block
+            FinetuneParams.model_validate(variant_config(params, variant))
+        except ValidationError as err:
+            raise ParamsError(_describe(err, where)) from None
+        except KeyError as err:
+            raise ParamsError(err.args[0]) from None
+    return params
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} invalid value(s)"]
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"] if not str(p).startswith(("function-after", "literal"))]
+        key = ".".join(loc)
+        if e["type"] == "extra_forbidden":
+            known = _known_keys(err.title, loc[:-1])
+            lines.append(f"  {key}: unknown key (allowed: {', '.join(known)})")
+        elif e["type"] == "missing":
+            lines.append(f"  {key}: missing")
+        else:
+            value = e.get("input")
+            got = "" if isinstance(value, dict) else f" (got {value!r})"
+            lines.append(f"  {key}: {e['msg']}{got}")
+    return "\n".join(lines)
+
+
+def _known_keys(title: str, parents: list[str]) -> list[str]:
+    """Field names of the schema block at ``parents`` (dict levels are skipped by key)."""
+    import typing
+
+    node: Any = {"Params": Params, "FinetuneParams": FinetuneParams}.get(title, Params)
+    for part in parents:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            node = node.model_fields[part].annotation
+        else:  # dict[str, X]: the part is a key
+            node = typing.get_args(node)[-1]
+        args = [a for a in typing.get_args(node) if a is not type(None)]
+        if typing.get_origin(node) is not dict and len(args) == 1:  # X | None
+            node = args[0]
+    return (
+        sorted(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+    )
