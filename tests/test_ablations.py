@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from reviewlab import ablation_report as ar
-from reviewlab.ablations import deep_merge, noise_subset, variant_config
+from reviewlab.ablations import deep_merge, nested, noise_subset, sweep, variant_config
 from reviewlab.config import load_params
 from reviewlab.io import write_json
 from reviewlab.robustness import changed_fraction, perturb, perturb_texts, typo
@@ -34,6 +34,13 @@ def test_every_committed_variant_resolves_on_the_shared_budget():
     assert variant_config(params, "plain")["input"]["max_length"] == budget["input"]["max_length"]
     with pytest.raises(KeyError, match="ablations.variants.nope is not defined"):
         variant_config(params, "nope")
+
+
+def test_sweep_keys_are_nested_and_checked_before_any_training():
+    assert nested("adversarial.epsilon", 0.1) == {"adversarial": {"epsilon": 0.1}}
+    assert nested("head", "binary") == {"head": "binary"}
+    with pytest.raises(KeyError, match=r"adversarial\.epsilonn is not a finetune parameter"):
+        sweep(load_params(), "fgm", "adversarial.epsilonn", [0.1], [1], 10)
 
 
 def test_noise_is_seeded_per_row_and_scales_with_level():
@@ -100,6 +107,34 @@ def test_paired_bootstrap_finds_the_real_gain_and_no_fake_one():
     assert rmse.loc["good", "low"] <= rmse.loc["good", "difference"] <= rmse.loc["good", "high"]
 
 
+def test_one_lucky_seed_is_not_significant():
+    """A gain carried by one seed of three is seed luck: the two-level CI includes 0."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 6, 400)
+    noise = {s: np.random.default_rng(s).normal(0, 0.9, 400) for s in (1, 2, 3)}
+    frames = []
+    for variant in ("plain", "shaky"):
+        for seed in (1, 2, 3):
+            estimate = truth + (noise[seed] / 3 if (variant, seed) == ("shaky", 1) else noise[seed])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "review_id": [f"r{i}" for i in range(400)],
+                        "set": "test",
+                        "prediction": estimate,
+                        "predicted_class": np.clip(np.rint(estimate), 1, 5).astype(int),
+                        "label": truth,
+                        "variant": variant,
+                        "seed": seed,
+                    }
+                )
+            )
+    point, draws = ar.bootstrap_metrics(pd.concat(frames), n_resamples=200, seed=0)
+    rmse = ar.paired_differences(point, draws, [("shaky", "plain")]).iloc[0]
+    assert rmse["metric"] == "rmse" and rmse["difference"] < -0.1
+    assert not rmse["significant"] and rmse["high"] >= 0
+
+
 def test_runs_must_share_test_rows():
     predictions = _predictions()
     predictions = predictions.drop(index=predictions.index[-1])
@@ -149,12 +184,20 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
                 "train_rows": 100,
             },
         )
+    stale = out / "removed-1.json"  # a variant no longer in params: never read
+    stale.write_text("not json")
     grid = {
         "reference": "plain",
         "compare": {},
         "budget": {"max_train_rows": 100},
         "robustness": {"levels": levels},
+        "variants": {"plain": {}, "good": {}, "twin": {}},
+        "seeds": [1, 2],
     }
+    with pytest.raises(FileNotFoundError, match="plain-3.json"):
+        ar.build(
+            "shop", {**grid, "seeds": [1, 2, 3]}, {"n_bootstrap": 5, "ci_level": 0.95}, tmp_path
+        )
     result = ar.build("shop", grid, {"n_bootstrap": 100, "ci_level": 0.95}, tmp_path)
     assert result["cost"].loc["good", "cost_vs_reference"] == 2.0
     assert result["robustness"].loc["good", "drop_noise_10"] == pytest.approx(0.1)

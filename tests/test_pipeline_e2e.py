@@ -43,7 +43,8 @@ TINY = {
     "finetune.train.log_every": 1,
     "ablations.seeds": [1, 2],
     "ablations.valid_rows": 20,
-    "ablations.robustness.rows": 30,
+    "ablations.test_rows": 24,
+    "ablations.robustness.rows": 12,
     "ablations.budget": {
         "max_train_rows": 48,
         "input": {"max_length": 64, "head_tokens": 32},
@@ -197,6 +198,13 @@ def test_ablation_grid_and_report(tiny_repo):
     assert summary["runs"] == 6 and set(summary["variants"]) == set(TINY_VARIANTS)
     assert set(summary["variants"]["fgm"]["vs_reference"]) >= {"rmse", "accuracy"}
     assert summary["findings"] and "plain" in summary["findings"][0]
+    predictions = pd.read_parquet(
+        tiny_repo / "artifacts/amazon/ablations/fgm-1/predictions.parquet"
+    )
+    counts = predictions["set"].value_counts()
+    assert counts["test"] == 24 and counts["noise_25"] == 12 and counts["valid"] == 20
+    noisy = set(predictions.loc[predictions["set"] == "noise_25", "review_id"])
+    assert noisy <= set(predictions.loc[predictions["set"] == "test", "review_id"])
     assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
 
 

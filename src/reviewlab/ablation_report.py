@@ -18,29 +18,31 @@ from reviewlab.io import read_json
 HEADLINE = ("rmse", "accuracy")
 
 
-def load_runs(dataset: str, root: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(one row per variant x seed: metrics per set + runtime, all their test predictions)."""
-    folder = paths.metrics_dir(dataset, root) / "ablations"
+def load_runs(
+    dataset: str, grid: dict[str, Any], root: Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per variant x seed of ``grid``: metrics per set + runtime, their predictions).
+
+    Only the runs the params declare are read, so files left by a removed variant or seed
+    never enter the report; a declared run without its files is an error.
+    """
     rows, tables = [], []
-    for file in sorted(folder.glob("*-*.json")):
-        if file.stem.endswith("_runtime"):
-            continue
-        result = read_json(file)
-        runtime = read_json(file.with_name(f"{file.stem}_runtime.json"))
-        row = {"variant": result["variant"], "seed": result["seed"], **runtime}
-        for key, value in result.items():
-            if isinstance(value, dict):
-                row.update({f"{key}.{m}": v for m, v in value.items()})
-        rows.append(row)
-        predictions = pd.read_parquet(
-            paths.artifacts(dataset, root)
-            / "ablations"
-            / f"{result['variant']}-{result['seed']}"
-            / "predictions.parquet"
-        )
-        tables.append(predictions.assign(variant=result["variant"], seed=result["seed"]))
-    if not rows:
-        raise FileNotFoundError(f"{folder}: no ablation runs found; run `dvc repro ablate`")
+    for variant in grid["variants"]:
+        for seed in grid["seeds"]:
+            file = paths.metrics_dir(dataset, root) / "ablations" / f"{variant}-{seed}.json"
+            if not file.exists():
+                raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
+            result = read_json(file)
+            runtime = read_json(file.with_name(f"{file.stem}_runtime.json"))
+            row = {"variant": variant, "seed": seed, **runtime}
+            for key, value in result.items():
+                if isinstance(value, dict):
+                    row.update({f"{key}.{m}": v for m, v in value.items()})
+            rows.append(row)
+            predictions = pd.read_parquet(
+                paths.artifacts(dataset, root) / "ablations" / file.stem / "predictions.parquet"
+            )
+            tables.append(predictions.assign(variant=variant, seed=seed))
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True)
 
 
@@ -101,20 +103,32 @@ def paired_differences(
     draws: dict[str, np.ndarray],
     pairs: list[tuple[str, str]],
     level: float = 0.95,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Seed-averaged metric difference (variant - reference) with its paired bootstrap CI.
+    """Seed-averaged metric difference (variant - reference) with a two-level bootstrap CI.
 
-    ``significant``: the CI excludes 0; ``helps``: significant and in the good direction.
+    Each bootstrap draw uses the shared resample of test rows (paired: every run is scored on
+    the same rows) and, within each variant, a resample of its seeds with replacement, so the
+    CI carries both row and seed variance (with 3 seeds the seed level is coarse; a row-only CI
+    would call seed luck significant). ``significant``: the CI excludes 0; ``helps``:
+    significant and in the good direction.
     """
     variants = point.index.get_level_values("variant")
     alpha = (1 - level) / 2
+    rng = np.random.default_rng(seed)
+    n_draws = next(iter(draws.values())).shape[0]
     rows = []
     for variant, reference in pairs:
-        a, b = variants == variant, variants == reference
+        picks = [
+            rng.choice(np.flatnonzero(variants == name), size=(n_draws, (variants == name).sum()))
+            for name in (variant, reference)
+        ]
         for metric in METRICS:
-            diff = point.loc[a, metric].mean() - point.loc[b, metric].mean()
-            boot = draws[metric][:, a].mean(axis=1) - draws[metric][:, b].mean(axis=1)
-            low, high = np.nanquantile(boot, alpha), np.nanquantile(boot, 1 - alpha)
+            diff = point.loc[variants == variant, metric].mean() - (
+                point.loc[variants == reference, metric].mean()
+            )
+            a, b = (np.take_along_axis(draws[metric], pick, axis=1).mean(1) for pick in picks)
+            low, high = np.nanquantile(a - b, alpha), np.nanquantile(a - b, 1 - alpha)
             significant = bool(low > 0 or high < 0)
             better = diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0
             rows.append(
@@ -283,7 +297,7 @@ def build(
     """Every table of the report, and ``ablations_summary.json`` written from them."""
     from reviewlab.io import write_json
 
-    runs, predictions = load_runs(dataset, root)
+    runs, predictions = load_runs(dataset, grid, root)
     reference, levels = grid["reference"], list(grid["robustness"]["levels"])
     point, draws = bootstrap_metrics(predictions, eval_cfg["n_bootstrap"], seed=0)
     variants = list(dict.fromkeys(runs["variant"]))
@@ -340,8 +354,9 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     lines = [
         f"{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
         f"`{summary_json['budget']}`; grid time {timing['grid_seconds'] / 60:.0f} min. "
-        "Differences: seed-averaged variant minus reference on the same test rows, paired "
-        "bootstrap 95% CI, * = CI excludes 0.",
+        "Differences: seed-averaged variant minus reference on the same test rows; 95% CI "
+        "from a two-level bootstrap (test rows, paired; seeds within each variant); "
+        "* = CI excludes 0.",
         "",
         "| variant | test RMSE | ΔRMSE [95% CI] | Δaccuracy [95% CI] | cost | RMSE drop "
         + " / ".join(levels)

@@ -1,5 +1,6 @@
 """The ablation grid: named variants of the ``finetune`` params, each trained with several seeds
-on one fixed budget, scored on the clean test split and on noisy copies of a test subset.
+on one fixed budget, scored on a fixed subset of the test split (``ablations.test_rows``) and on
+noisy copies of a fixed part of that subset.
 
 A variant is a partial ``finetune`` block: ``finetune`` <- ``ablations.budget`` <- variant,
 merged key by key (an unknown key is an error, never silently ignored). One run
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from reviewlab import paths
-from reviewlab.evaluation import evaluate_split
+from reviewlab.evaluation import evaluate_split, score
 from reviewlab.io import write_json
 from reviewlab.robustness import perturb_texts
 
@@ -61,10 +63,14 @@ def metrics_path(dataset: str, variant: str, seed: int, root: Path | None = None
     return paths.metrics_dir(dataset, root) / "ablations" / f"{variant}-{seed}.json"
 
 
+def fixed_rows(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
+    """A seeded subset of ``n`` rows, the same for every variant and seed (null/0: all)."""
+    return frame if not n or n >= len(frame) else frame.sample(n=n, random_state=seed)
+
+
 def noise_subset(test: pd.DataFrame, robustness: dict[str, Any]) -> pd.DataFrame:
     """The fixed test rows that get noisy copies (same rows for every variant and seed)."""
-    n = robustness["rows"]
-    return test if not n or n >= len(test) else test.sample(n=n, random_state=robustness["seed"])
+    return fixed_rows(test, robustness["rows"], robustness["seed"])
 
 
 def run_variant(
@@ -82,15 +88,13 @@ def run_variant(
     fitted = fit(dataset, cfg, seed, out / "checkpoints", root)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
 
-    sets = {"test": fitted.parts["test"]}
-    valid, n_valid = fitted.parts["valid"], grid["valid_rows"]
-    if n_valid is None or n_valid > 0:  # null: all validation rows, 0: none
-        sets["valid"] = (
-            valid
-            if not n_valid or n_valid >= len(valid)
-            else valid.sample(n=n_valid, random_state=grid["robustness"]["seed"])
+    test = fixed_rows(fitted.parts["test"], grid["test_rows"], grid["robustness"]["seed"])
+    sets = {"test": test}
+    if grid["valid_rows"] != 0:  # null: all validation rows, 0: none
+        sets["valid"] = fixed_rows(
+            fitted.parts["valid"], grid["valid_rows"], grid["robustness"]["seed"]
         )
-    subset = noise_subset(fitted.parts["test"], grid["robustness"])
+    subset = noise_subset(test, grid["robustness"])
     for name, level in grid["robustness"]["levels"].items():
         keys = subset["review_id"].tolist()
         sets[name] = subset.assign(
@@ -136,3 +140,44 @@ def run_variant(
     write_json(target, result)
     write_json(target.with_name(f"{variant}-{seed}_runtime.json"), runtime)
     return {**result, "runtime": runtime}
+
+
+def nested(dotted: str, value: Any) -> dict[str, Any]:
+    """``"a.b"``, 1 -> ``{"a": {"b": 1}}``."""
+    *parents, last = dotted.split(".")
+    tree: dict[str, Any] = {last: value}
+    for key in reversed(parents):
+        tree = {key: tree}
+    return tree
+
+
+def sweep(
+    params: dict[str, Any],
+    variant: str,
+    key: str,
+    values: list[Any],
+    seeds: list[int],
+    valid_rows: int | None,
+    root: Path | None = None,
+) -> pd.DataFrame:
+    """Validation metrics of ``variant`` on the grid's budget with the ``finetune`` setting
+    ``key`` (dotted) set to each of ``values``: how a variant's setting is chosen without
+    looking at the test split. One row per value x seed."""
+    from reviewlab.finetune.run import fit
+
+    root = root or paths.project_root()
+    grid = params["ablations"]
+    rows = []
+    for value in values:
+        cfg = deep_merge(variant_config(params, variant), nested(key, value), "--key")
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as checkpoints:
+                fitted = fit(grid["dataset"], cfg, seed, Path(checkpoints), root)
+            valid = fixed_rows(fitted.parts["valid"], valid_rows, grid["robustness"]["seed"])
+            _, estimate, classes, truth = fitted.predict(valid, fitted.encode(valid, cfg, root))
+            metrics = score(estimate, truth.astype(np.int64), classes.astype(np.int64))
+            rows.append(
+                {"value": value, "seed": seed, "train_seconds": round(fitted.train_seconds, 1)}
+                | {m: round(float(v), 4) for m, v in metrics.items()}
+            )
+    return pd.DataFrame(rows)

@@ -29,6 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     ablate = sub.add_parser("ablate", help="train and score one ablation variant with one seed")
     ablate.add_argument("--variant", required=True, help="a key of ablations.variants")
     ablate.add_argument("--seed", required=True, type=int)
+    tune = sub.add_parser(
+        "sweep", help="validation-only sweep of one setting of an ablation variant (no test rows)"
+    )
+    tune.add_argument("--variant", required=True, help="a key of ablations.variants")
+    tune.add_argument("--key", required=True, help="dotted finetune key, e.g. adversarial.epsilon")
+    tune.add_argument("--values", required=True, nargs="+", help="YAML values to try")
+    tune.add_argument("--seeds", type=int, nargs="+", default=[1])
+    tune.add_argument("--valid-rows", type=int, default=500)
+    tune.add_argument("--output", type=Path, help="JSON file for the table (default: print only)")
     args = parser.parse_args(argv)
     from reviewlab.params_schema import ParamsError
 
@@ -68,6 +77,26 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         result = run_variant(load_params(), args.variant, args.seed)
         print({k: result[k] for k in ("variant", "seed", "test", "runtime")})
+    elif args.command == "sweep":
+        import yaml
+
+        from reviewlab.ablations import sweep
+        from reviewlab.config import load_params
+        from reviewlab.io import write_json
+
+        values = [yaml.safe_load(v) for v in args.values]
+        table = sweep(load_params(), args.variant, args.key, values, args.seeds, args.valid_rows)
+        print(table.to_string(index=False))
+        if args.output:
+            write_json(
+                args.output,
+                {
+                    "variant": args.variant,
+                    "key": args.key,
+                    "valid_rows": args.valid_rows,
+                    "runs": table.to_dict(orient="records"),
+                },
+            )
     elif args.command == "bench":
         from reviewlab import bench as benchmark
         from reviewlab.finetune.run import training_frame

@@ -210,6 +210,7 @@ class AblationParams(Block):
     reference: str
     compare: dict[str, str] = {}
     valid_rows: Annotated[int, Field(ge=0)] | None
+    test_rows: Positive | None
     budget: dict[str, Any]
     robustness: RobustnessParams
     variants: dict[str, dict[str, Any] | None]
