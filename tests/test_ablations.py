@@ -230,3 +230,11 @@ def test_findings_do_not_call_a_collapsed_model_robust():
     text = " ".join(ar.findings(diffs, robust, "plain", "noise_25"))
     assert "the most robust is tuned" in text
     assert "Not ranked for robustness" in text and "flat" in text
+
+
+def test_sweep_values_are_read_as_yaml_with_bare_exponents_as_numbers():
+    from reviewlab.cli import _yaml_value
+
+    assert _yaml_value("5e-5") == 5e-5 and _yaml_value("0") == 0 and _yaml_value("1.0") == 1.0
+    assert _yaml_value("fgm") == "fgm" and _yaml_value("null") is None
+    assert _yaml_value("[query, value]") == ["query", "value"]

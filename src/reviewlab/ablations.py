@@ -164,12 +164,14 @@ def sweep(
     ``key`` (dotted) set to each of ``values``: how a variant's setting is chosen without
     looking at the test split. One row per value x seed."""
     from reviewlab.finetune.run import fit
+    from reviewlab.params_schema import check_finetune
 
     root = root or paths.project_root()
     grid = params["ablations"]
     rows = []
     for value in values:
         cfg = deep_merge(variant_config(params, variant), nested(key, value), "--key")
+        check_finetune(cfg, f"sweep {variant} with {key}={value!r}")
         for seed in seeds:
             with tempfile.TemporaryDirectory() as checkpoints:
                 fitted = fit(grid["dataset"], cfg, seed, Path(checkpoints), root)

@@ -78,13 +78,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         result = run_variant(load_params(), args.variant, args.seed)
         print({k: result[k] for k in ("variant", "seed", "test", "runtime")})
     elif args.command == "sweep":
-        import yaml
-
         from reviewlab.ablations import sweep
         from reviewlab.config import load_params
         from reviewlab.io import write_json
 
-        values = [yaml.safe_load(v) for v in args.values]
+        values = [_yaml_value(v) for v in args.values]
         table = sweep(load_params(), args.variant, args.key, values, args.seeds, args.valid_rows)
         print(table.to_string(index=False))
         if args.output:
@@ -108,3 +106,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         benchmark.save(report, args.output)
         print(benchmark.markdown(report))
     return 0
+
+
+def _yaml_value(text: str):
+    """A command-line value as YAML, with ``5e-5`` read as a number (YAML 1.1 wants ``5.0e-5``)."""
+    import yaml
+
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value

@@ -273,12 +273,18 @@ def validate_params(params: dict[str, Any], source: str = "params.yaml") -> dict
     for variant in params["ablations"]["variants"]:
         where = f"{source}: ablations.variants.{variant} (merged over finetune <- budget)"
         try:  # every variant must still be a valid finetune block
-            FinetuneParams.model_validate(variant_config(params, variant))
-        except ValidationError as err:
-            raise ParamsError(_describe(err, where)) from None
+            check_finetune(variant_config(params, variant), where)
         except KeyError as err:
             raise ParamsError(err.args[0]) from None
     return params
+
+
+def check_finetune(cfg: dict[str, Any], where: str) -> None:
+    """Raise :class:`ParamsError` naming ``where`` unless ``cfg`` is a valid ``finetune`` block."""
+    try:
+        FinetuneParams.model_validate(cfg, strict=True)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, where)) from None
 
 
 def _describe(err: ValidationError, source: str) -> str:
