@@ -81,20 +81,23 @@ def _predictions(n: int = 400) -> pd.DataFrame:
         for seed in (1, 2):
             source = np.random.default_rng(seed) if variant != "good" else rng
             estimate = truth + source.normal(0, noise, n)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "review_id": [f"r{i}" for i in range(n)],
-                        "set": "test",
-                        "prediction": estimate,
-                        "predicted_class": np.clip(np.rint(estimate), 1, 5).astype(int),
-                        "label": truth,
-                        "variant": variant,
-                        "seed": seed,
-                    }
-                )
-            )
+            frames.append(_run(truth, estimate, variant, seed))
     return pd.concat(frames, ignore_index=True)
+
+
+def _run(truth: np.ndarray, estimate: np.ndarray, variant: str, seed: int) -> pd.DataFrame:
+    """One run's test predictions in the layout the grid writes."""
+    return pd.DataFrame(
+        {
+            "review_id": [f"r{i}" for i in range(len(truth))],
+            "set": "test",
+            "prediction": estimate,
+            "predicted_class": np.clip(np.rint(estimate), 1, 5).astype(int),
+            "label": truth,
+            "variant": variant,
+            "seed": seed,
+        }
+    )
 
 
 def test_paired_bootstrap_finds_the_real_gain_and_no_fake_one():
@@ -116,19 +119,7 @@ def test_one_lucky_seed_is_not_significant():
     for variant in ("plain", "shaky"):
         for seed in (1, 2, 3):
             estimate = truth + (noise[seed] / 3 if (variant, seed) == ("shaky", 1) else noise[seed])
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "review_id": [f"r{i}" for i in range(400)],
-                        "set": "test",
-                        "prediction": estimate,
-                        "predicted_class": np.clip(np.rint(estimate), 1, 5).astype(int),
-                        "label": truth,
-                        "variant": variant,
-                        "seed": seed,
-                    }
-                )
-            )
+            frames.append(_run(truth, estimate, variant, seed))
     point, draws = ar.bootstrap_metrics(pd.concat(frames), n_resamples=200, seed=0)
     rmse = ar.paired_differences(point, draws, [("shaky", "plain")]).iloc[0]
     assert rmse["metric"] == "rmse" and rmse["difference"] < -0.1
