@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     ablate = sub.add_parser("ablate", help="train and score one ablation variant with one seed")
     ablate.add_argument("--variant", required=True, help="a key of ablations.variants")
     ablate.add_argument("--seed", required=True, type=int)
+    task = sub.add_parser("task", help="derive, fine-tune and score one review-level task")
+    task.add_argument("--name", required=True, help="a key of tasks in params.yaml")
+    embed = sub.add_parser("embed", help="sentence embeddings of every review of a dataset")
+    embed.add_argument("--dataset", required=True)
     tune = sub.add_parser(
         "sweep", help="validation-only sweep of one setting of an ablation variant (no test rows)"
     )
@@ -77,6 +81,21 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         result = run_variant(load_params(), args.variant, args.seed)
         print({k: result[k] for k in ("variant", "seed", "test", "runtime")})
+    elif args.command == "task":
+        from reviewlab.config import load_params
+        from reviewlab.tasks import run_task
+
+        result = run_task(load_params(), args.name)
+        print({k: result[k] for k in ("task", "test_rows", "models", "runtime")})
+    elif args.command == "embed":
+        from reviewlab import paths
+        from reviewlab.config import load_params
+        from reviewlab.embeddings import embed_reviews
+        from reviewlab.io import write_json
+
+        report = embed_reviews(args.dataset, load_params()["embed"])
+        write_json(paths.metrics_dir(args.dataset) / "embed_runtime.json", report)
+        print(report)
     elif args.command == "sweep":
         from reviewlab.ablations import sweep
         from reviewlab.config import load_params

@@ -21,8 +21,14 @@ STAGES: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "baselines": ("04_baselines.ipynb", ("seed", "baselines", "evaluation"), True),
     "finetune": ("05_finetune.ipynb", ("seed", "finetune", "evaluation"), True),
     "ablations": ("06_ablations.ipynb", ("ablations", "evaluation"), True),
+    "longtail": ("08_longtail.ipynb", ("longtail", "finetune"), True),
+    "recommend": ("09_recommend.ipynb", ("seed", "longtail", "embed", "evaluation"), False),
+    "segments": ("10_segments.ipynb", ("seed", "segments", "embed", "tasks"), False),
+    "opinions": ("11_opinions.ipynb", ("seed", "opinions", "tasks"), False),
     "report": ("99_report.ipynb", (), False),
 }
+#: Reports of stages that span datasets (the neighbouring studies) live in this folder.
+STUDIES = "studies"
 
 
 def ensure_kernel() -> None:
@@ -54,15 +60,21 @@ def stage_parameters(stage: str, dataset: str | None, params: dict[str, Any]) ->
     return values
 
 
+def _folder(stage: str, dataset: str | None) -> str | None:
+    """Per-dataset stages write under the dataset, study stages under ``studies``."""
+    return dataset or (None if stage == "report" else STUDIES)
+
+
 def executed_path(stage: str, dataset: str | None, root: Path) -> Path:
-    folder = paths.artifacts(dataset, root) if dataset else root / "artifacts"
-    return folder / "notebooks" / f"{stage}.ipynb"
+    folder = _folder(stage, dataset)
+    base = paths.artifacts(folder, root) if folder else root / "artifacts"
+    return base / "notebooks" / f"{stage}.ipynb"
 
 
 def html_path(stage: str, dataset: str | None, root: Path) -> Path:
     if stage == "report":
         return paths.reports_dir(None, root) / "index.html"
-    return paths.reports_dir(dataset, root) / f"{stage}.html"
+    return paths.reports_dir(_folder(stage, dataset), root) / f"{stage}.html"
 
 
 def run_stage(stage: str, dataset: str | None = None, root: Path | None = None) -> Path:

@@ -224,6 +224,70 @@ class AblationParams(Block):
         return self
 
 
+class LabelMap(Block):
+    from_: str = Field(alias="from")
+    map: dict[int | float | str, int]
+
+
+class LabelBins(Block):
+    from_: str = Field(alias="from")
+    bins: Annotated[list[float], Field(min_length=3)]
+
+    @field_validator("bins")
+    @classmethod
+    def _increasing(cls, edges: list[float]) -> list[float]:
+        if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise ValueError("bins must be strictly increasing")
+        return edges
+
+
+class TaskParams(Block):
+    dataset: str
+    label: str | LabelMap | LabelBins
+    head: Literal["binary", "classification"]
+    lexicon: bool = False
+
+
+class TaskBudget(Block):
+    test_rows: Positive | None
+    logreg_C: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    finetune: dict[str, Any]
+
+
+class EmbedParams(Block):
+    dataset: str
+    model_name_or_path: str | None
+    max_length: Positive
+    batch_size: Positive
+
+
+class OpinionParams(Block):
+    dataset: str
+    category: str
+    per_category: Positive
+    candidates: Positive
+    max_docs: Positive
+    products: Positive
+    min_mentions: Positive
+
+
+class SegmentParams(Block):
+    ks: Annotated[list[Annotated[int, Field(ge=2)]], Field(min_length=1)]
+    pca_components: Positive
+    terms: Positive
+
+
+class RecommendParams(Block):
+    als_factors: Annotated[list[Positive], Field(min_length=1)]
+    als_regularization: Annotated[list[NonNegative], Field(min_length=1)]
+    hybrid_alpha: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=1)]
+
+
+class LongtailParams(Block):
+    shares: Annotated[list[Fraction], Field(min_length=2, max_length=2)]
+    recommend: RecommendParams
+
+
 class Params(Block):
     seed: int
     datasets: dict[str, DatasetParams]
@@ -235,12 +299,21 @@ class Params(Block):
     evaluation: EvaluationParams
     finetune: FinetuneParams
     ablations: AblationParams
+    tasks: dict[str, TaskParams]
+    task_budget: TaskBudget
+    embed: EmbedParams
+    opinions: OpinionParams
+    segments: SegmentParams
+    longtail: LongtailParams
 
     @model_validator(mode="after")
     def _datasets_exist(self) -> Params:
         for where, name in (
             ("finetune", self.finetune.dataset),
             ("ablations", self.ablations.dataset),
+            ("embed", self.embed.dataset),
+            ("opinions", self.opinions.dataset),
+            *((f"tasks.{k}", t.dataset) for k, t in self.tasks.items()),
         ):
             if name not in self.datasets:
                 raise ValueError(
@@ -269,11 +342,19 @@ def validate_params(params: dict[str, Any], source: str = "params.yaml") -> dict
     except ValidationError as err:
         raise ParamsError(_describe(err, source)) from None
     from reviewlab.ablations import variant_config
+    from reviewlab.tasks import task_config
 
-    for variant in params["ablations"]["variants"]:
-        where = f"{source}: ablations.variants.{variant} (merged over finetune <- budget)"
-        try:  # every variant must still be a valid finetune block
-            check_finetune(variant_config(params, variant), where)
+    configs = [
+        (f"ablations.variants.{v} (merged over finetune <- budget)", variant_config, v)
+        for v in params["ablations"]["variants"]
+    ]
+    configs += [
+        (f"tasks.{t} (merged over finetune <- task_budget.finetune)", task_config, t)
+        for t in params["tasks"]
+    ]
+    for where, build, name in configs:
+        try:  # every variant and task must still be a valid finetune block
+            check_finetune(build(params, name), f"{source}: {where}")
         except KeyError as err:
             raise ParamsError(err.args[0]) from None
     return params

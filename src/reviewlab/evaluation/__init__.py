@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,16 @@ import evaluate
 import numpy as np
 
 METRIC_PATH = str(Path(__file__).with_name("rating_metrics.py"))
+LABEL_METRIC_PATH = str(Path(__file__).with_name("label_metrics.py"))
 METRICS = ("rmse", "mae", "accuracy", "macro_f1", "qwk")
 #: For each metric, whether a larger value is better.
 HIGHER_IS_BETTER = {"rmse": False, "mae": False, "accuracy": True, "macro_f1": True, "qwk": True}
 
 
 @cache
-def load_metric() -> evaluate.EvaluationModule:
-    """The project's rating metric, loaded by path through ``evaluate`` (works offline)."""
-    return evaluate.load(METRIC_PATH)
+def load_metric(path: str = METRIC_PATH) -> evaluate.EvaluationModule:
+    """One of the project's metric modules, loaded by path through ``evaluate`` (offline)."""
+    return evaluate.load(path)
 
 
 def score(
@@ -40,19 +42,36 @@ def bootstrap_ci(
     level: float = 0.95,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """Percentile bootstrap CI of each metric (rows resampled with replacement)."""
+    """Percentile bootstrap CI of each rating metric (rows resampled with replacement)."""
     compute = load_metric()._compute
     predictions = np.asarray(predictions, dtype=np.float64)
     references = np.asarray(references, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    n = len(references)
-    draws = {m: np.empty(n_resamples) for m in METRICS}
-    for b in range(n_resamples):
-        idx = rng.integers(0, n, n)
-        result = compute(
+    return percentile_bootstrap(
+        lambda idx: compute(
             predictions[idx], references[idx], None if classes is None else classes[idx]
-        )
-        for m in METRICS:
+        ),
+        len(references),
+        METRICS,
+        n_resamples,
+        level,
+        seed,
+    )
+
+
+def percentile_bootstrap(
+    compute: Callable[[np.ndarray], dict[str, float]],
+    n: int,
+    metrics: tuple[str, ...],
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Percentile CI of ``metrics`` from ``compute(row_indices)`` over resampled rows."""
+    rng = np.random.default_rng(seed)
+    draws = {m: np.empty(n_resamples) for m in metrics}
+    for b in range(n_resamples):
+        result = compute(rng.integers(0, n, n))
+        for m in metrics:
             draws[m][b] = result[m]
     alpha = (1 - level) / 2
     return {
@@ -62,6 +81,43 @@ def bootstrap_ci(
         }
         for m, values in draws.items()
     }
+
+
+def evaluate_labels(
+    predictions: np.ndarray,
+    references: np.ndarray,
+    scores: np.ndarray | None = None,
+    binary: bool = True,
+    ci: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Classification metrics of one model (label module); with ``ci`` adds ``_low/_high``."""
+    module = load_metric(LABEL_METRIC_PATH)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    references = np.asarray(references, dtype=np.int64)
+    scores = None if scores is None else np.asarray(scores, dtype=np.float64)
+    result = module.compute(
+        predictions=predictions, references=references, scores=scores, binary=binary
+    )
+    if ci:
+        names = tuple(k for k in result if k != "n")
+        bounds = percentile_bootstrap(
+            lambda idx: module._compute(
+                predictions[idx], references[idx], None if scores is None else scores[idx], binary
+            ),
+            len(references),
+            names,
+            **ci,
+        )
+        for metric, bound in bounds.items():
+            result[f"{metric}_low"], result[f"{metric}_high"] = bound["low"], bound["high"]
+    return {k: _json_number(v) for k, v in result.items()}
+
+
+def _json_number(value: Any) -> Any:
+    """Floats rounded to 6 places; an undefined metric (NaN) becomes None (JSON null)."""
+    if not isinstance(value, float):
+        return value
+    return None if np.isnan(value) else round(value, 6)
 
 
 def evaluate_split(

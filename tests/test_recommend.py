@@ -1,0 +1,103 @@
+"""Top-N recommendation: protocol, ranking metrics on hand-made lists, no test leakage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from reviewlab import recommend as rec
+
+
+def _reviews(n_users: int = 30, n_items: int = 20, per_user: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        for j, item in enumerate(rng.choice(n_items, per_user, replace=False)):
+            rows.append(
+                {
+                    "review_id": f"r{u}-{j}",
+                    "user_id": f"u{u}",
+                    "item_id": f"i{item}",
+                    "timestamp": pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(j)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_leave_last_out_uses_time_then_review_id():
+    reviews = pd.DataFrame(
+        {
+            "review_id": ["a", "b", "c", "d", "e"],
+            "user_id": ["u", "u", "u", "u", "v"],
+            "timestamp": pd.to_datetime(
+                ["2020-01-03", "2020-01-01", "2020-01-03", "2020-01-02", "2020-01-01"]
+            ),
+        }
+    )
+    role = rec.leave_last_out(reviews)
+    assert role.tolist() == ["valid", "train", "test", "train", "test"]
+
+
+def test_hits_and_ndcg_on_hand_made_rankings():
+    recommended = np.array([[3, 1, 2], [0, 1, 2], [5, 6, 7]])
+    targets = np.array([3, 2, 9])
+    recall, ndcg = rec.hits(recommended, targets)
+    assert recall.tolist() == [1.0, 1.0, 0.0]
+    assert ndcg == pytest.approx([1.0, 1 / np.log2(4), 0.0])
+
+
+def test_top_n_never_recommends_seen_items():
+    scores = np.array([[5.0, 4.0, 3.0, 2.0], [1.0, 2.0, 3.0, 4.0]])
+    seen = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 0, 1]]))
+    assert rec.top_n(scores, seen, k=2).tolist() == [[1, 3], [2, 1]]
+
+
+def test_coverage_and_tail_share():
+    lists = np.array([[0, 1], [0, 2]])
+    buckets = np.array(["head", "tail", "tail", "torso"])
+    result = rec.evaluate_lists(lists, np.array([1, 3]), buckets)
+    assert result["coverage"] == 0.75 and result["tail_share"] == 0.5
+    assert result["all"]["recall"] == 0.5 and result["tail"]["users"] == 1
+
+
+def test_held_out_interactions_never_reach_any_model():
+    """Changing the test interactions (their items and their review embeddings) must not
+    change a single recommendation list: nothing of them is in any training matrix."""
+    reviews = _reviews()
+    role = rec.leave_last_out(reviews)
+    rng = np.random.default_rng(1)
+    embeddings = pd.DataFrame(rng.normal(size=(len(reviews), 8)), index=reviews["review_id"])
+    cfg = {"als_factors": [4], "als_regularization": [0.1], "hybrid_alpha": [0.5]}
+    ci = {"n_resamples": 50, "level": 0.95, "seed": 0}
+    result = rec.run(reviews, embeddings, cfg, [0.3, 0.6], 0, ci)
+
+    is_test = (role == "test").to_numpy()
+    changed = reviews.copy()
+    changed.loc[is_test, "item_id"] = np.roll(changed.loc[is_test, "item_id"].to_numpy(), 1)
+    other = embeddings.copy()
+    other.iloc[is_test] = rng.normal(size=(is_test.sum(), 8))
+    again = rec.run(changed, other, cfg, [0.3, 0.6], 0, ci)
+    assert set(result["models"]) == {"popularity", "als", "content", "hybrid"}
+    for name in result["lists"]:
+        assert result["lists"][name] == again["lists"][name], name
+
+
+def test_recommendations_exclude_the_users_fitting_items():
+    reviews = _reviews(seed=2)
+    role = rec.leave_last_out(reviews)
+    embeddings = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(len(reviews), 8)), index=reviews["review_id"]
+    )
+    cfg = {"als_factors": [4], "als_regularization": [0.1], "hybrid_alpha": [0.5]}
+    result = rec.run(
+        reviews, embeddings, cfg, [0.3, 0.6], 0, {"n_resamples": 20, "level": 0.9, "seed": 0}
+    )
+    items = pd.Index(sorted(reviews["item_id"].unique()))
+    fit = reviews[role != "test"]
+    test_users = reviews.loc[role == "test", "user_id"].tolist()
+    for name, lists in result["lists"].items():
+        for user, top in zip(test_users, lists, strict=True):
+            seen = set(items.get_indexer(fit.loc[fit["user_id"] == user, "item_id"]))
+            assert not seen & set(top), (name, user)

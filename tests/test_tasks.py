@@ -1,0 +1,93 @@
+"""Review-level tasks: label derivation, the label metric module, configs and params checks."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from reviewlab.config import load_params
+from reviewlab.evaluation import evaluate_labels
+from reviewlab.params_schema import ParamsError, validate_params
+from reviewlab.tasks import derive_labels, label_names, task_config
+
+
+def test_column_labels_keep_values_and_count_missing():
+    labels, excluded = derive_labels(pd.Series([1.0, 0.0, np.nan, 1.0]), "recommended")
+    assert labels.tolist()[:2] == [1.0, 0.0] and np.isnan(labels.iloc[2])
+    assert excluded == {"missing_value": 1, "outside_label_definition": 0}
+
+
+def test_mapped_labels_exclude_and_count_unmapped_values():
+    stars = pd.Series([1, 2, 3, 4, 5, 3], dtype="float64")
+    labels, excluded = derive_labels(stars, {"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}})
+    assert labels.tolist()[:2] == [0.0, 0.0] and labels.iloc[3:5].tolist() == [1.0, 1.0]
+    assert labels.isna().sum() == 2
+    assert excluded == {"missing_value": 0, "outside_label_definition": 2}
+
+
+def test_binned_labels_are_left_closed_and_count_outside_values():
+    ages = pd.Series([18, 34, 35, 64, 65, 99, 17, 100, np.nan])
+    spec = {"from": "age", "bins": [18, 35, 65, 100]}
+    labels, excluded = derive_labels(ages, spec)
+    assert labels.tolist()[:6] == [0, 0, 1, 1, 2, 2]
+    assert excluded == {"missing_value": 1, "outside_label_definition": 2}
+    assert label_names(spec) == ["18-34", "35-64", "65-99"]
+    assert label_names("recommended") is None
+
+
+def test_label_metrics_match_sklearn_and_cis_bracket_the_estimate():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 300)
+    scores = np.clip(truth * 0.3 + rng.uniform(0, 0.7, 300), 0, 1)
+    predicted = (scores > 0.5).astype(int)
+    ci = {"n_resamples": 200, "level": 0.95, "seed": 1}
+    result = evaluate_labels(predicted, truth, scores, binary=True, ci=ci)
+    assert result["f1"] == pytest.approx(f1_score(truth, predicted), abs=1e-6)
+    assert result["roc_auc"] == pytest.approx(roc_auc_score(truth, scores), abs=1e-6)
+    assert result["macro_f1"] == pytest.approx(
+        f1_score(truth, predicted, average="macro"), abs=1e-6
+    )
+    for metric in ("f1", "roc_auc", "accuracy", "macro_f1"):
+        assert result[f"{metric}_low"] <= result[metric] <= result[f"{metric}_high"]
+
+
+def test_undefined_metrics_are_null_not_nan():
+    result = evaluate_labels(np.array([1, 1, 0]), np.array([1, 0, 0]), None, binary=True)
+    assert result["roc_auc"] is None  # no scores: ROC-AUC is not defined
+    multi = evaluate_labels(np.array([0, 1, 2, 2]), np.array([0, 1, 2, 1]), binary=False)
+    assert "f1" not in multi and multi["accuracy"] == 0.75
+
+
+def test_task_config_is_finetune_with_the_shared_budget_and_the_task_label():
+    params = load_params()
+    cfg = task_config(params, "age_group")
+    assert cfg["label_column"] == "label" and cfg["head"] == "classification"
+    assert cfg["dataset"] == "task_age_group" and cfg["name"] == "age_group"
+    budget = params["task_budget"]["finetune"]
+    assert cfg["max_train_rows"] == budget["max_train_rows"]
+    assert cfg["input"]["max_length"] == budget["input"]["max_length"]
+    assert cfg["adversarial"] == params["finetune"]["adversarial"]  # untouched keys kept
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "message"),
+    [
+        ("tasks.polarity.head", "regression", "tasks.polarity.head"),
+        ("tasks.age_group.label", {"from": "age", "bins": [18, 65, 35]}, "strictly increasing"),
+        ("tasks.polarity.dataset", "nowhere", "tasks.polarity.dataset 'nowhere'"),
+        ("task_budget.finetune", {"max_train_rows": 10, "epochz": 1}, "epochz"),
+    ],
+)
+def test_bad_task_params_fail_naming_the_key(dotted, value, message):
+    params = copy.deepcopy(load_params())
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    with pytest.raises((ParamsError, KeyError), match=message):
+        validate_params(params)
