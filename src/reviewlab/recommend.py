@@ -219,9 +219,7 @@ def run(
         _, als, _ = fitted(fit_rows, hybrid_cfg["factors"], hybrid_cfg["regularization"])
     alpha = chosen["hybrid"]["alpha"]
     scores["hybrid"] = alpha * als + (1 - alpha) * content
-    lists = {
-        name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()
-    }
+    lists = {name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()}
     models = {name: evaluate_lists(top, test_targets, bucket, ci) for name, top in lists.items()}
     return {
         "protocol": "leave-last-out per user (test: last review, valid: second to last)",
@@ -264,11 +262,15 @@ def summary(result: dict[str, Any]) -> pd.DataFrame:
         for subset in ("all", "tail", "head"):
             for metric in ("recall", "ndcg"):
                 entry = m[subset]
-                row[f"{metric}_{subset}"] = "—" if metric not in entry else (
-                    f"{entry[metric]:.3f} [{entry[f'{metric}_low']:.3f}, "
-                    f"{entry[f'{metric}_high']:.3f}]"
-                    if f"{metric}_low" in entry
-                    else f"{entry[metric]:.3f}"
+                row[f"{metric}_{subset}"] = (
+                    "—"
+                    if metric not in entry
+                    else (
+                        f"{entry[metric]:.3f} [{entry[f'{metric}_low']:.3f}, "
+                        f"{entry[f'{metric}_high']:.3f}]"
+                        if f"{metric}_low" in entry
+                        else f"{entry[metric]:.3f}"
+                    )
                 )
         row["coverage"], row["tail_share"] = m["coverage"], m["tail_share"]
         rows.append(row)

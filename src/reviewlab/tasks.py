@@ -256,8 +256,10 @@ def _with_ci(entry: dict[str, Any], metric: str) -> str:
     if value is None:  # not defined for this model (e.g. ROC-AUC without scores)
         return "—"
     low, high = entry.get(f"{metric}_low"), entry.get(f"{metric}_high")
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else (
-        f"{value:.3f}"
+    return (
+        f"{value:.3f} [{low:.3f}, {high:.3f}]"
+        if low is not None and high is not None
+        else (f"{value:.3f}")
     )
 
 
