@@ -50,6 +50,25 @@ TINY = {
         "input": {"max_length": 64, "head_tokens": 32},
         "train": {"epochs": 1, "max_steps": 3, "batch_size": 16, "eval_every": None},
     },
+    "task_budget.test_rows": 40,
+    "task_budget.valid_rows": 40,
+    "task_budget.logreg_C": [10],
+    "task_budget.finetune": {
+        "max_train_rows": 120,
+        "behaviour_features": False,
+        "input": {"max_length": 64, "head_tokens": 32},
+        "train": {"epochs": 1, "max_steps": 3, "batch_size": 16, "eval_every": None},
+    },
+    "embed.max_length": 32,
+    "opinions.max_docs": 100,
+    "opinions.min_mentions": 2,
+    "segments.ks": [2, 3],
+    "segments.pca_components": 4,
+    "longtail.recommend": {
+        "als_factors": [8],
+        "als_regularization": [0.1],
+        "hybrid_alpha": [0.25, 0.75],
+    },
 }
 TINY_VARIANTS = ("plain", "fgm", "label_smoothing")
 
@@ -168,7 +187,7 @@ def test_metrics_are_finite_and_complete(tiny_repo):
     files = sorted((tiny_repo / "metrics").glob("*/*.json"))
     finetune = json.loads((tiny_repo / "metrics/amazon/finetune.json").read_text())
     assert set(finetune["models"]["finetune"]) == {"selected", "valid", "test"}
-    assert {f.parent.name for f in files} == {"amazon", "clothing", "shop"}
+    assert {f.parent.name for f in files} == {"amazon", "clothing", "shop", "tasks", "studies"}
     for file in files:
         assert all(math.isfinite(x) for x in _numbers(json.loads(file.read_text()))), file
     for dataset in ("amazon", "clothing", "shop"):
@@ -208,6 +227,26 @@ def test_ablation_grid_and_report(tiny_repo):
     assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
 
 
+def test_studies_run_and_report(tiny_repo):
+    for task in ("recommended", "polarity", "age_group"):
+        payload = json.loads((tiny_repo / f"metrics/tasks/{task}.json").read_text())
+        assert payload["test_rows"] == 40
+        assert {"finetune", "tfidf_logreg", "tfidf_logreg_all_rows", "majority"} <= set(
+            payload["models"]
+        )
+        assert ("vader" in payload["models"]) == (task != "age_group")
+    polarity = json.loads((tiny_repo / "metrics/tasks/polarity.json").read_text())
+    assert polarity["rows"]["excluded"]["outside_label_definition"] > 0  # the 3-star reviews
+    recommend = json.loads((tiny_repo / "metrics/studies/recommend.json").read_text())
+    assert set(recommend["models"]) == {"popularity", "als", "content", "hybrid"}
+    longtail = json.loads((tiny_repo / "metrics/clothing/longtail.json").read_text())
+    assert {row["by"] for row in longtail["errors"]} == {"item"}  # no user ids in clothing
+    index = (tiny_repo / "reports/index.html").read_text()
+    for page in ("studies/opinions.html", "studies/segments.html", "studies/recommend.html"):
+        assert page in index
+    assert "amazon/longtail.html" in index
+
+
 def test_nothing_left_to_reproduce(tiny_repo):
     status = run(["dvc", "status"], tiny_repo).stdout
     assert "changed" not in status, status
@@ -215,7 +254,8 @@ def test_nothing_left_to_reproduce(tiny_repo):
 
 def test_executed_notebooks_pass_nbval(tiny_repo):
     notebooks = sorted(str(p) for p in (tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
-    assert len(notebooks) == 18  # 5 stages x 3 datasets + finetune + ablations + report
+    # 6 per-dataset stages x 3 datasets + finetune + ablations + 3 studies + report
+    assert len(notebooks) == 24
     run(
         [
             sys.executable,
@@ -285,8 +325,10 @@ def _metrics(repo: Path) -> dict[Path, bytes]:
 
 
 def test_forced_rerun_gives_identical_metrics(tiny_repo):
-    """Baselines bit for bit; the fine-tuned model too (fixed seeds, same threads, CPU)."""
+    """Baselines bit for bit; the fine-tuned model too (fixed seeds, same threads, CPU).
+    Forced: every stage from ingest to the baselines of each dataset, and the fine-tuning."""
     before = _metrics(tiny_repo)
     assert any("finetune" in p.name for p in before)
-    run(["dvc", "repro", "-f"], tiny_repo)
+    targets = [f"baselines@{d}" for d in ("amazon", "clothing", "shop")]
+    run(["dvc", "repro", "-f", *targets, "finetune"], tiny_repo)
     assert _metrics(tiny_repo) == before

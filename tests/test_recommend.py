@@ -101,3 +101,21 @@ def test_recommendations_exclude_the_users_fitting_items():
         for user, top in zip(test_users, lists, strict=True):
             seen = set(items.get_indexer(fit.loc[fit["user_id"] == user, "item_id"]))
             assert not seen & set(top), (name, user)
+
+
+def test_paired_differences_and_findings_come_from_the_lists():
+    targets = np.array([0, 1, 2, 3])
+    buckets = np.array(["head", "head", "tail", "tail"] + ["torso"] * 6)
+    lists = {
+        "als": np.array([[0, 9], [1, 9], [9, 8], [9, 8]]),  # hits the head users only
+        "hybrid": np.array([[0, 9], [1, 9], [2, 9], [3, 9]]),  # hits everyone at rank 1
+    }
+    ci = {"n_resamples": 100, "level": 0.95, "seed": 0}
+    diffs = rec.paired_differences(lists, targets, buckets, "als", ci)
+    assert diffs["hybrid"]["head"]["ndcg_difference"] == 0.0
+    assert diffs["hybrid"]["tail"]["ndcg_difference"] == 1.0
+    assert diffs["hybrid"]["all"]["ndcg_difference"] == 0.5
+    models = {n: rec.evaluate_lists(t, targets, buckets) for n, t in lists.items()}
+    lines = rec.findings({"models": models, "vs_als": diffs, "k": 10})
+    assert lines[0].startswith("hybrid vs als: NDCG@10 all users +0.500")
+    assert "tail users +1.000" in lines[0] and "(significant)" in lines[0]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from reviewlab.segments import choose_k, distinctive_terms, user_profiles
+from reviewlab.segments import choose_k, distinctive_terms, structure, user_profiles
 
 
 def test_profiles_hold_behaviour_and_unit_mean_embeddings():
@@ -35,12 +35,14 @@ def test_choose_k_finds_three_separated_groups():
     x = np.vstack([c + rng.normal(0, 0.5, (40, 2)) for c in centres])
     k, table = choose_k(x, [2, 3, 4, 5], seed=0)
     assert k == 3 and table["silhouette"].max() > 0.8
+    assert structure(table["silhouette"].max()) == "strong structure"
+    assert structure(0.06).startswith("no substantial structure")
 
 
 def test_distinctive_terms_are_those_above_the_average():
-    tfidf = sp.csr_matrix(np.array([[1.0, 0, 0.1], [1.0, 0, 0.1], [0, 1.0, 0.1], [0, 1.0, 0.1]]))
+    rows = [[1.0, 0, 0.1, 2.0], [1.0, 0, 0.1, 2.0], [0, 1.0, 0.1, 0], [0, 1.0, 0.1, 0]]
+    tfidf = sp.csr_matrix(np.array(rows))
     labels = pd.Series([0, 1], index=["u", "v"])
-    terms = distinctive_terms(
-        tfidf, np.array(["guitar", "drum", "great"]), np.array(["u", "u", "v", "v"]), labels, 1
-    )
+    vocabulary = np.array(["guitar", "drum", "great", "the"])  # "the": a stop word, skipped
+    terms = distinctive_terms(tfidf, vocabulary, np.array(["u", "u", "v", "v"]), labels, 1)
     assert terms == {0: ["guitar"], 1: ["drum"]}

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from reviewlab.config import load_params
 from reviewlab.evaluation import evaluate_labels
 from reviewlab.params_schema import ParamsError, validate_params
-from reviewlab.tasks import derive_labels, label_names, task_config
+from reviewlab.tasks import best_threshold, derive_labels, label_names, task_config
 
 
 def test_column_labels_keep_values_and_count_missing():
@@ -91,3 +91,28 @@ def test_bad_task_params_fail_naming_the_key(dotted, value, message):
     node[last] = value
     with pytest.raises((ParamsError, KeyError), match=message):
         validate_params(params)
+
+
+def test_best_threshold_maximises_validation_macro_f1():
+    truth = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    scores = np.array([0.6, 0.65, 0.7, 0.8, 0.85, 0.9, 0.92, 0.95, 0.97, 0.99])
+    threshold = best_threshold(scores, truth)
+    assert 0.7 < threshold <= 0.8  # 0.5 would call everything positive
+    predicted = (scores >= threshold).astype(int)
+    assert f1_score(truth, predicted, average="macro") == 1.0
+
+
+def test_label_module_agrees_with_sklearn_on_random_cases():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n, k = int(rng.integers(5, 60)), int(rng.integers(2, 5))
+        truth, predicted = rng.integers(0, k, n), rng.integers(0, k, n)
+        multi = evaluate_labels(predicted, truth, binary=False)
+        expected = f1_score(truth, predicted, average="macro", zero_division=0)
+        assert multi["macro_f1"] == pytest.approx(expected, abs=1e-6)
+        truth = rng.integers(0, 2, n)
+        scores = np.round(rng.random(n), 1)  # ties: ROC-AUC counts them one half
+        binary = evaluate_labels((scores > 0.5).astype(int), truth, scores, binary=True)
+        assert binary["f1"] == pytest.approx(f1_score(truth, scores > 0.5), abs=1e-6)
+        if len(set(truth)) == 2:
+            assert binary["roc_auc"] == pytest.approx(roc_auc_score(truth, scores), abs=1e-6)

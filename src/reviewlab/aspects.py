@@ -34,7 +34,8 @@ def sentences(text: str) -> list[str]:
 
 
 def extract_aspects(docs: list[str], cfg: dict[str, Any], lexicon: set[str]) -> list[str]:
-    """Top ``cfg['per_category']`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words)."""
+    """Top ``cfg['per_category']`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words),
+    minus any phrase with a word in ``cfg['exclude']`` (generic review words, params)."""
     import yake
 
     extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg["candidates"])
@@ -42,7 +43,8 @@ def extract_aspects(docs: list[str], cfg: dict[str, Any], lexicon: set[str]) -> 
     aspects: list[str] = []
     for phrase, _ in extractor.extract_keywords(corpus):
         words = phrase.lower().split()
-        if any(w in lexicon or w in _STOPWORDS or not w.isalpha() for w in words):
+        excluded = lexicon | _STOPWORDS | set(cfg.get("exclude", []))
+        if any(w in excluded or not w.isalpha() for w in words):
             continue
         if phrase.lower() not in aspects:
             aspects.append(phrase.lower())
@@ -109,9 +111,12 @@ def _spearman(frame: pd.DataFrame) -> float:
     return round(float(spearmanr(frame["sentiment"], frame["rating"]).statistic), 4)
 
 
-def pros_and_cons(found: pd.DataFrame, item: Any, min_mentions: int, n: int) -> pd.DataFrame:
-    """An item's aspects with at least ``min_mentions`` mentions: mean sentiment, share of
-    positive and negative mentions, labelled pro (mean >= 0.05) or con (mean <= -0.05)."""
+def pros_and_cons(
+    found: pd.DataFrame, item: Any, min_mentions: int, n: int, con_share: float = 0.2
+) -> pd.DataFrame:
+    """An item's aspects with at least ``min_mentions`` mentions: mean mention sentiment and
+    the shares of positive and negative mentions. Cons: the ``n`` aspects with the largest
+    negative share, at least ``con_share``; pros: the ``n`` others with the highest mean."""
     rows = found[found["item_id"] == item]
     table = rows.groupby("aspect").agg(
         mentions=("sentiment", "size"),
@@ -119,11 +124,11 @@ def pros_and_cons(found: pd.DataFrame, item: Any, min_mentions: int, n: int) -> 
         positive=("sentiment", lambda s: float(np.mean(s >= 0.05))),
         negative=("sentiment", lambda s: float(np.mean(s <= -0.05))),
     )
-    table = table[table["mentions"] >= min_mentions].sort_values("sentiment", ascending=False)
-    table["verdict"] = np.select(
-        [table["sentiment"] >= 0.05, table["sentiment"] <= -0.05], ["pro", "con"], "mixed"
-    )
-    return pd.concat([table.head(n), table[table["verdict"] == "con"].tail(n)]).drop_duplicates()
+    table = table[table["mentions"] >= min_mentions]
+    cons = table[table["negative"] >= con_share].sort_values("negative", ascending=False).head(n)
+    pros = table.drop(cons.index)
+    pros = pros[pros["sentiment"] >= 0.05].sort_values("sentiment", ascending=False).head(n)
+    return pd.concat([pros.assign(verdict="pro"), cons.assign(verdict="con")])
 
 
 def vader_lexicon() -> set[str]:
@@ -155,7 +160,10 @@ def study(cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict[str,
     test = found[found["review_id"].isin(reviews.loc[reviews["split"] == "test", "review_id"])]
     check = agreement(test)
     top = reviews["item_id"].value_counts().head(cfg["products"]).index
-    products = {item: pros_and_cons(found, item, cfg["min_mentions"], 5).round(3) for item in top}
+    products = {
+        item: pros_and_cons(found, item, cfg["min_mentions"], 5, cfg["con_share"]).round(3)
+        for item in top
+    }
     payload = {
         "dataset": dataset,
         "category": category,

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from reviewlab.evaluation import HIGHER_IS_BETTER, score
@@ -46,12 +48,19 @@ def _select(
     fit: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]],
     y_valid: np.ndarray,
     metric: str,
+    parallel: bool = False,
 ) -> Fitted:
-    """Fit every grid point; keep the one best on the validation ``metric``."""
+    """Fit every grid point; keep the one best on the validation ``metric``. ``parallel``:
+    fit the points in separate processes, one per core (single-threaded sparse solvers)."""
     best, search = None, []
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
-    for point in grid:
-        valid, test, valid_cls, test_cls = fit(**point)
+    points = list(grid)
+    if parallel and len(points) > 1:
+        jobs = min(len(points), os.cpu_count() or 1)
+        fits = Parallel(n_jobs=jobs)(delayed(fit)(**point) for point in points)
+    else:
+        fits = [fit(**point) for point in points]
+    for point, (valid, test, valid_cls, test_cls) in zip(points, fits, strict=True):
         value = score(valid, y_valid, valid_cls)[metric]
         search.append({**point, f"valid_{metric}": round(value, 6)})
         if best is None or sign * value > sign * best[0]:
@@ -129,7 +138,8 @@ def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> 
         model = Ridge(alpha=alpha, solver="sparse_cg", random_state=seed).fit(x[train], y[train])
         return model.predict(x[valid]), model.predict(x[test]), None, None
 
-    return _select("tfidf_ridge", ({"alpha": a} for a in alphas), fit, y[valid], metric)
+    grid = ({"alpha": a} for a in alphas)
+    return _select("tfidf_ridge", grid, fit, y[valid], metric, parallel=True)
 
 
 def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fitted:
@@ -146,7 +156,7 @@ def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fit
         (pv, cv), (pt, ct) = predict(valid), predict(test)
         return pv, pt, cv, ct
 
-    return _select("tfidf_logreg", ({"C": c} for c in cs), fit, y[valid], metric)
+    return _select("tfidf_logreg", ({"C": c} for c in cs), fit, y[valid], metric, parallel=True)
 
 
 def lightgbm(fs: FeatureSet, cfg: dict[str, Any], seed: int) -> Fitted:

@@ -10,7 +10,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reviewlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     stage = sub.add_parser("stage", help="execute a stage notebook (papermill) and render HTML")
-    stage.add_argument("name", help="ingest | eda | preprocess | baselines | report")
+    stage.add_argument("name", help="a notebook stage: see reviewlab.notebooks.STAGES")
     stage.add_argument("--dataset", help="dataset key under `datasets:` in params.yaml")
     sub.add_parser("readme", help="regenerate the README results table from metrics/")
     predict = sub.add_parser("predict", help="score new reviews with a fine-tuned model")

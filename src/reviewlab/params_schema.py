@@ -250,6 +250,7 @@ class TaskParams(Block):
 
 class TaskBudget(Block):
     test_rows: Positive | None
+    valid_rows: Positive | None
     logreg_C: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
     finetune: dict[str, Any]
 
@@ -269,6 +270,8 @@ class OpinionParams(Block):
     max_docs: Positive
     products: Positive
     min_mentions: Positive
+    con_share: Annotated[float, Field(gt=0, le=1)]
+    exclude: list[str] = []
 
 
 class SegmentParams(Block):

@@ -13,6 +13,7 @@ adds the per-user standardised ALS and content scores with weight ``alpha``.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,62 @@ def evaluate_lists(
     return result
 
 
+def paired_differences(
+    lists: dict[str, np.ndarray],
+    targets: np.ndarray,
+    item_bucket: np.ndarray,
+    reference: str,
+    ci: dict[str, Any],
+) -> dict[str, Any]:
+    """NDCG@k of each model minus ``reference`` on the same users (all, tail-item and
+    head-item users), with a paired bootstrap CI over users."""
+    _, base = hits(lists[reference], targets)
+    target_bucket = item_bucket[targets]
+    out: dict[str, Any] = {}
+    for name, top in lists.items():
+        if name == reference:
+            continue
+        _, ndcg = hits(top, targets)
+        out[name] = {}
+        for subset in ("all", "tail", "head"):
+            mask = np.ones(len(targets), bool) if subset == "all" else target_bucket == subset
+            if not mask.any():
+                continue
+            diff = ndcg[mask] - base[mask]
+            bound = percentile_bootstrap(
+                lambda idx, d=diff: {"d": d[idx].mean()}, len(diff), ("d",), **ci
+            )["d"]
+            out[name][subset] = {
+                "ndcg_difference": round(float(diff.mean()), 6),
+                "low": round(bound["low"], 6),
+                "high": round(bound["high"], 6),
+            }
+    return out
+
+
+def findings(result: dict[str, Any], reference: str = "als") -> list[str]:
+    """Sentences answering: does text bring tail items in without costing head accuracy?"""
+    lines, ref = [], result["models"][reference]
+    for name, diffs in result["vs_" + reference].items():
+        model = result["models"][name]
+        parts = []
+        for subset in ("all", "head", "tail"):
+            if subset not in diffs:
+                continue
+            d = diffs[subset]
+            verdict = "significant" if d["low"] > 0 or d["high"] < 0 else "not significant"
+            parts.append(
+                f"{subset} users {d['ndcg_difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+                f" ({verdict})"
+            )
+        lines.append(
+            f"{name} vs {reference}: NDCG@{result['k']} " + "; ".join(parts) + f"; tail share "
+            f"{model['tail_share']:.3f} vs {ref['tail_share']:.3f}, coverage "
+            f"{model['coverage']:.3f} vs {ref['coverage']:.3f}."
+        )
+    return lines
+
+
 def run(
     reviews: pd.DataFrame,
     embeddings: pd.DataFrame,
@@ -221,6 +278,7 @@ def run(
     scores["hybrid"] = alpha * als + (1 - alpha) * content
     lists = {name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()}
     models = {name: evaluate_lists(top, test_targets, bucket, ci) for name, top in lists.items()}
+    vs_als = paired_differences(lists, test_targets, bucket, "als", ci)
     return {
         "protocol": "leave-last-out per user (test: last review, valid: second to last)",
         "k": K,
@@ -228,6 +286,7 @@ def run(
         "items": len(items),
         "item_buckets": pd.Series(bucket).value_counts().to_dict(),
         "chosen_on_valid": chosen,
+        "vs_als": vs_als,
         "models": models,
         "search": table.to_dict(orient="records"),
         "lists": {k: v.tolist() for k, v in lists.items()},
@@ -244,13 +303,18 @@ def study(
 ) -> dict[str, Any]:
     """Run :func:`run` on ``dataset``; write ``metrics/studies/recommend.json``."""
     from reviewlab.embeddings import load_embeddings
+    from reviewlab.finetune.run import peak_rss_gib
     from reviewlab.pipeline import load_canonical
 
+    start = time.perf_counter()
     reviews = load_canonical(dataset, root).dropna(subset=["user_id", "item_id"])
     ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
     result = run(reviews, load_embeddings(dataset, root), cfg, shares, seed, ci)
+    result["findings"] = findings(result)
     payload = {"dataset": dataset, **{k: v for k, v in result.items() if k != "lists"}}
     write_json(paths.metrics_dir("studies", root) / "recommend.json", payload)
+    runtime = {"seconds": round(time.perf_counter() - start, 1), "peak_rss_gib": peak_rss_gib()}
+    write_json(paths.metrics_dir("studies", root) / "recommend_runtime.json", runtime)
     return result
 
 

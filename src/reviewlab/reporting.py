@@ -166,8 +166,81 @@ def update_readme(root: Path | None = None) -> Path:
             for s in summaries
         ]
         text = _replace_block(text, "ablations", "\n".join(blocks), readme)
+    if (paths.metrics_dir("studies", root) / "recommend.json").is_file():
+        text = _replace_block(text, "studies", studies_markdown(root), readme)
     readme.write_text(text, encoding="utf-8")
     return readme
+
+
+def _ci(entry: dict[str, Any], metric: str) -> str:
+    value, low, high = entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high")
+    if value is None:
+        return "—"
+    return f"{value:.3f}" if low is None or high is None else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def studies_markdown(root: Path | None = None) -> str:
+    """Headline numbers of the neighbouring studies, from ``metrics/tasks`` and
+    ``metrics/studies`` (README block ``studies``)."""
+    tasks, studies = paths.metrics_dir("tasks", root), paths.metrics_dir("studies", root)
+    lines = [
+        "**Review-level tasks** (test subset, 95% bootstrap CIs; fine-tune on the shared "
+        "`task_budget`):",
+        "",
+        "| task | model | macro-F1 | ROC-AUC | accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for file in sorted(tasks.glob("*.json")):
+        if file.stem.endswith("_runtime"):
+            continue
+        task = read_json(file)
+        for model, entry in task["models"].items():
+            cells = [_ci(entry, m) for m in ("macro_f1", "roc_auc", "accuracy")]
+            lines.append(f"| {task['task']} | {model} | " + " | ".join(cells) + " |")
+    opinions = read_json(studies / "opinions.json")
+    check = opinions["test_agreement"]
+    lines += [
+        "",
+        f"**Aspects** ({opinions['dataset']}, per `{opinions['category']}`): "
+        f"{opinions['mentions']} mentions; on test reviews, aspect sentiment vs stars: Spearman "
+        f"{check['spearman_review_aspect']} over {check['review_aspect_pairs']} review-aspect "
+        f"pairs, {check['spearman_item_aspect']} over {check['item_aspect_pairs']} product-aspect "
+        f"pairs; mean stars {check['mean_stars_praised']:.2f} where the aspect is praised vs "
+        f"{check['mean_stars_criticised']:.2f} where it is criticised.",
+    ]
+    segments = read_json(studies / "segments.json")
+    best = max(segments["silhouette"], key=lambda r: r["silhouette"])
+    sizes = ", ".join(f"{s['users']}" for s in segments["segments"])
+    lines += [
+        "",
+        f"**Segments** ({segments['dataset']}): k = {segments['k']} (silhouette "
+        f"{best['silhouette']:.3f}: {segments['structure']}) over {segments['users']} users; "
+        f"segment sizes {sizes}.",
+    ]
+    recommend = read_json(studies / "recommend.json")
+    lines += [
+        "",
+        f"**Recommendation** ({recommend['dataset']}, leave-last-out, top-{recommend['k']}):",
+        "",
+        "| model | Recall@10 | NDCG@10 | NDCG@10 tail items | coverage | tail share |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model, m in recommend["models"].items():
+        lines.append(
+            f"| {model} | {_ci(m['all'], 'recall')} | {_ci(m['all'], 'ndcg')} | "
+            f"{_ci(m['tail'], 'ndcg')} | {m['coverage']:.3f} | {m['tail_share']:.3f} |"
+        )
+    lines += [""] + [f"- {line}" for line in recommend["findings"]]
+    gaps = []
+    for file in sorted(paths.metrics_dir(None, root).glob("*/longtail.json")):
+        for row in read_json(file)["tail_minus_head_rmse"]:
+            if row["by"] == "item":
+                gaps.append(f"{file.parent.name}/{row['model']} {row['tail_minus_head_rmse']:+.3f}")
+    lines += [
+        "",
+        "**Long-tail errors** (test RMSE on tail items minus head items): " + "; ".join(gaps) + ".",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 _PAGE = """<!doctype html>

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
@@ -82,6 +83,17 @@ def segment(profiles: pd.DataFrame, cfg: dict[str, Any], seed: int) -> dict[str,
     }
 
 
+def structure(silhouette: float) -> str:
+    """Kaufman & Rousseeuw's (1990) reading of an average silhouette width."""
+    if silhouette > 0.7:
+        return "strong structure"
+    if silhouette > 0.5:
+        return "reasonable structure"
+    if silhouette > 0.25:
+        return "weak structure"
+    return "no substantial structure (segments overlap; read them as tendencies)"
+
+
 def describe(profiles: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     """Size and behaviour means of each segment."""
     frame = profiles[BEHAVIOUR].assign(segment=labels)
@@ -94,14 +106,15 @@ def describe(profiles: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 def distinctive_terms(
     tfidf, vocabulary: np.ndarray, review_users: np.ndarray, labels: pd.Series, n: int
 ) -> dict[int, list[str]]:
-    """Per segment, the ``n`` words whose mean TF-IDF weight over the segment's training
-    reviews is most above the mean over all training reviews."""
+    """Per segment, the ``n`` words (English stop words aside) whose mean TF-IDF weight over
+    the segment's training reviews is most above the mean over all training reviews."""
     segment_of = labels.reindex(review_users).to_numpy()
     overall = np.asarray(tfidf.mean(axis=0)).ravel()
+    content = ~np.isin(vocabulary, list(ENGLISH_STOP_WORDS))
     terms = {}
     for s in sorted(labels.unique()):
         rows = np.flatnonzero(segment_of == s)
-        lift = np.asarray(tfidf[rows].mean(axis=0)).ravel() - overall
+        lift = np.where(content, np.asarray(tfidf[rows].mean(axis=0)).ravel() - overall, -np.inf)
         terms[int(s)] = vocabulary[np.argsort(-lift, kind="stable")[:n]].tolist()
     return terms
 
@@ -134,11 +147,12 @@ def study(dataset: str, cfg: dict[str, Any], seed: int, root: Path | None = None
         "users": len(profiles),
         "k": result["k"],
         "criterion": "highest silhouette score over segments.ks",
+        "structure": structure(float(result["search"]["silhouette"].max())),
         "silhouette": result["search"].round(6).to_dict("records"),
         "segments": table.reset_index().round(6).to_dict("records"),
     }
     write_json(paths.metrics_dir("studies", root) / "segments.json", payload)
-    return {**result, "table": table, "profiles": profiles}
+    return {**result, "table": table, "profiles": profiles, "structure": payload["structure"]}
 
 
 def plot_projection(result: dict[str, Any]):

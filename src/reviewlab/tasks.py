@@ -14,6 +14,7 @@ and the majority class.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -23,7 +24,9 @@ import joblib
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
 from reviewlab import paths
 from reviewlab.ablations import deep_merge, fixed_rows
@@ -122,19 +125,35 @@ def task_config(params: dict[str, Any], name: str) -> dict[str, Any]:
 def tfidf_logreg(
     fs: FeatureSet, train: np.ndarray, valid: np.ndarray, cs: list[float], seed: int
 ) -> tuple[LogisticRegression, dict[str, float]]:
-    """Word + char TF-IDF logistic regression; ``C`` chosen on validation macro-F1."""
+    """Word + char TF-IDF logistic regression; ``C`` chosen on validation macro-F1 (the
+    values of ``cs`` are fitted in parallel processes: the sparse solver uses one core)."""
     x = sp.hstack([fs.tfidf["word"], fs.tfidf["char"]], format="csr")
     y = fs.table[LABEL].to_numpy()
-    best, search = None, {}
-    for c in cs:
-        model = LogisticRegression(C=c, max_iter=500, random_state=seed).fit(x[train], y[train])
-        binary = len(model.classes_) == 2
-        search[str(c)] = evaluate_labels(model.predict(x[valid]), y[valid], binary=binary)[
+    models = Parallel(n_jobs=min(len(cs), os.cpu_count() or 1))(
+        delayed(LogisticRegression(C=c, max_iter=500, random_state=seed).fit)(x[train], y[train])
+        for c in cs
+    )
+    search = {
+        str(c): evaluate_labels(m.predict(x[valid]), y[valid], binary=len(m.classes_) == 2)[
             "macro_f1"
         ]
-        if best is None or search[str(c)] > search[str(best.C)]:
-            best = model
-    return best, search
+        for c, m in zip(cs, models, strict=True)
+    }
+    best = max(range(len(cs)), key=lambda i: (search[str(cs[i])], -i))
+    return models[best], search
+
+
+def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The cut-off on a positive-class score that maximises macro-F1 on ``truth`` (validation
+    rows), among the 1st..99th percentiles of ``scores``; ties go to the lowest cut-off."""
+    candidates = np.unique(
+        np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0.01, 0.99, 99))
+    )
+    f1s = [
+        f1_score(truth, (scores >= t).astype(int), average="macro", zero_division=0)
+        for t in candidates
+    ]
+    return round(float(candidates[int(np.argmax(f1s))]), 6)
 
 
 def run_task(params: dict[str, Any], name: str, root: Path | None = None) -> dict[str, Any]:
@@ -149,9 +168,16 @@ def run_task(params: dict[str, Any], name: str, root: Path | None = None) -> dic
     out = paths.artifacts(task_dataset(name), root)
     fitted = fit(cfg["dataset"], cfg, seed, out / "checkpoints", root)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    fitted.trainer.compute_metrics = None  # the Trainer's rating metrics do not apply here
     test = fixed_rows(fitted.parts["test"], budget["test_rows"], seed)
     ordered, estimate, classes, _ = fitted.predict(test, fitted.encode(test, cfg, root))
     binary = task["head"] == "binary"
+    thresholds = {}
+    if binary:  # decision threshold chosen on validation rows (imbalanced labels)
+        held = fixed_rows(fitted.parts["valid"], budget["valid_rows"], seed)
+        _, valid_score, _, valid_truth = fitted.predict(held, fitted.encode(held, cfg, root))
+        thresholds["finetune"] = best_threshold(valid_score, valid_truth)
+        classes = (estimate >= thresholds["finetune"]).astype(np.int64)
     predictions = {
         "finetune": pd.DataFrame(
             {
@@ -167,6 +193,7 @@ def run_task(params: dict[str, Any], name: str, root: Path | None = None) -> dic
     same_train = position[fitted.parts["train"]["review_id"]].to_numpy()
     all_train, valid = fs.rows("train"), fs.rows("valid")
     test_rows = position[test["review_id"]].to_numpy()
+    held_rows = position[held["review_id"]].to_numpy() if binary else None
     x = sp.hstack([fs.tfidf["word"], fs.tfidf["char"]], format="csr")
     search = {}
     for model_name, train_rows in (
@@ -175,9 +202,13 @@ def run_task(params: dict[str, Any], name: str, root: Path | None = None) -> dic
     ):
         model, search[model_name] = tfidf_logreg(fs, train_rows, valid, budget["logreg_C"], seed)
         proba = model.predict_proba(x[test_rows])
-        predictions[model_name] = _frame(
-            test, model.classes_[proba.argmax(axis=1)], proba[:, 1] if binary else None
-        )
+        predicted = model.classes_[proba.argmax(axis=1)]
+        if binary:
+            valid_proba = model.predict_proba(x[held_rows])[:, 1]
+            truth = fs.table[LABEL].to_numpy()[held_rows]
+            thresholds[model_name] = best_threshold(valid_proba, truth)
+            predicted = (proba[:, 1] >= thresholds[model_name]).astype(np.int64)
+        predictions[model_name] = _frame(test, predicted, proba[:, 1] if binary else None)
     majority = fs.table[LABEL].iloc[all_train].mode().iloc[0]
     predictions["majority"] = _frame(test, np.full(len(test), majority), None)
     if task.get("lexicon"):
@@ -207,6 +238,7 @@ def run_task(params: dict[str, Any], name: str, root: Path | None = None) -> dic
         "train_rows_finetune": len(fitted.parts["train"]),
         "test_rows": len(test),
         "logreg_search_valid_macro_f1": search,
+        "thresholds_chosen_on_valid": thresholds,
         "models": models,
     }
     runtime = {

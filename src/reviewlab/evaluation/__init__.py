@@ -99,7 +99,7 @@ def evaluate_labels(
         predictions=predictions, references=references, scores=scores, binary=binary
     )
     if ci:
-        names = tuple(k for k in result if k != "n")
+        names = tuple(k for k, v in result.items() if k != "n" and not np.isnan(v))
         bounds = percentile_bootstrap(
             lambda idx: module._compute(
                 predictions[idx], references[idx], None if scores is None else scores[idx], binary

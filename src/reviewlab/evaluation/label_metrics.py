@@ -8,7 +8,7 @@ The opinion-mining and user-classification tasks score every model through it.
 import datasets
 import evaluate
 import numpy as np
-from sklearn.metrics import f1_score, roc_auc_score
+from scipy.stats import rankdata
 
 _DESCRIPTION = """
 Accuracy and macro-F1 of predicted class ids; for binary labels also F1 of the positive
@@ -32,20 +32,43 @@ journal={Pattern Recognition Letters}, volume={27}, number={8}, pages={861--874}
 """
 
 
+def f1_per_class(references, predictions, n_classes):
+    """F1 of every class from the confusion counts (0 where a class is never seen)."""
+    matrix = np.bincount(references * n_classes + predictions, minlength=n_classes**2)
+    matrix = matrix.reshape(n_classes, n_classes).astype(np.float64)
+    tp = np.diag(matrix)
+    denominator = matrix.sum(axis=0) + matrix.sum(axis=1)
+    return np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+
+
+def roc_auc(references, scores):
+    """ROC-AUC as the Mann-Whitney statistic (ties count one half): the probability that a
+    random positive scores above a random negative. NaN unless both classes are present."""
+    positive = references == 1
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def label_metrics(predictions, references, scores=None, binary=True):
-    """All metrics as plain floats (the function behind the evaluate module)."""
+    """All metrics as plain floats (the function behind the evaluate module). Macro-F1
+    averages over the classes present in the references or the predictions."""
     predictions = np.asarray(predictions, dtype=np.int64)
     references = np.asarray(references, dtype=np.int64)
+    n_classes = int(max(predictions.max(initial=0), references.max(initial=0))) + 1
+    f1 = f1_per_class(references, predictions, n_classes)
+    present = np.isin(np.arange(n_classes), np.union1d(references, predictions))
     result = {
         "accuracy": float(np.mean(predictions == references)),
-        "macro_f1": float(f1_score(references, predictions, average="macro", zero_division=0)),
+        "macro_f1": float(f1[present].mean()),
     }
     if binary:
-        result["f1"] = float(f1_score(references, predictions, zero_division=0))
-        both = len(np.unique(references)) == 2
+        result["f1"] = float(f1[1]) if n_classes > 1 else 0.0
         result["roc_auc"] = (
-            float(roc_auc_score(references, np.asarray(scores, dtype=np.float64)))
-            if scores is not None and both
+            roc_auc(references, np.asarray(scores, dtype=np.float64))
+            if scores is not None
             else float("nan")
         )
     result["n"] = int(len(references))
