@@ -143,3 +143,19 @@ def test_freelb_respects_padding():
 def test_invalid_config_is_rejected(kwargs):
     with pytest.raises(ValueError, match="adversarial"):
         AdversarialConfig(**kwargs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("method", ["fgm", "pgd", "freelb"])
+@pytest.mark.parametrize("init_mag", [0.0, 0.1])
+def test_perturbations_live_on_the_model_device(method, init_mag):
+    model = Tiny().cuda()
+    ids, mask, y = IDS.cuda(), MASK.cuda(), Y.cuda()
+
+    def loss_fn(inputs_embeds=None):
+        return ((model(ids, inputs_embeds) - y) ** 2).mean()
+
+    cfg = AdversarialConfig(method=method, epsilon=0.1, alpha=0.05, steps=2, init_mag=init_mag)
+    loss = adversarial_step(cfg, model, loss_fn, ids, mask)
+    assert loss.device.type == "cuda" and torch.isfinite(loss)
+    assert all(p.grad is not None and p.grad.device.type == "cuda" for p in model.parameters())

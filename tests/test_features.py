@@ -1,5 +1,8 @@
 """Features: train-only history with leave-one-out, TF-IDF fitted on train, dedup counted."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,3 +81,23 @@ def test_deduplicate_counts_repeats(reviews):
     kept, removed = deduplicate(doubled.reset_index(drop=True))
     assert len(kept) == len(reviews) and len(removed) == 5
     assert len(kept) + len(removed) == len(doubled)
+
+
+def test_saved_features_are_byte_identical_across_processes(reviews, tmp_path):
+    """DVC hashes the features folder: two runs of the same build must write the same bytes."""
+    reviews.to_parquet(tmp_path / "reviews.parquet")
+    script = (
+        "import sys, pandas as pd\n"
+        "from pathlib import Path\n"
+        "from reviewlab.features import build_features\n"
+        "from reviewlab.splits import make_splits\n"
+        f"frame = pd.read_parquet({str(tmp_path / 'reviews.parquet')!r})\n"
+        f"fs, vectorizers = build_features(frame, make_splits(frame, seed=0), {CFG!r})\n"
+        "fs.save(Path(sys.argv[1]), vectorizers)\n"
+    )
+    for run in ("a", "b"):
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / run)], check=True)
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "vectorizers.joblib" in files
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

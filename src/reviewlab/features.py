@@ -116,6 +116,10 @@ class FeatureSet:
         self.table.to_parquet(folder / "table.parquet", index=False)
         for kind, matrix in self.tfidf.items():
             sp.save_npz(folder / f"tfidf_{kind}.npz", matrix)
+        for vectorizer in vectorizers.values():
+            # sklearn caches id(stop_words), a memory address, on the fitted vectorizer: without
+            # this the pickle (a DVC output) differs on every run and invalidates later stages
+            vars(vectorizer).pop("_stop_words_id", None)
         joblib.dump(vectorizers, folder / "vectorizers.joblib")
         (folder / "columns.json").write_text(json.dumps({"dense": self.dense_columns}, indent=2))
 

@@ -149,11 +149,12 @@ def _freelb(
         .to(embedding.weight.dtype)
     )
     shape = (*input_ids.shape, embedding.embedding_dim)
+    like = {"dtype": embedding.weight.dtype, "device": embedding.weight.device}
     if cfg.init_mag > 0:
-        delta = torch.empty(shape, dtype=embedding.weight.dtype).uniform_(-1, 1) * mask
+        delta = torch.empty(shape, **like).uniform_(-1, 1) * mask
         delta = _per_example(delta, lambda d: d * (cfg.init_mag / torch.linalg.vector_norm(d)))
     else:
-        delta = torch.zeros(shape, dtype=embedding.weight.dtype)
+        delta = torch.zeros(shape, **like)
     first_loss = None
     for step in range(cfg.steps):
         delta.requires_grad_()

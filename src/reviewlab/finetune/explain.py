@@ -19,7 +19,7 @@ def token_attributions(
 
     model.eval()
     ids, mask = batch["input_ids"], batch["attention_mask"]
-    special = torch.tensor(tokenizer.all_special_ids)
+    special = torch.tensor(tokenizer.all_special_ids, device=ids.device)
     baseline = torch.where(
         torch.isin(ids, special), ids, torch.full_like(ids, tokenizer.pad_token_id)
     )

@@ -258,12 +258,19 @@ def fit(
 
 
 def finetune(
-    dataset: str, cfg: dict[str, Any], eval_cfg: dict[str, Any], seed: int, root: Path | None = None
+    dataset: str,
+    cfg: dict[str, Any],
+    eval_cfg: dict[str, Any],
+    seed: int,
+    root: Path | None = None,
+    log_curves: bool = True,
 ) -> FinetuneResult:
-    """Fine-tune ``cfg['model_name_or_path']`` on ``dataset``; write metrics and predictions."""
+    """Fine-tune ``cfg['model_name_or_path']`` on ``dataset``; write metrics and predictions.
+
+    ``log_curves`` writes DVCLive training curves to ``metrics/<dataset>/finetune_live``."""
     root = root or paths.project_root()
     out = paths.artifacts(dataset, root) / "finetune"
-    live_dir = paths.metrics_dir(dataset, root) / "finetune_live"
+    live_dir = paths.metrics_dir(dataset, root) / "finetune_live" if log_curves else None
     checkpoints = (
         root / "artifacts" / ".cache" / "checkpoints" / f"{dataset}-{cfg.get('name', 'finetune')}"
     )
