@@ -175,6 +175,11 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
                 "train_rows": 100,
             },
         )
+    features = tmp_path / "artifacts" / "shop" / "features"
+    features.mkdir()
+    pd.DataFrame({"split": ["train"] * 3 + ["test"], "rating": [4, 5, 5, 1]}).to_parquet(
+        features / "table.parquet"
+    )
     stale = out / "removed-1.json"  # a variant no longer in params: never read
     stale.write_text("not json")
     grid = {
@@ -197,6 +202,41 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
     assert "the most robust is good" in text
     summary = (tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text()
     assert '"runs": 6' in summary
+    assert result["findings"][0].startswith("For scale: predicting the training mean (4.67)")
+
+
+def test_floor_findings_flag_variants_stuck_on_the_majority_rating():
+    predictions = pd.DataFrame(
+        {
+            "variant": ["plain"] * 4 + ["cls"] * 4,
+            "set": ["test"] * 3 + ["noise"] + ["test"] * 4,
+            "predicted_class": [5, 4, 3, 5, 5, 5, 5, 4],
+        }
+    )
+    shares = ar.majority_shares(predictions, 5)
+    assert shares.to_dict() == {"plain": pytest.approx(1 / 3), "cls": 0.75}
+    floor = {"train_mean": 4.5, "rmse": 0.9, "majority": 5, "accuracy": 0.66}
+    lines = ar.floor_findings(floor, {"rmse": 0.95, "accuracy": 0.4}, "plain", shares, 0.7)
+    assert "plain reaches rmse 0.9500 (0.0500 above the mean's)" in lines[0]
+    assert lines[1].startswith("cls predicts the majority rating for at least 70% of test rows")
+    assert len(ar.floor_findings(floor, {"rmse": 0.8, "accuracy": 0.4}, "plain", shares)) == 1
+
+
+def test_constant_floor_scores_the_test_rows_once():
+    rows = pd.DataFrame(
+        {
+            "review_id": ["a", "b", "a", "b"],
+            "set": ["test", "test", "test", "noise"],
+            "label": [5, 3, 5, 3],
+        }
+    )
+    floor = ar.constant_floor(rows, pd.Series([4, 5, 5, 3]))
+    assert floor == {
+        "train_mean": 4.25,
+        "rmse": pytest.approx(1.0308, abs=1e-4),
+        "majority": 5,
+        "accuracy": 0.5,
+    }
 
 
 def test_findings_do_not_call_a_collapsed_model_robust():
@@ -229,3 +269,29 @@ def test_sweep_values_are_read_as_yaml_with_bare_exponents_as_numbers():
     assert _yaml_value("5e-5") == 5e-5 and _yaml_value("0") == 0 and _yaml_value("1.0") == 1.0
     assert _yaml_value("fgm") == "fgm" and _yaml_value("null") is None
     assert _yaml_value("[query, value]") == ["query", "value"]
+
+
+def test_findings_grammar_when_nothing_is_significant():
+    diffs = pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "reference": "plain",
+                "metric": m,
+                "difference": d,
+                "low": -1.0,
+                "high": 1.0,
+                "significant": False,
+                "helps": False,
+                "hurts": False,
+            }
+            for v, d in (("fgm", -0.01), ("pgd", 0.02))
+            for m in ar.HEADLINE
+        ]
+    )
+    robust = pd.DataFrame({"drop_noise_25": [0.1, 0.05, 0.2]}, index=["plain", "fgm", "pgd"])
+    lines = ar.findings(diffs, robust, "plain", "noise_25")
+    assert lines[0].startswith("On test rmse, no variant improves significantly over plain")
+    assert "2 of 2 differences have a 95% CI that includes 0" in lines[0]
+    assert "Best rmse difference: fgm (-0.0100" in lines[2]
+    assert "the most robust is fgm (+0.0500) and the least robust pgd" in lines[3]

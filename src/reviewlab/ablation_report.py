@@ -13,6 +13,7 @@ import pandas as pd
 from reviewlab import paths
 from reviewlab.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
 from reviewlab.io import read_json
+from reviewlab.pipeline import features_dir
 
 #: Metrics the report leads with (the rest are in the tables).
 HEADLINE = ("rmse", "accuracy")
@@ -199,7 +200,7 @@ def findings(
         neutral = rows[~rows["significant"]]["variant"].tolist()
         lines.append(
             f"On test {headline}, {_names(helps) or 'no variant'} "
-            f"{'improve' if len(helps) != 1 else 'improves'} significantly over {reference}; "
+            f"{'improves' if len(helps) <= 1 else 'improve'} significantly over {reference}; "
             f"{_names(hurts) or 'none'} {'are' if len(hurts) != 1 else 'is'} significantly "
             f"worse; {len(neutral)} of {len(rows)} differences have a 95% CI that includes 0."
         )
@@ -237,6 +238,51 @@ def findings(
         lines.append(
             f"Not ranked for robustness (significantly worse on clean {metric}, so a small drop "
             f"under noise says little): {_names(sorted(worse))}."
+        )
+    return lines
+
+
+def constant_floor(predictions: pd.DataFrame, train_ratings: pd.Series) -> dict[str, float]:
+    """Scores of text-blind constants on the test rows: the training mean and majority rating."""
+    truth = predictions[predictions["set"] == "test"].drop_duplicates("review_id")["label"]
+    mean, majority = float(train_ratings.mean()), int(train_ratings.mode().min())
+    return {
+        "train_mean": round(mean, 4),
+        "rmse": round(float(np.sqrt(np.mean((truth - mean) ** 2))), 4),
+        "majority": majority,
+        "accuracy": round(float(np.mean(truth == majority)), 4),
+    }
+
+
+def majority_shares(predictions: pd.DataFrame, majority: int) -> pd.Series:
+    """Per variant, the share of clean test predictions that are the majority rating."""
+    test = predictions[predictions["set"] == "test"]
+    return (test["predicted_class"] == majority).groupby(test["variant"], sort=False).mean()
+
+
+def floor_findings(
+    floor: dict[str, float],
+    reference_test: dict[str, float],
+    reference: str,
+    shares: pd.Series,
+    collapsed: float = 0.95,
+) -> list[str]:
+    """How far the reference is from a constant, and which variants collapsed onto one."""
+    gain = floor["rmse"] - reference_test["rmse"]
+    lines = [
+        f"For scale: predicting the training mean ({floor['train_mean']:.2f}) on the same test "
+        f"rows gives rmse {floor['rmse']:.4f} and the majority rating ({floor['majority']}) "
+        f"accuracy {floor['accuracy']:.4f}; {reference} reaches rmse "
+        f"{reference_test['rmse']:.4f} ({abs(gain):.4f} {'below' if gain >= 0 else 'above'} "
+        f"the mean's) and accuracy {reference_test['accuracy']:.4f}."
+    ]
+    stuck = shares[shares >= collapsed]
+    if len(stuck):
+        lines.append(
+            f"{_names(stuck.index.tolist())} {'predicts' if len(stuck) == 1 else 'predict'} the "
+            f"majority rating for at least "
+            f"{collapsed:.0%} of test rows (min {stuck.min():.0%}): their accuracy is the "
+            "majority class's, not evidence that they read the text."
         )
     return lines
 
@@ -304,18 +350,28 @@ def build(
     diffs = paired_differences(point, draws, comparison_pairs(grid, variants), eval_cfg["ci_level"])
     costs = cost(runs, reference)
     robust = robustness(runs, levels, "rmse", reference)
-    lines = findings(diffs, robust, reference, levels[-1])
+    test_means = {
+        v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
+        for v in variants
+    }
+    table = pd.read_parquet(
+        features_dir(dataset, root) / "table.parquet", columns=["split", "rating"]
+    )
+    floor = constant_floor(predictions, table.loc[table["split"] == "train", "rating"])
+    shares = majority_shares(predictions, floor["majority"])
+    lines = [
+        *floor_findings(floor, test_means[reference], reference, shares),
+        *findings(diffs, robust, reference, levels[-1]),
+    ]
     summary_json = {
         "budget": grid["budget"],
         "seeds": sorted(runs["seed"].unique().tolist()),
         "runs": len(runs),
+        "constant_floor": floor,
         "findings": lines,
         "variants": {
             v: {
-                "test": {
-                    m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6)
-                    for m in METRICS
-                },
+                "test": test_means[v],
                 "vs_reference": {
                     r["metric"]: {k: r[k] for k in ("difference", "low", "high", "significant")}
                     for _, r in diffs[
@@ -323,6 +379,7 @@ def build(
                     ].iterrows()
                 },
                 "rmse_drop": {lvl: float(robust.loc[v, f"drop_{lvl}"]) for lvl in levels},
+                "majority_share": round(float(shares[v]), 4),
             }
             for v in variants
         },
@@ -353,7 +410,8 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     levels = list(next(iter(summary_json["variants"].values()))["rmse_drop"])
     lines = [
         f"{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
-        f"`{summary_json['budget']}`; grid time {timing['grid_seconds'] / 60:.0f} min. "
+        f"`{summary_json['budget']}`; grid time inside the runs "
+        f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
         "Differences: seed-averaged variant minus reference on the same test rows; 95% CI "
         "from a two-level bootstrap (test rows, paired; seeds within each variant); "
         "* = CI excludes 0.",
