@@ -16,9 +16,9 @@ import time
 import torch
 import yaml
 
-from reviewlab import pipeline
-from reviewlab.config import dataset_config, load_params
-from reviewlab.finetune.run import finetune
+from reviewlab.stages import pipeline_old as pipeline
+from reviewlab.core.config_old import dataset_config, load_params
+from reviewlab.models.finetune.run import finetune
 
 
 def _override(params: dict, dotted: str, value: str) -> None:

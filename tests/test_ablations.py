@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab import ablation_report as ar
-from reviewlab.ablations import deep_merge, nested, noise_subset, sweep, variant_config
-from reviewlab.config import load_params
-from reviewlab.io import write_json
-from reviewlab.robustness import changed_fraction, perturb, perturb_texts, typo
+from reviewlab.core.config_old import load_params
+from reviewlab.core.io import write_json
+from reviewlab.data.robustness import changed_fraction, perturb, perturb_texts, typo
+from reviewlab.models.ablations import deep_merge, nested, noise_subset, sweep, variant_config
+from reviewlab.reporting import ablations as ar
 
 
 def test_deep_merge_is_strict_and_leaves_base_alone():

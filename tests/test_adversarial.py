@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from reviewlab.finetune.adversarial import AdversarialConfig, adversarial_step
+from reviewlab.models.finetune.adversarial import AdversarialConfig, adversarial_step
 
 
 class Tiny(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reviewlab import aspects
+from reviewlab.studies import aspects
 
 
 def _reviews():

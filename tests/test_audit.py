@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab import audit, features
+from reviewlab.data import audit, features
 
 CFG = {"min_words": 3, "near_duplicate_cosine": 0.8, "max_same_user_duplicate_share": 0.01}
 TINY_TFIDF = {

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab import baselines as bl
-from reviewlab.features import build_features
-from reviewlab.splits import make_splits
+from reviewlab.data.features import build_features
+from reviewlab.data.splits import make_splits
+from reviewlab.models import baselines as bl
 from tests.test_features import CFG
 
 BASELINES = {

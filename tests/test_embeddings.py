@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from reviewlab.embeddings import encode_texts, mean_pool
+from reviewlab.studies.embeddings import encode_texts, mean_pool
 
 
 def test_mean_pool_ignores_padding_and_normalises():

@@ -11,7 +11,7 @@ from sklearn.metrics import (
     mean_squared_error,
 )
 
-from reviewlab.evaluation import METRIC_PATH, bootstrap_ci, evaluate_split, load_metric, score
+from reviewlab.core.evaluation import METRIC_PATH, bootstrap_ci, evaluate_split, load_metric, score
 
 
 @pytest.fixture(params=[0, 1, 2])

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.features import build_features, deduplicate, history_stats
-from reviewlab.splits import make_splits
+from reviewlab.data.features import build_features, deduplicate, history_stats
+from reviewlab.data.splits import make_splits
 
 CFG = {
     "tfidf_word": {"max_features": 500, "ngram_max": 2, "min_df": 1},
@@ -89,8 +89,8 @@ def test_saved_features_are_byte_identical_across_processes(reviews, tmp_path):
     script = (
         "import sys, pandas as pd\n"
         "from pathlib import Path\n"
-        "from reviewlab.features import build_features\n"
-        "from reviewlab.splits import make_splits\n"
+        "from reviewlab.data.features import build_features\n"
+        "from reviewlab.data.splits import make_splits\n"
         f"frame = pd.read_parquet({str(tmp_path / 'reviews.parquet')!r})\n"
         f"fs, vectorizers = build_features(frame, make_splits(frame, seed=0), {CFG!r})\n"
         "fs.save(Path(sys.argv[1]), vectorizers)\n"

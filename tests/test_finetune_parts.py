@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from reviewlab.backbone import resolve_model
-from reviewlab.finetune.data import LabelSpec, Standardizer, encode, head_tail
-from reviewlab.finetune.model import (
+from reviewlab.core.backbone import resolve_model
+from reviewlab.models.finetune.data import LabelSpec, Standardizer, encode, head_tail
+from reviewlab.models.finetune.model import (
     ReviewModel,
     llrd_param_groups,
     load_model,
@@ -29,14 +29,14 @@ CFG = {
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from reviewlab.backbone import load_tokenizer
+    from reviewlab.core.backbone import load_tokenizer
 
     return load_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def model() -> ReviewModel:
-    from reviewlab.finetune.model import build_model
+    from reviewlab.models.finetune.model import build_model
 
     return build_model(CFG, num_outputs=5, n_extra=3, bias=[0.0, 0.1, 0.2, 0.3, 0.4])
 
@@ -144,7 +144,7 @@ def test_model_forward_and_round_trip(model, tmp_path, tokenizer):
 
 
 def test_augmentation_is_seeded_and_keeps_labels():
-    from reviewlab.finetune.augment import augment_training
+    from reviewlab.models.finetune.augment import augment_training
 
     train = pd.DataFrame(
         {
@@ -165,7 +165,7 @@ def test_augmentation_is_seeded_and_keeps_labels():
 
 
 def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
-    from reviewlab.finetune.model import build_model
+    from reviewlab.models.finetune.model import build_model
 
     lora = {
         "enabled": True,
@@ -197,7 +197,7 @@ def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
 
 
 def test_checkpoints_resume_only_the_same_run(tmp_path):
-    from reviewlab.finetune.run import prepare_checkpoints
+    from reviewlab.models.finetune.run import prepare_checkpoints
 
     folder = tmp_path / "ckpt"
     assert prepare_checkpoints(folder, "run-a") is None
@@ -215,7 +215,7 @@ def test_checkpoints_resume_only_the_same_run(tmp_path):
 def test_run_fingerprint_tracks_config_seed_and_rows():
     import pandas as pd
 
-    from reviewlab.finetune.run import run_fingerprint
+    from reviewlab.models.finetune.run import run_fingerprint
 
     parts = {"train": pd.DataFrame({"text": ["a", "b"], "rating": [1, 5]})}
     base = run_fingerprint({"lr": 1e-4}, 1, parts)

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reviewlab.loaders import DataLoadError, load_reviews
+from reviewlab.data.loaders import DataLoadError, load_reviews
 
 COLUMNS = {
     "review_id": "id",

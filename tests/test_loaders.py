@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reviewlab.loaders import DataLoadError, load_reviews, resolve_adapter
-from reviewlab.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
+from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
+from reviewlab.data.loaders import DataLoadError, load_reviews, resolve_adapter
 
 AMAZON_CFG = {"adapter": "amazon_jsonl"}
 CLOTHING_CFG = {"adapter": "clothing_csv"}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.longtail import assign_buckets, popularity_buckets, tail_gap
+from reviewlab.studies.longtail import assign_buckets, popularity_buckets, tail_gap
 
 
 def test_buckets_follow_cumulative_share_of_training_reviews():

@@ -10,8 +10,8 @@ import time
 import pytest
 import yaml
 
-from reviewlab.config import load_params
-from reviewlab.params_schema import ParamsError, validate_params
+from reviewlab.core.config_old import load_params
+from reviewlab.core.params import ParamsError, validate_params
 from tests.conftest import ROOT
 
 PARAMS = load_params(validate=False)

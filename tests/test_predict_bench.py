@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab import bench
 from reviewlab.cli import main
-from reviewlab.finetune.data import LabelSpec, Standardizer
-from reviewlab.finetune.model import build_model, save_model
+from reviewlab.models import bench
+from reviewlab.models.finetune.data import LabelSpec, Standardizer
+from reviewlab.models.finetune.model import build_model, save_model
 from tests.test_finetune_parts import CFG
 
 INPUT = {"max_length": 64, "head_tokens": 32, "title_max_tokens": 8, "pad_to_multiple_of": 8}
@@ -19,7 +19,7 @@ INPUT = {"max_length": 64, "head_tokens": 32, "title_max_tokens": 8, "pad_to_mul
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from reviewlab.backbone import load_tokenizer
+    from reviewlab.core.backbone import load_tokenizer
 
     folder = tmp_path_factory.mktemp("model")
     spec = LabelSpec.fit("rating", "classification", pd.Series([1, 2, 3, 4, 5]))

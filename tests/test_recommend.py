@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from reviewlab import recommend as rec
+from reviewlab.studies import recommend as rec
 
 
 def _reviews(n_users: int = 30, n_items: int = 20, per_user: int = 6, seed: int = 0):

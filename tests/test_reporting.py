@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from reviewlab.reporting import README_END, README_START, collect_results, results_markdown
+from reviewlab.reporting.results import README_END, README_START, collect_results, results_markdown
 
 
 def test_readme_table_matches_committed_metrics(root):
@@ -49,7 +49,7 @@ def test_results_markdown_marks_selected_model():
 def test_write_json_is_atomic(tmp_path, monkeypatch):
     import os
 
-    from reviewlab.io import read_json, write_json
+    from reviewlab.core.io import read_json, write_json
 
     target = write_json(tmp_path / "m.json", {"rmse": 1.0})
 

@@ -3,7 +3,7 @@
 import pandera.errors
 import pytest
 
-from reviewlab.schema import validate
+from reviewlab.core.schema import validate
 
 
 def test_valid_table_passes(reviews):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.splits import make_splits, overlap
+from reviewlab.data.splits import make_splits, overlap
 
 
 @pytest.mark.parametrize("strategy", ["stratified", "temporal", "cold_start_user"])

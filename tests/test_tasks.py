@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from reviewlab.config import load_params
-from reviewlab.evaluation import evaluate_labels
-from reviewlab.params_schema import ParamsError, validate_params
-from reviewlab.tasks import best_threshold, derive_labels, label_names, task_config
+from reviewlab.core.config_old import load_params
+from reviewlab.core.evaluation import evaluate_labels
+from reviewlab.core.params import ParamsError, validate_params
+from reviewlab.studies.tasks import best_threshold, derive_labels, label_names, task_config
 
 
 def test_column_labels_keep_values_and_count_missing():

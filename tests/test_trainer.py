@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from reviewlab.finetune.adversarial import AdversarialConfig
-from reviewlab.finetune.data import LabelSpec, build_dataset
-from reviewlab.finetune.model import build_model
-from reviewlab.finetune.run import training_args
-from reviewlab.finetune.trainer import ReviewTrainer, metrics_fn, to_predictions
+from reviewlab.models.finetune.adversarial import AdversarialConfig
+from reviewlab.models.finetune.data import LabelSpec, build_dataset
+from reviewlab.models.finetune.model import build_model
+from reviewlab.models.finetune.run import training_args
+from reviewlab.models.finetune.trainer import ReviewTrainer, metrics_fn, to_predictions
 from tests.test_finetune_parts import CFG
 
 TRAIN = {
@@ -53,7 +53,7 @@ def frame() -> pd.DataFrame:
 def test_training_steps_run_and_move_weights(frame, tmp_path, method, head, rdrop):
     from transformers import DataCollatorWithPadding
 
-    from reviewlab.backbone import load_tokenizer
+    from reviewlab.core.backbone import load_tokenizer
 
     tokenizer = load_tokenizer()
     spec = LabelSpec.fit("rating", head, frame["rating"])

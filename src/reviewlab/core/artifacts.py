@@ -1,0 +1,134 @@
+"""The artifacts catalogue: every file and folder the pipeline reads or writes, in one place.
+
+Only stage modules (:mod:`reviewlab.stages`) use it; domain code receives data, never paths.
+dvc.yaml spells the same layout, and tests keep the two in step.
+
+- ``artifacts/<dataset>/...``: DVC-cached outputs (tables, features, models, predictions);
+- ``metrics/<folder>/<name>.json``: committed metrics (``folder``: a dataset, ``tasks`` or
+  ``studies``);
+- ``reports/<folder>/<stage>.html``: committed HTML reports; executed notebooks beside the
+  artifacts under ``artifacts/<folder>/notebooks/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+from reviewlab.core.io import write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Reports and executed notebooks of stages that span datasets (the studies) live here.
+STUDIES = "studies"
+#: Metrics of the review-level tasks live under ``metrics/tasks/``.
+TASKS = "tasks"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) that holds ``dvc.yaml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dvc.yaml").is_file():
+            return folder
+    raise FileNotFoundError(f"no dvc.yaml found at or above {here}: run from inside the project")
+
+
+def task_dataset(name: str) -> str:
+    """The dataset name (artifacts folder) of task ``name``'s derived dataset."""
+    return f"task_{name}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Paths of one checkout (``root``: the folder holding dvc.yaml)."""
+
+    root: Path = field(default_factory=project_root)
+
+    # ---- folders -------------------------------------------------------------------------
+    def artifacts(self, dataset: str) -> Path:
+        """DVC-cached outputs of one dataset (tables, features, models)."""
+        return self.root / "artifacts" / dataset
+
+    def metrics_dir(self, folder: str | None = None) -> Path:
+        base = self.root / "metrics"
+        return base / folder if folder else base
+
+    def reports_dir(self, folder: str | None = None) -> Path:
+        base = self.root / "reports"
+        return base / folder if folder else base
+
+    def cache(self, kind: str) -> Path:
+        """A re-creatable cache under ``artifacts/.cache/<kind>`` (tokenised rows, checkpoints)."""
+        folder = self.root / "artifacts" / ".cache" / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # ---- per-dataset artifacts -----------------------------------------------------------
+    def canonical(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "canonical"
+
+    def reviews(self, dataset: str) -> Path:
+        return self.canonical(dataset) / "reviews.parquet"
+
+    def quarantine(self, dataset: str) -> Path:
+        return self.canonical(dataset) / "quarantine.parquet"
+
+    def features(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "features"
+
+    def baselines(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "baselines"
+
+    def finetune(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "finetune"
+
+    def ablation_run(self, dataset: str, variant: str, seed: int) -> Path:
+        return self.artifacts(dataset) / "ablations" / f"{variant}-{seed}"
+
+    def embeddings(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "embeddings"
+
+    def predictions(self, folder: Path) -> Path:
+        """The predictions table every model-fitting stage writes into its folder."""
+        return folder / "predictions.parquet"
+
+    # ---- metrics -------------------------------------------------------------------------
+    def metric(self, folder: str, name: str) -> Path:
+        """``metrics/<folder>/<name>.json``."""
+        return self.metrics_dir(folder) / f"{name}.json"
+
+    def ablation_metric(self, dataset: str, variant: str, seed: int) -> Path:
+        return self.metric(f"{dataset}/ablations", f"{variant}-{seed}")
+
+    # ---- notebooks and reports -----------------------------------------------------------
+    def executed_notebook(self, stage: str, folder: str | None) -> Path:
+        base = self.artifacts(folder) if folder else self.root / "artifacts"
+        return base / "notebooks" / f"{stage}.ipynb"
+
+    def report(self, stage: str, folder: str | None) -> Path:
+        if folder is None:
+            return self.reports_dir() / "index.html"
+        return self.reports_dir(folder) / f"{stage}.html"
+
+    # ---- reading and writing -------------------------------------------------------------
+    def load_reviews(self, dataset: str) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.read_parquet(self.reviews(dataset))
+
+    def read_metric(self, folder: str, name: str) -> dict[str, Any]:
+        return json.loads(self.metric(folder, name).read_text(encoding="utf-8"))
+
+    def write_metric(self, folder: str, name: str, payload: dict[str, Any]) -> Path:
+        return write_json(self.metric(folder, name), payload)
+
+    def write_table(self, frame: pd.DataFrame, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(path, index=False)
+        return path

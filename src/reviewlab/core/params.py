@@ -1,0 +1,525 @@
+"""Typed ``params.yaml`` (pydantic): loaded and checked before any stage does work.
+
+An unknown key, a wrong type or an out-of-range value fails at once with a message that names
+the key and the allowed values, e.g. ``finetune.adversarial.epsilon: Input should be greater
+than or equal to 0 (got -1.0)``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from reviewlab.core.artifacts import project_root
+
+#: A number as written in params.yaml: ints stay ints (``C: 10`` is reported as ``10``).
+Real = int | float
+Fraction = Annotated[Real, Field(gt=0, lt=1)]
+NonNegative = Annotated[Real, Field(ge=0)]
+Positive = Annotated[int, Field(gt=0)]
+Metric = Literal["rmse", "mae", "accuracy", "macro_f1", "qwk"]
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class Block(BaseModel):
+    """A params.yaml block: unknown keys and values of the wrong type (``"32"`` for a number,
+    ``true`` for a rating) are errors, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DatasetParams(Block):
+    adapter: Literal["amazon_jsonl", "clothing_csv", "generic"]
+    path: str
+    max_rows: Positive | None = None
+    format: Literal["jsonl", "csv"] | None = None
+    columns: dict[str, str] | None = None
+    keep: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _generic_needs_columns(self) -> DatasetParams:
+        if self.adapter == "generic" and not self.columns:
+            raise ValueError("the generic adapter needs `columns` (canonical name -> source field)")
+        return self
+
+
+class EdaParams(Block):
+    tokenizer: str | None = None
+    examples: Annotated[int, Field(ge=0)] = 5
+
+
+class SplitParams(Block):
+    strategy: Literal["stratified", "temporal", "cold_start_user"]
+    valid_frac: Fraction
+    test_frac: Fraction
+
+    @model_validator(mode="after")
+    def _room_for_training(self) -> SplitParams:
+        if self.valid_frac + self.test_frac >= 1:
+            raise ValueError("valid_frac + test_frac must leave rows for training (< 1)")
+        return self
+
+
+class TfidfParams(Block):
+    max_features: Positive
+    ngram_min: Positive = 1
+    ngram_max: Positive
+    min_df: Positive
+
+    @model_validator(mode="after")
+    def _ngram_order(self) -> TfidfParams:
+        if self.ngram_min > self.ngram_max:
+            raise ValueError("ngram_min must be <= ngram_max")
+        return self
+
+
+class FeatureParams(Block):
+    tfidf_word: TfidfParams
+    tfidf_char: TfidfParams
+
+
+class AuditParams(Block):
+    min_words: Annotated[int, Field(ge=1)]
+    near_duplicate_cosine: Annotated[Real, Field(gt=0, le=1)]
+    max_same_user_duplicate_share: Annotated[Real, Field(ge=0, le=1)]
+
+
+class LightgbmParams(Block):
+    n_estimators: Positive
+    learning_rate: Annotated[Real, Field(gt=0, le=1)]
+    num_leaves: Annotated[int, Field(ge=2)]
+    min_child_samples: Positive
+    colsample_bytree: Annotated[Real, Field(gt=0, le=1)]
+    early_stopping_rounds: Positive
+
+
+class BaselineParams(Block):
+    models: list[
+        Literal["mean_majority", "user_item_bias", "tfidf_ridge", "tfidf_logreg", "lightgbm"]
+    ]
+    selection_metric: Metric
+    bias_reg: list[NonNegative]
+    ridge_alpha: list[Annotated[Real, Field(gt=0)]]
+    logreg_C: list[Annotated[Real, Field(gt=0)]]
+    lightgbm: LightgbmParams
+
+
+class EvaluationParams(Block):
+    n_bootstrap: Positive
+    ci_level: Fraction
+
+
+class InputParams(Block):
+    max_length: Annotated[int, Field(ge=8, le=8192)]
+    head_tokens: Annotated[int, Field(ge=0)]
+    title_max_tokens: Annotated[int, Field(ge=0)]
+    pad_to_multiple_of: Positive | None = 8
+
+
+class DropoutParams(Block):
+    hidden: Annotated[Real, Field(ge=0, lt=1)]
+    attention: Annotated[Real, Field(ge=0, lt=1)]
+    head: Annotated[Real, Field(ge=0, lt=1)]
+
+
+class TrainParams(Block):
+    epochs: Annotated[Real, Field(gt=0)]
+    max_steps: Positive | None = None
+    batch_size: Positive
+    eval_batch_size: Positive
+    grad_accum: Positive
+    lr: Annotated[Real, Field(gt=0, le=1)]
+    head_lr: Annotated[Real, Field(gt=0, le=1)] | None = None
+    weight_decay: NonNegative
+    warmup_ratio: Annotated[Real, Field(ge=0, lt=1)]
+    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup", "polynomial"]
+    bf16: Literal["auto", True, False]
+    group_by_length: bool
+    eval_every: Annotated[Real, Field(gt=0)] | None
+    log_every: Positive
+    early_stopping_patience: Positive
+    threads: Positive | None = None
+
+
+class AdversarialParams(Block):
+    method: Literal["none", "fgm", "pgd", "freelb"]
+    epsilon: NonNegative
+    alpha: NonNegative
+    steps: Positive
+    init_mag: NonNegative
+
+
+class AugmentParams(Block):
+    method: Literal["none", "delete", "swap", "substitute", "typo"]
+    p: Annotated[Real, Field(ge=0, le=1)]
+    copies: Annotated[int, Field(ge=0)]
+
+
+class LoraParams(Block):
+    enabled: bool
+    r: Positive
+    alpha: Annotated[Real, Field(gt=0)]
+    dropout: Annotated[Real, Field(ge=0, lt=1)]
+    target_modules: list[str]
+
+
+class RegularizationParams(Block):
+    rdrop_alpha: NonNegative
+    label_smoothing: Annotated[Real, Field(ge=0, lt=1)]
+    llrd_decay: Annotated[Real, Field(gt=0, le=1)]
+
+
+class FinetuneParams(Block):
+    dataset: str
+    name: str
+    model_name_or_path: str | None
+    attn_implementation: Literal["sdpa", "eager"]
+    label_column: str
+    head: Literal["regression", "classification", "binary"]
+    selection_metric: Metric | Literal["loss", "f1", "roc_auc"]
+    behaviour_features: bool
+    freeze_encoder: bool = False
+    max_train_rows: Positive | None
+    input: InputParams
+    dropout: DropoutParams
+    train: TrainParams
+    adversarial: AdversarialParams
+    augment: AugmentParams
+    lora: LoraParams
+    regularization: RegularizationParams
+
+    @field_validator("model_name_or_path")
+    @classmethod
+    def _model_exists(cls, name: str | None) -> str | None:
+        check_model_path(name)
+        return name
+
+
+class RobustnessParams(Block):
+    seed: int
+    rows: Positive | None
+    levels: dict[str, Annotated[Real, Field(gt=0, le=1)]]
+
+
+class AblationParams(Block):
+    dataset: str
+    seeds: Annotated[list[int], Field(min_length=1)]
+    reference: str
+    compare: dict[str, str] = {}
+    valid_rows: Annotated[int, Field(ge=0)] | None
+    test_rows: Positive | None
+    budget: dict[str, Any]
+    robustness: RobustnessParams
+    variants: dict[str, dict[str, Any] | None]
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> AblationParams:
+        names = set(self.variants)
+        for name in [self.reference, *self.compare, *self.compare.values()]:
+            if name not in names:
+                raise ValueError(f"variant '{name}' is not defined (known: {sorted(names)})")
+        return self
+
+
+class LabelMap(Block):
+    from_: str = Field(alias="from")
+    map: dict[int | float | str, int]
+
+
+class LabelBins(Block):
+    from_: str = Field(alias="from")
+    bins: Annotated[list[Real], Field(min_length=3)]
+
+    @field_validator("bins")
+    @classmethod
+    def _increasing(cls, edges: list[Real]) -> list[Real]:
+        if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            raise ValueError("bins must be strictly increasing")
+        return edges
+
+
+class TaskParams(Block):
+    dataset: str
+    label: str | LabelMap | LabelBins
+    head: Literal["binary", "classification"]
+    lexicon: bool = False
+
+
+class TaskBudget(Block):
+    test_rows: Positive | None
+    valid_rows: Positive | None
+    logreg_C: Annotated[list[Annotated[Real, Field(gt=0)]], Field(min_length=1)]
+    finetune: dict[str, Any]
+
+
+class EmbedParams(Block):
+    dataset: str
+    model_name_or_path: str | None
+    max_length: Positive
+    batch_size: Positive
+
+
+class OpinionParams(Block):
+    dataset: str
+    category: str
+    per_category: Positive
+    candidates: Positive
+    max_docs: Positive
+    products: Positive
+    min_mentions: Positive
+    con_share: Annotated[Real, Field(gt=0, le=1)]
+    exclude: list[str] = []
+
+
+class SegmentParams(Block):
+    ks: Annotated[list[Annotated[int, Field(ge=2)]], Field(min_length=1)]
+    pca_components: Positive
+    terms: Positive
+
+
+class RecommendParams(Block):
+    als_factors: Annotated[list[Positive], Field(min_length=1)]
+    als_regularization: Annotated[list[NonNegative], Field(min_length=1)]
+    hybrid_alpha: Annotated[list[Annotated[Real, Field(ge=0, le=1)]], Field(min_length=1)]
+
+
+class LongtailParams(Block):
+    shares: Annotated[list[Fraction], Field(min_length=2, max_length=2)]
+    recommend: RecommendParams
+
+
+class Params(Block):
+    seed: int
+    datasets: dict[str, DatasetParams]
+    eda: EdaParams
+    split: SplitParams
+    features: FeatureParams
+    audit: AuditParams
+    baselines: BaselineParams
+    evaluation: EvaluationParams
+    finetune: FinetuneParams
+    ablations: AblationParams
+    tasks: dict[str, TaskParams]
+    task_budget: TaskBudget
+    embed: EmbedParams
+    opinions: OpinionParams
+    segments: SegmentParams
+    longtail: LongtailParams
+
+    @model_validator(mode="after")
+    def _datasets_exist(self) -> Params:
+        for where, name in (
+            ("finetune", self.finetune.dataset),
+            ("ablations", self.ablations.dataset),
+            ("embed", self.embed.dataset),
+            ("opinions", self.opinions.dataset),
+            *((f"tasks.{k}", t.dataset) for k, t in self.tasks.items()),
+        ):
+            if name not in self.datasets:
+                raise ValueError(
+                    f"{where}.dataset '{name}' is not in datasets ({sorted(self.datasets)})"
+                )
+        return self
+
+
+def check_model_path(name: str | None) -> None:
+    """A local path (absolute, ``./``, ``../``, ``~``) must exist; anything else must look like
+    a Hugging Face hub id (``name`` or ``org/name``). ``None`` is the packaged default."""
+    if name is None or Path(name).expanduser().exists():
+        return
+    if name.startswith(("/", "./", "../", "~")) or not _HUB_ID.match(name):
+        raise ValueError(f"model path '{name}' does not exist (and is not a hub id like org/name)")
+
+
+class ParamsError(ValueError):
+    """``params.yaml`` does not match the schema; the message lists every offending key."""
+
+
+def read_params(path: str | Path | None = None) -> dict[str, Any]:
+    """The raw mapping of ``params.yaml`` (default: the project's), unvalidated."""
+    file = Path(path) if path else project_root() / "params.yaml"
+    try:
+        with open(file, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ParamsError(f"{file}: no such params file") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{file}: not valid YAML ({err})") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{file}: expected a mapping at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """Parse and validate ``params.yaml``: the typed :class:`Params` every stage receives."""
+    file = Path(path) if path else project_root() / "params.yaml"
+    return validate_params(read_params(file), str(file))
+
+
+def validate_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
+    """Check ``raw`` against :class:`Params`, then every ablation variant and task as the full
+    ``finetune`` block it composes to."""
+    from reviewlab.core.compose import task_config, variant_config
+
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, source)) from None
+    configs = [
+        (f"ablations.variants.{v} (merged over finetune <- budget)", variant_config, v)
+        for v in params.ablations.variants
+    ]
+    configs += [
+        (f"tasks.{t} (merged over finetune <- task_budget.finetune)", task_config, t)
+        for t in params.tasks
+    ]
+    for where, build, name in configs:
+        try:  # every variant and task must still be a valid finetune block
+            build(params, name)
+        except ValidationError as err:
+            raise ParamsError(_describe(err, f"{source}: {where}")) from None
+        except KeyError as err:
+            raise ParamsError(f"{source}: {err.args[0]}") from None
+    return params
+
+
+def lookup(raw: dict[str, Any], dotted: str) -> Any:
+    """``lookup(p, "a.b")`` is ``p["a"]["b"]``, with an error naming the missing key."""
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ParamsError(f"params.yaml: key '{dotted}' is not defined (missing '{part}')")
+        node = node[part]
+    return node
+
+
+def partial(values: dict[str, Any]) -> Params:
+    """A typed :class:`Params` holding only ``values`` (dotted params.yaml keys -> raw values,
+    as a stage's dvc.yaml ``params:`` declares them), each validated against its schema type.
+
+    Reading a key the stage did not declare raises ``AttributeError`` (or ``KeyError`` inside
+    a mapping such as ``datasets``): a stage cannot depend on a param DVC does not track.
+    """
+    tree: dict[str, Any] = {}
+    for dotted, value in values.items():
+        *parents, last = dotted.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = _Leaf(_validated(dotted, value))
+    return _construct(Params, tree)
+
+
+class _Leaf:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _annotation(dotted: str) -> Any:
+    """The schema type of a dotted key (``dict[str, X]`` levels are walked by key)."""
+    import typing
+
+    node: Any = Params
+    for part in dotted.split("."):
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            fields = {f.alias or n: f for n, f in node.model_fields.items()}
+            if part not in fields:
+                raise ParamsError(f"params.yaml: '{dotted}' is not a key of the schema")
+            node = fields[part].annotation
+        else:  # dict[str, X]
+            node = typing.get_args(node)[-1]
+    return node
+
+
+def _unwrap(node: Any) -> Any:
+    """``X | None`` -> ``X`` (the one non-None member of a union of two)."""
+    import typing
+
+    args = [a for a in typing.get_args(node) if a is not type(None)]
+    if typing.get_origin(node) is not dict and len(args) == 1:
+        return args[0]
+    return node
+
+
+def _validated(dotted: str, value: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    try:
+        return TypeAdapter(_annotation(dotted)).validate_python(value, strict=True)
+    except ValidationError as err:
+        raise ParamsError(_describe(err, f"params.yaml: {dotted}")) from None
+
+
+def _construct(model: Any, tree: dict[str, Any]) -> Any:
+    """``model`` built from ``tree`` without defaults for what is absent (partial view)."""
+    model = _unwrap(model)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):  # a mapping level
+        import typing
+
+        inner = typing.get_args(model)[-1]
+        return {k: v.value if isinstance(v, _Leaf) else _construct(inner, v) for k, v in tree.items()}
+    fields = {f.alias or n: (n, f) for n, f in model.model_fields.items()}
+    values = {}
+    for key, sub in tree.items():
+        name, info = fields[key]
+        values[name] = sub.value if isinstance(sub, _Leaf) else _construct(info.annotation, sub)
+    view = model.model_construct(**values)
+    for name in set(model.model_fields) - set(values):  # no silent defaults in a partial view
+        view.__dict__.pop(name, None)
+    return view
+
+
+def dataset_config(params: Params, dataset: str) -> DatasetParams:
+    """The ``datasets.<name>`` block, with a clear error naming the known datasets."""
+    if dataset not in params.datasets:
+        raise ParamsError(
+            f"params.yaml: datasets.{dataset} is not defined (known: {sorted(params.datasets)})"
+        )
+    return params.datasets[dataset]
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: {err.error_count()} invalid value(s)"]
+    for e in err.errors():
+        loc = [str(p) for p in e["loc"] if not str(p).startswith(("function-after", "literal"))]
+        key = ".".join(loc)
+        if e["type"] == "extra_forbidden":
+            known = _known_keys(err.title, loc[:-1])
+            lines.append(f"  {key}: unknown key (allowed: {', '.join(known)})")
+        elif e["type"] == "missing":
+            lines.append(f"  {key}: missing")
+        else:
+            value = e.get("input")
+            got = "" if isinstance(value, dict) else f" (got {value!r})"
+            lines.append(f"  {key}: {e['msg']}{got}")
+    return "\n".join(lines)
+
+
+def _known_keys(title: str, parents: list[str]) -> list[str]:
+    """Field names of the schema block at ``parents`` (dict levels are skipped by key)."""
+    import typing
+
+    node: Any = {"Params": Params, "FinetuneParams": FinetuneParams}.get(title, Params)
+    for part in parents:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            node = node.model_fields[part].annotation
+        else:  # dict[str, X]: the part is a key
+            node = typing.get_args(node)[-1]
+        args = [a for a in typing.get_args(node) if a is not type(None)]
+        if typing.get_origin(node) is not dict and len(args) == 1:  # X | None
+            node = args[0]
+    return (
+        sorted(node.model_fields) if isinstance(node, type) and issubclass(node, BaseModel) else []
+    )

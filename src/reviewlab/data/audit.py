@@ -1,0 +1,249 @@
+"""Leakage audit of one dataset's splits and features (stage ``audit``).
+
+Reports, across train / validation / test: shared review ids, exact duplicate texts (and the
+ones by the same user), near-duplicate texts (cosine of hashed word n-grams), users and items
+shared per split strategy, temporal order, and a label probe: the features are rebuilt with
+the held-out ratings changed and the held-out texts scrambled; any training-row feature or
+TF-IDF vocabulary entry that changes was computed with held-out data. Real leakage raises
+:class:`LeakageError` (the stage, and so ``dvc repro``, fails).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reviewlab.data.features import build_features
+
+PAIRS = (("train", "valid"), ("train", "test"), ("valid", "test"))
+
+
+class LeakageError(RuntimeError):
+    """The splits or features leak held-out information; the message lists each finding."""
+
+
+def normalise(text: str) -> str:
+    """Lower case, letters and digits only, single spaces: what counts as "the same text"."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def text_keys(docs: pd.Series) -> pd.Series:
+    return docs.fillna("").map(lambda t: hashlib.sha1(normalise(t).encode()).hexdigest())
+
+
+def exact_duplicates(table: pd.DataFrame, min_words: int) -> pd.DataFrame:
+    """Per split pair: rows of the later split whose normalised text (at least ``min_words``
+    words) also occurs in the earlier split, and how many of those are by the same (known)
+    user."""
+    frame = table.assign(key=text_keys(table["doc"]), words=table["doc"].str.split().str.len())
+    frame = frame[frame["words"] >= min_words]
+    rows = []
+    for first, second in PAIRS:
+        a, b = frame[frame["split"] == first], frame[frame["split"] == second]
+        hits = b[b["key"].isin(set(a["key"]))]
+        known = a[["key", "user_id"]].dropna().drop_duplicates()
+        same_user = hits.dropna(subset=["user_id"]).merge(known, on=["key", "user_id"])
+        rows.append(
+            {
+                "pair": f"{first}-{second}",
+                "later_rows": len(b),
+                "duplicate_texts": len(hits),
+                "same_user": len(same_user),
+                "same_user_share": round(len(same_user) / max(len(b), 1), 6),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def near_duplicates(
+    table: pd.DataFrame, threshold: float, min_words: int, chunk: int = 512
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Held-out rows whose hashed word 1-3-gram vector has cosine >= ``threshold`` with a
+    training row but a different normalised text (exact repeats are counted separately).
+    Returns (counts per pair, the pairs found, most similar first)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(ngram_range=(1, 3), n_features=2**20, norm="l2")
+    frame = table[table["doc"].str.split().str.len() >= min_words].reset_index(drop=True)
+    keys = text_keys(frame["doc"]).to_numpy()
+    matrix = vectorizer.transform(frame["doc"].fillna(""))
+    train = np.flatnonzero(frame["split"].to_numpy() == "train")
+    found, counts = [], []
+    for held_out in ("valid", "test"):
+        rows = np.flatnonzero(frame["split"].to_numpy() == held_out)
+        hits = 0
+        for start in range(0, len(rows), chunk):
+            block = rows[start : start + chunk]
+            sims = (matrix[block] @ matrix[train].T).toarray()
+            best = sims.argmax(axis=1)
+            score = sims[np.arange(len(block)), best]
+            for i, j, s in zip(block, train[best], score, strict=True):
+                if s >= threshold and keys[i] != keys[j]:
+                    hits += 1
+                    found.append(
+                        {
+                            "split": held_out,
+                            "cosine": round(float(s), 4),
+                            "review_id": frame.at[i, "review_id"],
+                            "train_review_id": frame.at[j, "review_id"],
+                            "same_user": frame.at[i, "user_id"] == frame.at[j, "user_id"],
+                            "text": frame.at[i, "doc"][:160],
+                            "train_text": frame.at[j, "doc"][:160],
+                        }
+                    )
+        counts.append({"pair": f"train-{held_out}", "near_duplicates": hits})
+    pairs = pd.DataFrame(
+        found,
+        columns=[
+            "split",
+            "cosine",
+            "review_id",
+            "train_review_id",
+            "same_user",
+            "text",
+            "train_text",
+        ],
+    )
+    return pd.DataFrame(counts), pairs.sort_values("cosine", ascending=False, ignore_index=True)
+
+
+def shared_entities(table: pd.DataFrame) -> pd.DataFrame:
+    """Review ids, users and items of each held-out split that also occur in training."""
+    train = table[table["split"] == "train"]
+    rows = []
+    for held_out in ("valid", "test"):
+        part = table[table["split"] == held_out]
+        row = {"split": held_out, "rows": len(part)}
+        for column in ("review_id", "user_id", "item_id"):
+            values = part[column].dropna()
+            shared = values.isin(set(train[column].dropna()))
+            row[f"{column}_shared"] = int(shared.sum())
+            row[f"{column}_shared_share"] = round(float(shared.mean()) if len(values) else 0.0, 6)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def label_probe(
+    reviews: pd.DataFrame,
+    split: pd.Series,
+    feature_cfg: dict[str, Any],
+    seed: int = 0,
+    reference: tuple[Any, dict[str, Any]] | None = None,
+) -> list[str]:
+    """Features that change when only held-out ratings and texts change (names, empty = none).
+
+    Rebuilds every feature with every validation/test rating changed and every word of their
+    texts spelt backwards (new words and character n-grams). The training rows' dense
+    features and TF-IDF rows and the fitted vocabularies must be identical, and no held-out
+    row's history feature may move. ``reference``: the stored (FeatureSet, vectorizers) of
+    the unchanged data, to save rebuilding them.
+    """
+    held_out = (split != "train").to_numpy()
+    probe = reviews.copy()
+    rng = np.random.default_rng(seed)
+    ratings = probe.loc[held_out, "rating"].to_numpy()  # every held-out rating changes
+    probe.loc[held_out, "rating"] = (ratings - 1 + rng.integers(1, 5, len(ratings))) % 5 + 1
+    probe.loc[held_out, "text"] = probe.loc[held_out, "text"].map(
+        lambda t: " ".join(word[::-1] for word in t.split())
+    )
+    a, va = reference or build_features(reviews, split, feature_cfg)
+    b, vb = build_features(probe, split, feature_cfg)
+    changed = []
+    train = ~held_out
+    for column in a.dense_columns:
+        x, y = a.table[column].to_numpy(), b.table[column].to_numpy()
+        rows = train if not column.startswith(("user_", "item_")) else slice(None)
+        if not np.array_equal(x[rows], y[rows], equal_nan=True):
+            changed.append(column)
+    for kind in a.tfidf:
+        if va[kind].vocabulary_ != vb[kind].vocabulary_:
+            changed.append(f"tfidf_{kind} vocabulary")
+        elif (a.tfidf[kind][train] != b.tfidf[kind][train]).nnz:
+            changed.append(f"tfidf_{kind} training rows")
+    return changed
+
+
+def temporal_violations(table: pd.DataFrame) -> int:
+    """Held-out reviews older than the newest training review (temporal split only)."""
+    newest = table.loc[table["split"] == "train", "timestamp"].max()
+    held_out = table[table["split"] != "train"]
+    return int((held_out["timestamp"] < newest).sum())
+
+
+def verdict(report: dict[str, Any], strategy: str, cfg: dict[str, Any]) -> list[str]:
+    """The findings that are real leakage under ``strategy`` and the ``audit`` params."""
+    problems = []
+    shared = pd.DataFrame(report["shared"])
+    if shared["review_id_shared"].sum():
+        problems.append(f"{int(shared['review_id_shared'].sum())} review ids are in two splits")
+    if strategy == "cold_start_user" and shared["user_id_shared"].sum():
+        problems.append(
+            f"cold_start_user split: {int(shared['user_id_shared'].sum())} held-out reviews "
+            "are by training users"
+        )
+    if strategy == "temporal" and report.get("temporal_violations"):
+        problems.append(
+            f"temporal split: {report['temporal_violations']} held-out reviews predate training"
+        )
+    for row in report["exact_duplicates"]:
+        if row["same_user_share"] > cfg["max_same_user_duplicate_share"]:
+            problems.append(
+                f"{row['pair']}: {row['same_user']} reviews ({row['same_user_share']:.2%}) repeat "
+                "a review of the same user in the earlier split word for word (allowed: "
+                f"{cfg['max_same_user_duplicate_share']:.2%})"
+            )
+    if report["label_probe"]:
+        problems.append(f"features computed with held-out data: {report['label_probe']}")
+    return problems
+
+
+def run_audit(
+    dataset: str,
+    split_cfg: dict[str, Any],
+    feature_cfg: dict[str, Any],
+    cfg: dict[str, Any],
+    seed: int,
+    root=None,
+) -> dict[str, Any]:
+    """Audit the stored splits and features of ``dataset``; write ``metrics/<ds>/audit.json``.
+    ``report["leakage"]`` lists the real leakage found (see :func:`assert_clean`)."""
+    import joblib
+
+    from reviewlab.core import artifacts as paths
+    from reviewlab.core.io import write_json
+    from reviewlab.data.features import FeatureSet, deduplicate
+    from reviewlab.data.splits import make_splits
+    from reviewlab.stages.pipeline_old import features_dir, load_canonical
+
+    stored = FeatureSet.load(features_dir(dataset, root))
+    vectorizers = joblib.load(features_dir(dataset, root) / "vectorizers.joblib")
+    table = stored.table
+    reviews, _ = deduplicate(load_canonical(dataset, root))
+    split = make_splits(reviews, seed=seed, **split_cfg)
+    if not reviews["review_id"].astype(str).equals(table["review_id"].astype(str)):
+        raise LeakageError(f"{dataset}: the stored features do not match the canonical rows")
+    near_counts, near_pairs = near_duplicates(table, cfg["near_duplicate_cosine"], cfg["min_words"])
+    report: dict[str, Any] = {
+        "strategy": split_cfg["strategy"],
+        "shared": shared_entities(table).to_dict(orient="records"),
+        "exact_duplicates": exact_duplicates(table, cfg["min_words"]).to_dict(orient="records"),
+        "near_duplicates": near_counts.to_dict(orient="records"),
+        "near_duplicates_same_user": int(near_pairs["same_user"].sum()) if len(near_pairs) else 0,
+        "label_probe": label_probe(reviews, split, feature_cfg, seed, (stored, vectorizers)),
+    }
+    if table["timestamp"].notna().all():
+        report["temporal_violations"] = temporal_violations(table)
+    report["leakage"] = verdict(report, split_cfg["strategy"], cfg)
+    write_json(paths.metrics_dir(dataset, root) / "audit.json", report)
+    report["near_duplicate_pairs"] = near_pairs
+    return report
+
+
+def assert_clean(report: dict[str, Any], dataset: str) -> None:
+    """Fail the stage (and ``dvc repro``) when the audit found real leakage."""
+    if report["leakage"]:
+        raise LeakageError(f"{dataset}: " + "; ".join(report["leakage"]))

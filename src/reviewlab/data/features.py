@@ -1,0 +1,145 @@
+"""Model features: TF-IDF, text statistics, VADER, helpfulness and user/item history.
+
+History statistics come from the training split only. A training row never sees its own
+label (leave-one-out); validation and test rows see all training rows of their user/item.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from reviewlab.data import text as textfeat
+
+HISTORY_KEYS = {"user": "user_id", "item": "item_id"}
+TFIDF_KINDS = ("word", "char")
+
+
+def history_stats(frame: pd.DataFrame, split: pd.Series, key: str, prefix: str) -> pd.DataFrame:
+    """Count, mean and std of the training ratings of each row's ``key`` (user or item).
+
+    Training rows get leave-one-out values; rows without training history get count 0 and
+    NaN mean/std. Test and validation labels are never read.
+    """
+    train = frame.loc[split == "train", [key, "rating"]].dropna(subset=[key])
+    ratings = train["rating"].astype("float64")
+    agg = (
+        pd.DataFrame({key: train[key], "r": ratings, "r2": ratings**2})
+        .groupby(key)
+        .agg(n=("r", "size"), s=("r", "sum"), s2=("r2", "sum"))
+    )
+    joined = frame[[key]].join(agg, on=key)
+    n, s, s2 = (joined[c].fillna(0.0).to_numpy() for c in ("n", "s", "s2"))
+    is_train = (split == "train").to_numpy() & frame[key].notna().to_numpy()
+    own = frame["rating"].to_numpy(dtype="float64")
+    n = np.where(is_train, n - 1, n)
+    s = np.where(is_train, s - own, s)
+    s2 = np.where(is_train, s2 - own**2, s2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        std = np.sqrt(np.clip(np.where(n > 0, s2 / n - mean**2, np.nan), 0, None))
+    return pd.DataFrame(
+        {f"{prefix}_n": n, f"{prefix}_mean": mean, f"{prefix}_std": std}, index=frame.index
+    )
+
+
+def dense_features(frame: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
+    """All non-TF-IDF features of each row, in a fixed column order."""
+    parts = [
+        textfeat.text_stats(frame["doc"]),
+        textfeat.vader_scores(frame["doc"]),
+        textfeat.helpfulness(frame["helpful_votes"], frame["total_votes"]),
+    ]
+    parts += [history_stats(frame, split, key, p) for p, key in HISTORY_KEYS.items()]
+    return pd.concat(parts, axis=1)
+
+
+def fit_tfidf(
+    docs: pd.Series, split: pd.Series, word: dict[str, Any], char: dict[str, Any]
+) -> tuple[dict[str, sp.csr_matrix], dict[str, TfidfVectorizer]]:
+    """Word and char n-gram TF-IDF, fitted on the training documents only."""
+    specs = {
+        "word": TfidfVectorizer(
+            max_features=word["max_features"],
+            ngram_range=(1, word["ngram_max"]),
+            min_df=word["min_df"],
+            sublinear_tf=True,
+            strip_accents="unicode",
+        ),
+        "char": TfidfVectorizer(
+            analyzer="char_wb",
+            max_features=char["max_features"],
+            ngram_range=(char["ngram_min"], char["ngram_max"]),
+            min_df=char["min_df"],
+            sublinear_tf=True,
+        ),
+    }
+    train_docs = docs[split == "train"]
+    matrices = {}
+    for kind, vectorizer in specs.items():
+        vectorizer.fit(train_docs)
+        matrices[kind] = vectorizer.transform(docs).astype(np.float32).tocsr()
+    return matrices, specs
+
+
+def deduplicate(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop exact repeats of (user, item, normalised text); return kept rows and the repeats."""
+    key = reviews["text"].str.lower().str.split().str.join(" ")
+    subset = pd.DataFrame(
+        {"u": reviews["user_id"].fillna(""), "i": reviews["item_id"].fillna(""), "t": key}
+    )
+    repeated = subset.duplicated(keep="first")
+    return reviews[~repeated].reset_index(drop=True), reviews[repeated].reset_index(drop=True)
+
+
+@dataclass
+class FeatureSet:
+    """Everything the models read: one table (split, label, dense features) + TF-IDF matrices."""
+
+    table: pd.DataFrame
+    tfidf: dict[str, sp.csr_matrix]
+    dense_columns: list[str]
+
+    def rows(self, split: str) -> np.ndarray:
+        return np.flatnonzero((self.table["split"] == split).to_numpy())
+
+    def save(self, folder: Path, vectorizers: dict[str, TfidfVectorizer]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.table.to_parquet(folder / "table.parquet", index=False)
+        for kind, matrix in self.tfidf.items():
+            sp.save_npz(folder / f"tfidf_{kind}.npz", matrix)
+        for vectorizer in vectorizers.values():
+            # sklearn caches id(stop_words), a memory address, on the fitted vectorizer: without
+            # this the pickle (a DVC output) differs on every run and invalidates later stages
+            vars(vectorizer).pop("_stop_words_id", None)
+        joblib.dump(vectorizers, folder / "vectorizers.joblib")
+        (folder / "columns.json").write_text(json.dumps({"dense": self.dense_columns}, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> FeatureSet:
+        table = pd.read_parquet(folder / "table.parquet")
+        tfidf = {k: sp.load_npz(folder / f"tfidf_{k}.npz").tocsr() for k in TFIDF_KINDS}
+        dense = json.loads((folder / "columns.json").read_text())["dense"]
+        return cls(table, tfidf, dense)
+
+
+def build_features(
+    reviews: pd.DataFrame, split: pd.Series, cfg: dict[str, Any]
+) -> tuple[FeatureSet, dict[str, TfidfVectorizer]]:
+    """Compute every feature of the canonical ``reviews`` given their ``split`` labels."""
+    frame = reviews.copy()
+    frame["doc"] = textfeat.document(frame["title"], frame["text"])
+    dense = dense_features(frame, split)
+    matrices, vectorizers = fit_tfidf(frame["doc"], split, cfg["tfidf_word"], cfg["tfidf_char"])
+    keep = ["review_id", "user_id", "item_id", "rating", "timestamp", "doc"]
+    table = pd.concat([frame[keep], dense], axis=1)
+    table.insert(1, "split", split.astype("str").to_numpy())
+    return FeatureSet(table, matrices, list(dense.columns)), vectorizers

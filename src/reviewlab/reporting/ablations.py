@@ -1,0 +1,440 @@
+"""Aggregating the ablation grid: mean +- std over seeds, paired bootstrap differences against
+the reference variant, training cost, robustness to noisy text, and generated findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from reviewlab.core import artifacts as paths
+from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
+from reviewlab.core.io import read_json
+from reviewlab.stages.pipeline_old import features_dir
+
+#: Metrics the report leads with (the rest are in the tables).
+HEADLINE = ("rmse", "accuracy")
+
+
+def load_runs(
+    dataset: str, grid: dict[str, Any], root: Path | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per variant x seed of ``grid``: metrics per set + runtime, their predictions).
+
+    Only the runs the params declare are read, so files left by a removed variant or seed
+    never enter the report; a declared run without its files is an error.
+    """
+    rows, tables = [], []
+    for variant in grid["variants"]:
+        for seed in grid["seeds"]:
+            file = paths.metrics_dir(dataset, root) / "ablations" / f"{variant}-{seed}.json"
+            if not file.exists():
+                raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
+            result = read_json(file)
+            runtime = read_json(file.with_name(f"{file.stem}_runtime.json"))
+            row = {"variant": variant, "seed": seed, **runtime}
+            for key, value in result.items():
+                if isinstance(value, dict):
+                    row.update({f"{key}.{m}": v for m, v in value.items()})
+            rows.append(row)
+            predictions = pd.read_parquet(
+                paths.artifacts(dataset, root) / "ablations" / file.stem / "predictions.parquet"
+            )
+            tables.append(predictions.assign(variant=variant, seed=seed))
+    return pd.DataFrame(rows), pd.concat(tables, ignore_index=True)
+
+
+def summary(runs: pd.DataFrame, split: str = "test", metrics=METRICS) -> pd.DataFrame:
+    """Mean and std over seeds of each metric of ``split``, one row per variant."""
+    columns = [f"{split}.{m}" for m in metrics]
+    grouped = runs.groupby("variant", sort=False)[columns]
+    table = grouped.mean().round(4).astype(str) + " ± " + grouped.std(ddof=1).round(4).astype(str)
+    table.columns = list(metrics)
+    table.insert(0, "seeds", runs.groupby("variant", sort=False)["seed"].nunique())
+    return table
+
+
+def _matrix(predictions: pd.DataFrame, split: str):
+    """Predictions of every run on the same rows: (runs index, rows, estimate, class, truth)."""
+    part = predictions[predictions["set"] == split]
+    estimate = part.pivot_table(index=["variant", "seed"], columns="review_id", values="prediction")
+    classes = part.pivot_table(
+        index=["variant", "seed"], columns="review_id", values="predicted_class"
+    )
+    truth = part.drop_duplicates("review_id").set_index("review_id")["label"]
+    if estimate.isna().any().any():
+        raise ValueError(f"ablation runs did not all predict the same {split} rows")
+    return (
+        estimate.index,
+        estimate.to_numpy(),
+        classes.to_numpy().astype(np.int64),
+        truth.loc[estimate.columns].to_numpy(np.int64),
+    )
+
+
+def bootstrap_metrics(
+    predictions: pd.DataFrame, n_resamples: int, seed: int, split: str = "test"
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Each run's metrics on the full rows and on ``n_resamples`` shared row resamples.
+
+    Returns (point estimates per run, ``{metric: array[resample, run]}``). Every run is scored
+    on the same resampled rows, so differences between runs are paired.
+    """
+    compute = load_metric()._compute
+    runs, estimate, classes, truth = _matrix(predictions, split)
+    point = pd.DataFrame(
+        [compute(estimate[r], truth, classes[r]) for r in range(len(runs))], index=runs
+    )[list(METRICS)]
+    rng = np.random.default_rng(seed)
+    draws = {m: np.empty((n_resamples, len(runs))) for m in METRICS}
+    for b in range(n_resamples):
+        idx = rng.integers(0, len(truth), len(truth))
+        for r in range(len(runs)):
+            result = compute(estimate[r, idx], truth[idx], classes[r, idx])
+            for m in METRICS:
+                draws[m][b, r] = result[m]
+    return point, draws
+
+
+def paired_differences(
+    point: pd.DataFrame,
+    draws: dict[str, np.ndarray],
+    pairs: list[tuple[str, str]],
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Seed-averaged metric difference (variant - reference) with a two-level bootstrap CI.
+
+    Each bootstrap draw uses the shared resample of test rows (paired: every run is scored on
+    the same rows) and, within each variant, a resample of its seeds with replacement, so the
+    CI carries both row and seed variance (with 3 seeds the seed level is coarse; a row-only CI
+    would call seed luck significant). ``significant``: the CI excludes 0; ``helps``:
+    significant and in the good direction.
+    """
+    variants = point.index.get_level_values("variant")
+    alpha = (1 - level) / 2
+    rng = np.random.default_rng(seed)
+    n_draws = next(iter(draws.values())).shape[0]
+    rows = []
+    for variant, reference in pairs:
+        picks = [
+            rng.choice(np.flatnonzero(variants == name), size=(n_draws, (variants == name).sum()))
+            for name in (variant, reference)
+        ]
+        for metric in METRICS:
+            diff = point.loc[variants == variant, metric].mean() - (
+                point.loc[variants == reference, metric].mean()
+            )
+            a, b = (np.take_along_axis(draws[metric], pick, axis=1).mean(1) for pick in picks)
+            low, high = np.nanquantile(a - b, alpha), np.nanquantile(a - b, 1 - alpha)
+            significant = bool(low > 0 or high < 0)
+            better = diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0
+            rows.append(
+                {
+                    "variant": variant,
+                    "reference": reference,
+                    "metric": metric,
+                    "difference": float(diff),
+                    "low": float(low),
+                    "high": float(high),
+                    "significant": significant,
+                    "helps": significant and bool(better),
+                    "hurts": significant and not better,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def comparison_pairs(grid: dict[str, Any], variants: list[str]) -> list[tuple[str, str]]:
+    """Every variant against the reference, then the extra ``compare`` pairs."""
+    reference = grid["reference"]
+    pairs = [(v, reference) for v in variants if v != reference]
+    pairs += [(v, r) for v, r in (grid.get("compare") or {}).items() if r != reference]
+    return [(v, r) for v, r in pairs if v in variants and r in variants]
+
+
+def cost(runs: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Mean training seconds per variant and the ratio to the reference variant."""
+    seconds = runs.groupby("variant", sort=False)[["train_seconds", "total_seconds"]].mean()
+    seconds["cost_vs_reference"] = (
+        seconds["train_seconds"] / seconds.loc[reference, "train_seconds"]
+    )
+    seconds["peak_rss_gib"] = runs.groupby("variant", sort=False)["peak_rss_gib"].max()
+    return seconds.round(2)
+
+
+def robustness(runs: pd.DataFrame, levels: list[str], metric: str, reference: str) -> pd.DataFrame:
+    """Per variant: ``metric`` on the clean noise rows and on each noise level, the drop
+    (noisy - clean, mean +- std over seeds), and the drop relative to the reference's drop."""
+    table = pd.DataFrame(index=runs["variant"].unique())
+    table["clean"] = runs.groupby("variant")[f"test_noise_rows.{metric}"].mean()
+    for level in levels:
+        drop = runs[f"{level}.{metric}"] - runs[f"test_noise_rows.{metric}"]
+        by_variant = drop.groupby(runs["variant"])
+        table[level] = runs.groupby("variant")[f"{level}.{metric}"].mean()
+        table[f"drop_{level}"] = by_variant.mean()
+        table[f"drop_{level}_std"] = by_variant.std(ddof=1)
+        table[f"gap_{level}_vs_{reference}"] = (
+            table[f"drop_{level}"] - table.loc[reference, f"drop_{level}"]
+        )
+    return table.round(4)
+
+
+def findings(
+    diffs: pd.DataFrame,
+    robust: pd.DataFrame,
+    reference: str,
+    level_name: str,
+    metric: str = "rmse",
+) -> list[str]:
+    """Plain-language statements generated from the tables (nothing typed by hand)."""
+    main = diffs[diffs["reference"] == reference]
+    lines = []
+    for headline in HEADLINE:
+        rows = main[main["metric"] == headline]
+        helps = rows[rows["helps"]]["variant"].tolist()
+        hurts = rows[rows["hurts"]]["variant"].tolist()
+        neutral = rows[~rows["significant"]]["variant"].tolist()
+        lines.append(
+            f"On test {headline}, {_names(helps) or 'no variant'} "
+            f"{'improves' if len(helps) <= 1 else 'improve'} significantly over {reference}; "
+            f"{_names(hurts) or 'none'} {'are' if len(hurts) != 1 else 'is'} significantly "
+            f"worse; {len(neutral)} of {len(rows)} differences have a 95% CI that includes 0."
+        )
+    best = main[main["metric"] == metric].sort_values(
+        "difference", ascending=not HIGHER_IS_BETTER[metric]
+    )
+    if len(best):
+        top = best.iloc[0]
+        lines.append(
+            f"Best {metric} difference: {top['variant']} ({top['difference']:+.4f}, 95% CI "
+            f"[{top['low']:+.4f}, {top['high']:+.4f}])."
+        )
+    for _, row in diffs[diffs["reference"] != reference].iterrows():
+        if row["metric"] == metric:
+            verdict = "significant" if row["significant"] else "not significant"
+            lines.append(
+                f"{row['variant']} vs {row['reference']}: {metric} {row['difference']:+.4f} "
+                f"[{row['low']:+.4f}, {row['high']:+.4f}], {verdict}."
+            )
+    drops = robust[f"drop_{level_name}"]
+    # a model that ignores the text is trivially robust: rank only variants that are not
+    # significantly worse than the reference on the clean test rows
+    worse = set(main[(main["metric"] == metric) & main["hurts"]]["variant"])
+    eligible = drops[[v for v in drops.index if v not in worse]]
+    worse_is_up = not HIGHER_IS_BETTER[metric]
+    most = eligible.idxmin() if worse_is_up else eligible.idxmax()
+    least = eligible.idxmax() if worse_is_up else eligible.idxmin()
+    lines.append(
+        f"Under {level_name} noise, {metric} changes by {drops[reference]:+.4f} for {reference}. "
+        f"Among variants not significantly worse than {reference} on clean {metric}, the most "
+        f"robust is {most} ({drops[most]:+.4f}) and the least robust {least} "
+        f"({drops[least]:+.4f})."
+    )
+    if worse:
+        lines.append(
+            f"Not ranked for robustness (significantly worse on clean {metric}, so a small drop "
+            f"under noise says little): {_names(sorted(worse))}."
+        )
+    return lines
+
+
+def constant_floor(predictions: pd.DataFrame, train_ratings: pd.Series) -> dict[str, float]:
+    """Scores of text-blind constants on the test rows: the training mean and majority rating."""
+    truth = predictions[predictions["set"] == "test"].drop_duplicates("review_id")["label"]
+    mean, majority = float(train_ratings.mean()), int(train_ratings.mode().min())
+    return {
+        "train_mean": round(mean, 4),
+        "rmse": round(float(np.sqrt(np.mean((truth - mean) ** 2))), 4),
+        "majority": majority,
+        "accuracy": round(float(np.mean(truth == majority)), 4),
+    }
+
+
+def majority_shares(predictions: pd.DataFrame, majority: int) -> pd.Series:
+    """Per variant, the share of clean test predictions that are the majority rating."""
+    test = predictions[predictions["set"] == "test"]
+    return (test["predicted_class"] == majority).groupby(test["variant"], sort=False).mean()
+
+
+def floor_findings(
+    floor: dict[str, float],
+    reference_test: dict[str, float],
+    reference: str,
+    shares: pd.Series,
+    collapsed: float = 0.95,
+) -> list[str]:
+    """How far the reference is from a constant, and which variants collapsed onto one."""
+    gain = floor["rmse"] - reference_test["rmse"]
+    lines = [
+        f"For scale: predicting the training mean ({floor['train_mean']:.2f}) on the same test "
+        f"rows gives rmse {floor['rmse']:.4f} and the majority rating ({floor['majority']}) "
+        f"accuracy {floor['accuracy']:.4f}; {reference} reaches rmse "
+        f"{reference_test['rmse']:.4f} ({abs(gain):.4f} {'below' if gain >= 0 else 'above'} "
+        f"the mean's) and accuracy {reference_test['accuracy']:.4f}."
+    ]
+    stuck = shares[shares >= collapsed]
+    if len(stuck):
+        lines.append(
+            f"{_names(stuck.index.tolist())} {'predicts' if len(stuck) == 1 else 'predict'} the "
+            f"majority rating for at least "
+            f"{collapsed:.0%} of test rows (min {stuck.min():.0%}): their accuracy is the "
+            "majority class's, not evidence that they read the text."
+        )
+    return lines
+
+
+def _names(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
+
+
+def forest_plot(diffs: pd.DataFrame, reference: str, metrics=HEADLINE):
+    """Difference vs ``reference`` with its 95% CI, per variant and metric."""
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(5 * len(metrics), 0.35 * diffs["variant"].nunique() + 1.5)
+    )
+    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+        rows = diffs[(diffs["metric"] == metric) & (diffs["reference"] == reference)]
+        y = np.arange(len(rows))
+        colours = np.where(rows["helps"], "tab:green", np.where(rows["hurts"], "tab:red", "grey"))
+        ax.errorbar(
+            rows["difference"],
+            y,
+            xerr=[rows["difference"] - rows["low"], rows["high"] - rows["difference"]],
+            fmt="none",
+            ecolor=colours,
+        )
+        ax.scatter(rows["difference"], y, c=colours, zorder=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, rows["variant"])
+        better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+        ax.set_title(f"{metric}: variant - {reference} ({better} is better)")
+    fig.tight_layout()
+    return fig
+
+
+def cost_gain_plot(diffs: pd.DataFrame, costs: pd.DataFrame, reference: str, metric: str = "rmse"):
+    """Training-time ratio vs gain in ``metric`` (sign flipped so that up is better)."""
+    rows = diffs[(diffs["metric"] == metric) & (diffs["reference"] == reference)].set_index(
+        "variant"
+    )
+    gain = rows["difference"] * (1 if HIGHER_IS_BETTER[metric] else -1)
+    ratio = costs.loc[rows.index, "cost_vs_reference"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(ratio, gain)
+    for name in rows.index:
+        ax.annotate(
+            name, (ratio[name], gain[name]), fontsize=8, xytext=(3, 3), textcoords="offset points"
+        )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"training time / {reference} (log)")
+    ax.set_ylabel(f"{metric} gain over {reference}")
+    fig.tight_layout()
+    return fig
+
+
+def build(
+    dataset: str, grid: dict[str, Any], eval_cfg: dict[str, Any], root: Path | None = None
+) -> dict[str, Any]:
+    """Every table of the report, and ``ablations_summary.json`` written from them."""
+    from reviewlab.core.io import write_json
+
+    runs, predictions = load_runs(dataset, grid, root)
+    reference, levels = grid["reference"], list(grid["robustness"]["levels"])
+    point, draws = bootstrap_metrics(predictions, eval_cfg["n_bootstrap"], seed=0)
+    variants = list(dict.fromkeys(runs["variant"]))
+    diffs = paired_differences(point, draws, comparison_pairs(grid, variants), eval_cfg["ci_level"])
+    costs = cost(runs, reference)
+    robust = robustness(runs, levels, "rmse", reference)
+    test_means = {
+        v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
+        for v in variants
+    }
+    table = pd.read_parquet(
+        features_dir(dataset, root) / "table.parquet", columns=["split", "rating"]
+    )
+    floor = constant_floor(predictions, table.loc[table["split"] == "train", "rating"])
+    shares = majority_shares(predictions, floor["majority"])
+    lines = [
+        *floor_findings(floor, test_means[reference], reference, shares),
+        *findings(diffs, robust, reference, levels[-1]),
+    ]
+    summary_json = {
+        "budget": grid["budget"],
+        "seeds": sorted(runs["seed"].unique().tolist()),
+        "runs": len(runs),
+        "constant_floor": floor,
+        "findings": lines,
+        "variants": {
+            v: {
+                "test": test_means[v],
+                "vs_reference": {
+                    r["metric"]: {k: r[k] for k in ("difference", "low", "high", "significant")}
+                    for _, r in diffs[
+                        (diffs["variant"] == v) & (diffs["reference"] == reference)
+                    ].iterrows()
+                },
+                "rmse_drop": {lvl: float(robust.loc[v, f"drop_{lvl}"]) for lvl in levels},
+                "majority_share": round(float(shares[v]), 4),
+            }
+            for v in variants
+        },
+    }
+    folder = paths.metrics_dir(dataset, root)
+    write_json(folder / "ablations_summary.json", summary_json)
+    timing = {
+        "grid_seconds": round(float(runs["total_seconds"].sum()), 1),
+        "cost_vs_reference": costs["cost_vs_reference"].to_dict(),
+        "train_seconds": costs["train_seconds"].to_dict(),
+        "peak_rss_gib": float(costs["peak_rss_gib"].max()),
+    }
+    write_json(folder / "ablations_runtime.json", timing)
+    return {
+        "runs": runs,
+        "summary": summary(runs),
+        "valid": summary(runs, "valid") if "valid.rmse" in runs else None,
+        "differences": diffs,
+        "cost": costs,
+        "robustness": robust,
+        "findings": lines,
+        "grid_seconds": timing["grid_seconds"],
+    }
+
+
+def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
+    """README block: one row per variant (differences vs the reference, cost, noise) + findings."""
+    levels = list(next(iter(summary_json["variants"].values()))["rmse_drop"])
+    lines = [
+        f"{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
+        f"`{summary_json['budget']}`; grid time inside the runs "
+        f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
+        "Differences: seed-averaged variant minus reference on the same test rows; 95% CI "
+        "from a two-level bootstrap (test rows, paired; seeds within each variant); "
+        "* = CI excludes 0.",
+        "",
+        "| variant | test RMSE | ΔRMSE [95% CI] | Δaccuracy [95% CI] | cost | RMSE drop "
+        + " / ".join(levels)
+        + " |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in summary_json["variants"].items():
+        cells = []
+        for metric in ("rmse", "accuracy"):
+            d = v["vs_reference"].get(metric)
+            cells.append(
+                "—"
+                if d is None
+                else f"{d['difference']:+.3f}{'*' if d['significant'] else ''} "
+                f"[{d['low']:+.3f}, {d['high']:+.3f}]"
+            )
+        drops = " / ".join(f"{v['rmse_drop'][lvl]:+.3f}" for lvl in levels)
+        lines.append(
+            f"| {name} | {v['test']['rmse']:.3f} | {cells[0]} | {cells[1]} | "
+            f"{timing['cost_vs_reference'][name]:.1f}x | {drops} |"
+        )
+    lines += ["", *[f"- {line}" for line in summary_json["findings"]]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,183 @@
+"""Aspect-level opinion mining: aspect terms per product category, their sentiment, and
+per-product pros and cons.
+
+Aspects are YAKE keyphrases (1-2 words) of each category's *training* reviews, minus phrases
+that carry sentiment themselves (any word in the VADER lexicon) or are stopwords. A review
+mentions an aspect in every sentence that contains it (whole words, case-insensitive); the
+mention's sentiment is the VADER compound score of that sentence. The honest check the data
+allows: on the *test* reviews, mention sentiment should rise with the review's stars
+(Spearman correlation), and the stars of reviews that praise an aspect should be higher than
+of those that criticise it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from reviewlab.core import artifacts as paths
+from reviewlab.core.io import write_json
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_STOPWORDS = ENGLISH_STOP_WORDS | {"get", "got", "just", "really"}
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def extract_aspects(docs: list[str], cfg: dict[str, Any], lexicon: set[str]) -> list[str]:
+    """Top ``cfg['per_category']`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words),
+    minus any phrase with a word in ``cfg['exclude']`` (generic review words, params)."""
+    import yake
+
+    extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg["candidates"])
+    corpus = "\n".join(docs)
+    aspects: list[str] = []
+    for phrase, _ in extractor.extract_keywords(corpus):
+        words = phrase.lower().split()
+        excluded = lexicon | _STOPWORDS | set(cfg.get("exclude", []))
+        if any(w in excluded or not w.isalpha() for w in words):
+            continue
+        if phrase.lower() not in aspects:
+            aspects.append(phrase.lower())
+        if len(aspects) == cfg["per_category"]:
+            break
+    return aspects
+
+
+def mentions(reviews: pd.DataFrame, aspects: dict[str, list[str]], category: str) -> pd.DataFrame:
+    """One row per (review, aspect, sentence) where a review of a category mentions one of
+    that category's aspects, with the sentence's VADER compound score."""
+    analyzer = SentimentIntensityAnalyzer()
+    patterns = {
+        c: [(a, re.compile(rf"\b{re.escape(a)}\b", re.IGNORECASE)) for a in terms]
+        for c, terms in aspects.items()
+    }
+    rows = []
+    for review in reviews.itertuples(index=False):
+        found = patterns.get(getattr(review, category), [])
+        if not found:
+            continue
+        for sentence in sentences(review.doc):
+            for aspect, pattern in found:
+                if pattern.search(sentence):
+                    rows.append(
+                        {
+                            "review_id": review.review_id,
+                            "item_id": review.item_id,
+                            "category": getattr(review, category),
+                            "rating": review.rating,
+                            "aspect": aspect,
+                            "sentence": sentence,
+                            "sentiment": analyzer.polarity_scores(sentence)["compound"],
+                        }
+                    )
+    columns = ["review_id", "item_id", "category", "rating", "aspect", "sentence", "sentiment"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def agreement(found: pd.DataFrame) -> dict[str, Any]:
+    """How aspect sentiment agrees with stars: Spearman over (review, aspect) pairs and over
+    (item, aspect) pairs with at least 3 mentions; mean stars of praising vs criticising."""
+    pairs = found.groupby(["review_id", "aspect"]).agg(
+        sentiment=("sentiment", "mean"), rating=("rating", "first"), item=("item_id", "first")
+    )
+    items = pairs.groupby(["item", "aspect"]).agg(
+        sentiment=("sentiment", "mean"), rating=("rating", "mean"), n=("rating", "size")
+    )
+    items = items[items["n"] >= 3]
+    praise, criticism = pairs[pairs["sentiment"] >= 0.05], pairs[pairs["sentiment"] <= -0.05]
+    return {
+        "review_aspect_pairs": int(len(pairs)),
+        "spearman_review_aspect": _spearman(pairs),
+        "item_aspect_pairs": int(len(items)),
+        "spearman_item_aspect": _spearman(items),
+        "mean_stars_praised": round(float(praise["rating"].mean()), 4),
+        "mean_stars_criticised": round(float(criticism["rating"].mean()), 4),
+    }
+
+
+def _spearman(frame: pd.DataFrame) -> float:
+    if len(frame) < 3:
+        return float("nan")
+    return round(float(spearmanr(frame["sentiment"], frame["rating"]).statistic), 4)
+
+
+def pros_and_cons(
+    found: pd.DataFrame, item: Any, min_mentions: int, n: int, con_share: float = 0.2
+) -> pd.DataFrame:
+    """An item's aspects with at least ``min_mentions`` mentions: mean mention sentiment and
+    the shares of positive and negative mentions. Cons: the ``n`` aspects with the largest
+    negative share, at least ``con_share``; pros: the ``n`` others with the highest mean."""
+    rows = found[found["item_id"] == item]
+    table = rows.groupby("aspect").agg(
+        mentions=("sentiment", "size"),
+        sentiment=("sentiment", "mean"),
+        positive=("sentiment", lambda s: float(np.mean(s >= 0.05))),
+        negative=("sentiment", lambda s: float(np.mean(s <= -0.05))),
+    )
+    table = table[table["mentions"] >= min_mentions]
+    cons = table[table["negative"] >= con_share].sort_values("negative", ascending=False).head(n)
+    pros = table.drop(cons.index)
+    pros = pros[pros["sentiment"] >= 0.05].sort_values("sentiment", ascending=False).head(n)
+    return pd.concat([pros.assign(verdict="pro"), cons.assign(verdict="con")])
+
+
+def vader_lexicon() -> set[str]:
+    return set(SentimentIntensityAnalyzer().lexicon)
+
+
+def study(cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict[str, Any]:
+    """Aspects per category (training reviews), mentions, agreement with stars (test reviews),
+    pros and cons of the most-reviewed products; writes ``metrics/studies/opinions.json``."""
+    from reviewlab.data.features import FeatureSet
+    from reviewlab.stages.pipeline_old import features_dir, load_canonical
+
+    dataset, category = cfg["dataset"], cfg["category"]
+    table = FeatureSet.load(features_dir(dataset, root)).table
+    canonical = load_canonical(dataset, root).set_index("review_id")
+    if category not in canonical:
+        raise KeyError(f"opinions.category: '{category}' is not a column of {dataset}")
+    reviews = table[["review_id", "split", "item_id", "rating", "doc"]].assign(
+        **{category: table["review_id"].map(canonical[category])}
+    )
+    reviews = reviews.dropna(subset=[category])
+    lexicon = vader_lexicon()
+    train = reviews[reviews["split"] == "train"]
+    aspects = {}
+    for value, rows in train.groupby(category):
+        sample = rows.sample(n=min(len(rows), cfg["max_docs"]), random_state=seed)
+        aspects[value] = extract_aspects(sample["doc"].tolist(), cfg, lexicon)
+    found = mentions(reviews, aspects, category)
+    test = found[found["review_id"].isin(reviews.loc[reviews["split"] == "test", "review_id"])]
+    check = agreement(test)
+    top = reviews["item_id"].value_counts().head(cfg["products"]).index
+    products = {
+        item: pros_and_cons(found, item, cfg["min_mentions"], 5, cfg["con_share"]).round(3)
+        for item in top
+    }
+    payload = {
+        "dataset": dataset,
+        "category": category,
+        "aspects": aspects,
+        "mentions": int(len(found)),
+        "test_agreement": check,
+        "products": {str(k): v.reset_index().to_dict("records") for k, v in products.items()},
+    }
+    write_json(paths.metrics_dir("studies", root) / "opinions.json", payload)
+    return {"aspects": aspects, "mentions": found, "agreement": check, "products": products}
+
+
+def examples(found: pd.DataFrame, item: Any, n: int) -> pd.DataFrame:
+    """The ``n`` most positive and ``n`` most negative mention sentences of an item."""
+    rows = found[found["item_id"] == item].sort_values("sentiment")
+    picked = pd.concat([rows.tail(n)[::-1], rows.head(n)]).drop_duplicates()
+    return picked[["aspect", "sentiment", "rating", "sentence"]]

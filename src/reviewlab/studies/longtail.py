@@ -1,0 +1,121 @@
+"""Long-tail analysis: where rating models fail, by item popularity and user activity.
+
+Items (or users) are bucketed by their number of *training* reviews: sorted from most to least
+reviewed, the ``head`` is the smallest set of top items that holds the first ``shares[0]`` of
+all training reviews, the ``torso`` the next ones up to ``shares[1]``, the ``tail`` the rest
+(including items with no training review). With the default thirds, a few popular items make
+the head and most of the catalogue is tail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reviewlab.core import artifacts as paths
+from reviewlab.core.io import write_json
+from reviewlab.data.features import FeatureSet
+from reviewlab.stages.pipeline_old import features_dir
+
+BUCKETS = ("head", "torso", "tail")
+
+
+def popularity_buckets(counts: pd.Series, shares: list[float]) -> pd.Series:
+    """``head`` / ``torso`` / ``tail`` of each key from its training count (same index)."""
+    if not 0 < shares[0] < shares[1] < 1:
+        raise ValueError(f"longtail.shares must be increasing within (0, 1), got {shares}")
+    ordered = counts.sort_values(ascending=False, kind="stable")
+    total = ordered.sum()
+    before = (ordered.cumsum() - ordered) / total if total else ordered * 0.0
+    bucket = np.select([before < shares[0], before < shares[1]], ["head", "torso"], "tail")
+    bucket = pd.Series(bucket, index=ordered.index)
+    bucket[ordered == 0] = "tail"
+    return bucket.reindex(counts.index)
+
+
+def assign_buckets(table: pd.DataFrame, key: str, shares: list[float]) -> pd.Series:
+    """Bucket of each row's ``key`` (``item_id``/``user_id``) from the training rows of the
+    features ``table``; rows with no key (anonymous users) get NaN."""
+    train = table.loc[table["split"] == "train", key].dropna()
+    keys = pd.Index(table[key].dropna().unique())
+    counts = train.value_counts().reindex(keys, fill_value=0)
+    return table[key].map(popularity_buckets(counts, shares))
+
+
+def rating_model_predictions(dataset: str, root: Path | None = None) -> pd.DataFrame:
+    """Test predictions of every rating model of ``dataset`` (baselines, fine-tuned encoder)."""
+    frames = []
+    for stage in ("baselines", "finetune"):
+        file = paths.artifacts(dataset, root) / stage / "predictions.parquet"
+        if file.is_file():
+            frame = pd.read_parquet(file)
+            frames.append(frame[frame["split"] == "test"])
+    if not frames:
+        raise FileNotFoundError(f"no rating predictions under {paths.artifacts(dataset, root)}")
+    return pd.concat(frames, ignore_index=True)
+
+
+def errors_by_bucket(dataset: str, shares: list[float], root: Path | None = None) -> pd.DataFrame:
+    """RMSE and MAE of every rating model on the test split, per item-popularity bucket and
+    per user-activity bucket (where the dataset has user ids)."""
+    table = FeatureSet.load(features_dir(dataset, root)).table
+    predictions = rating_model_predictions(dataset, root)
+    rows = []
+    for by, key in (("item", "item_id"), ("user", "user_id")):
+        if table[key].isna().all():
+            continue
+        bucket = assign_buckets(table, key, shares)
+        frame = predictions.assign(
+            bucket=predictions["review_id"].map(dict(zip(table["review_id"], bucket, strict=True)))
+        )
+        error = frame["prediction"].clip(1, 5) - frame["rating"]
+        grouped = frame.assign(se=error**2, ae=error.abs()).groupby(["model", "bucket"])
+        stats = grouped.agg(n=("se", "size"), rmse=("se", "mean"), mae=("ae", "mean"))
+        stats["rmse"] = np.sqrt(stats["rmse"])
+        rows.append(stats.reset_index().assign(by=by))
+    result = pd.concat(rows, ignore_index=True)
+    result["bucket"] = pd.Categorical(result["bucket"], BUCKETS, ordered=True)
+    return result.sort_values(["by", "model", "bucket"]).reset_index(drop=True)[
+        ["by", "model", "bucket", "n", "rmse", "mae"]
+    ]
+
+
+def tail_gap(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per model and grouping: tail RMSE minus head RMSE (positive: worse on the tail)."""
+    wide = errors.pivot_table(index=["by", "model"], columns="bucket", values="rmse", observed=True)
+    gap = (wide["tail"] - wide["head"]).rename("tail_minus_head_rmse")
+    return gap.dropna().reset_index()  # a model with no head or no tail test rows has no gap
+
+
+def study(dataset: str, shares: list[float], root: Path | None = None) -> dict:
+    """Errors of every rating model by bucket; writes ``metrics/<dataset>/longtail.json``."""
+    errors = errors_by_bucket(dataset, shares, root)
+    gap = tail_gap(errors)
+    payload = {
+        "shares": shares,
+        "errors": errors.assign(bucket=errors["bucket"].astype(str)).round(6).to_dict("records"),
+        "tail_minus_head_rmse": gap.round(6).to_dict("records"),
+    }
+    write_json(paths.metrics_dir(dataset, root) / "longtail.json", payload)
+    return {"errors": errors, "gap": gap}
+
+
+def plot_errors(errors: pd.DataFrame):
+    """Test RMSE per bucket, one bar per model, one panel per grouping (item / user)."""
+    import seaborn as sns
+
+    grid = sns.catplot(
+        data=errors,
+        x="bucket",
+        y="rmse",
+        hue="model",
+        col="by",
+        kind="bar",
+        height=3.6,
+        aspect=1.3,
+        sharey=True,
+    )
+    grid.set_titles("by {col_name} popularity / activity")
+    return grid

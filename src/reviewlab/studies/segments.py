@@ -1,0 +1,167 @@
+"""Customer segmentation from reviews and behaviour (training split only).
+
+A user's profile is the mean embedding of their training reviews plus behaviour statistics
+(review count, mean and spread of their ratings, helpful votes received, tenure). Segments
+come from k-means on the standardised profile (embedding reduced by PCA); k is the value in
+``ks`` with the highest silhouette score. Each segment is described by its behaviour means and
+the words whose training TF-IDF weight is most above the average user's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.metrics import silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from reviewlab.core import artifacts as paths
+from reviewlab.core.io import write_json
+
+BEHAVIOUR = ["reviews", "mean_rating", "rating_std", "helpful_votes", "tenure_days"]
+
+
+def user_profiles(train: pd.DataFrame, embeddings: pd.DataFrame) -> pd.DataFrame:
+    """One row per user of the training rows ``train`` (features table): behaviour columns +
+    ``e0..`` mean-embedding columns (unit length)."""
+    train = train.dropna(subset=["user_id"])
+    grouped = train.groupby("user_id")
+    behaviour = pd.DataFrame(
+        {
+            "reviews": grouped.size(),
+            "mean_rating": grouped["rating"].mean(),
+            "rating_std": grouped["rating"].std(ddof=0),
+            "helpful_votes": grouped["helpful_votes"].sum(),
+            "tenure_days": (grouped["timestamp"].max() - grouped["timestamp"].min())
+            / pd.Timedelta(days=1),
+        }
+    )
+    vectors = embeddings.loc[train["review_id"]].to_numpy()
+    mean = pd.DataFrame(vectors, index=train["user_id"].to_numpy()).groupby(level=0).mean()
+    norms = np.linalg.norm(mean.to_numpy(), axis=1, keepdims=True)
+    mean = pd.DataFrame(mean.to_numpy() / np.where(norms > 0, norms, 1.0), index=mean.index)
+    mean.columns = [f"e{i}" for i in range(mean.shape[1])]
+    return behaviour.join(mean).rename_axis("user_id")
+
+
+def design_matrix(profiles: pd.DataFrame, n_components: int, seed: int) -> np.ndarray:
+    """Standardised [PCA(embedding), log1p(counts), ratings, tenure] for clustering."""
+    embedding = profiles.filter(regex=r"^e\d+$").to_numpy()
+    reduced = PCA(n_components=n_components, random_state=seed).fit_transform(embedding)
+    behaviour = profiles[BEHAVIOUR].astype("float64").copy()
+    for column in ("reviews", "helpful_votes", "tenure_days"):
+        behaviour[column] = np.log1p(behaviour[column])
+    return StandardScaler().fit_transform(np.hstack([reduced, behaviour.to_numpy()]))
+
+
+def choose_k(x: np.ndarray, ks: list[int], seed: int) -> tuple[int, pd.DataFrame]:
+    """k-means for each k; the k with the highest silhouette score (and the table)."""
+    rows = []
+    for k in ks:
+        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+        rows.append({"k": k, "silhouette": float(silhouette_score(x, labels, random_state=seed))})
+    table = pd.DataFrame(rows)
+    return int(table.loc[table["silhouette"].idxmax(), "k"]), table
+
+
+def segment(profiles: pd.DataFrame, cfg: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Cluster users: chosen k, labels, the silhouette table and a 2-D PCA projection."""
+    x = design_matrix(profiles, cfg["pca_components"], seed)
+    k, search = choose_k(x, cfg["ks"], seed)
+    labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+    projection = PCA(n_components=2, random_state=seed).fit_transform(x)
+    return {
+        "k": k,
+        "labels": pd.Series(labels, index=profiles.index, name="segment"),
+        "search": search,
+        "projection": pd.DataFrame(projection, index=profiles.index, columns=["pc1", "pc2"]),
+    }
+
+
+def structure(silhouette: float) -> str:
+    """Kaufman & Rousseeuw's (1990) reading of an average silhouette width."""
+    if silhouette > 0.7:
+        return "strong structure"
+    if silhouette > 0.5:
+        return "reasonable structure"
+    if silhouette > 0.25:
+        return "weak structure"
+    return "no substantial structure (segments overlap; read them as tendencies)"
+
+
+def describe(profiles: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Size and behaviour means of each segment."""
+    frame = profiles[BEHAVIOUR].assign(segment=labels)
+    table = frame.groupby("segment").mean()
+    table.insert(0, "users", frame.groupby("segment").size())
+    table.insert(1, "share", table["users"] / table["users"].sum())
+    return table
+
+
+def distinctive_terms(
+    tfidf, vocabulary: np.ndarray, review_users: np.ndarray, labels: pd.Series, n: int
+) -> dict[int, list[str]]:
+    """Per segment, the ``n`` words (English stop words aside) whose mean TF-IDF weight over
+    the segment's training reviews is most above the mean over all training reviews."""
+    segment_of = labels.reindex(review_users).to_numpy()
+    overall = np.asarray(tfidf.mean(axis=0)).ravel()
+    content = ~np.isin(vocabulary, list(ENGLISH_STOP_WORDS))
+    terms = {}
+    for s in sorted(labels.unique()):
+        rows = np.flatnonzero(segment_of == s)
+        lift = np.where(content, np.asarray(tfidf[rows].mean(axis=0)).ravel() - overall, -np.inf)
+        terms[int(s)] = vocabulary[np.argsort(-lift, kind="stable")[:n]].tolist()
+    return terms
+
+
+def study(dataset: str, cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict:
+    """Profiles, segments, descriptions and terms; writes ``metrics/studies/segments.json``."""
+    import joblib
+
+    from reviewlab.data.features import FeatureSet
+    from reviewlab.stages.pipeline_old import features_dir
+    from reviewlab.studies.embeddings import load_embeddings
+
+    fs = FeatureSet.load(features_dir(dataset, root))
+    is_train = (fs.table["split"] == "train").to_numpy() & fs.table["user_id"].notna().to_numpy()
+    train = fs.table[is_train]
+    profiles = user_profiles(train, load_embeddings(dataset, root))
+    result = segment(profiles, cfg, seed)
+    table = describe(profiles, result["labels"])
+    vocabulary = joblib.load(features_dir(dataset, root) / "vectorizers.joblib")["word"]
+    terms = distinctive_terms(
+        fs.tfidf["word"][np.flatnonzero(is_train)],
+        vocabulary.get_feature_names_out(),
+        train["user_id"].to_numpy(),
+        result["labels"],
+        cfg["terms"],
+    )
+    table["distinctive_terms"] = [", ".join(terms[s]) for s in table.index]
+    payload = {
+        "dataset": dataset,
+        "users": len(profiles),
+        "k": result["k"],
+        "criterion": "highest silhouette score over segments.ks",
+        "structure": structure(float(result["search"]["silhouette"].max())),
+        "silhouette": result["search"].round(6).to_dict("records"),
+        "segments": table.reset_index().round(6).to_dict("records"),
+    }
+    write_json(paths.metrics_dir("studies", root) / "segments.json", payload)
+    return {**result, "table": table, "profiles": profiles, "structure": payload["structure"]}
+
+
+def plot_projection(result: dict[str, Any]):
+    """Users in the first two principal components of the clustering space, by segment."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frame = result["projection"].assign(segment=result["labels"].astype(str))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    sns.scatterplot(data=frame, x="pc1", y="pc2", hue="segment", s=12, alpha=0.7, ax=ax)
+    ax.set(title=f"{len(frame)} users, k = {result['k']} segments (PCA of the clustering space)")
+    return fig
