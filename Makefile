@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_EVALUATE_OFFLINE=1 HF_UPDATE_DOWNLOAD_COUNTS=0
-export HF_HUB_DISABLE_TELEMETRY=1 DVC_NO_ANALYTICS=1 PYTHONHASHSEED=0
+# Offline Hugging Face settings come with the package (reviewlab/__init__.py).
+export DVC_NO_ANALYTICS=1 PYTHONHASHSEED=0
 
 .PHONY: help install data repro results test test-fast lint format lab lock clean
 
@@ -38,10 +38,11 @@ test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end d
 test-fast: data  ## unit tests only (skips the slow end-to-end tests)
 	$(BIN)/pytest -m "not slow"
 
-lint: $(STAMP)  ## ruff lint + format check, notebooks stripped of outputs
+lint: $(STAMP)  ## ruff lint + format check, notebooks stripped of outputs, import layers
 	$(BIN)/ruff check src tests notebooks
 	$(BIN)/ruff format --check src tests notebooks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/lint-imports
 
 format: $(STAMP)  ## apply ruff fixes and formatting, strip notebook outputs
 	$(BIN)/ruff check --fix src tests notebooks

@@ -10,11 +10,11 @@ import time
 import pytest
 import yaml
 
-from reviewlab.core.config_old import load_params
-from reviewlab.core.params import ParamsError, validate_params
+from reviewlab.core.config import validate_params
+from reviewlab.core.params import ParamsError, read_params
 from tests.conftest import ROOT
 
-PARAMS = load_params(validate=False)
+PARAMS = read_params(ROOT / "params.yaml")
 
 
 def _broken(path: str, value) -> dict:
@@ -40,7 +40,9 @@ def test_committed_params_are_valid():
             "finetune.adversarial.epsilon: Input should be greater",
         ),
         ("split.valid_frac", 1.5, "split.valid_frac: Input should be less than 1"),
-        ("split.test_frac", "0.1x", "split.test_frac: Input should be a valid number"),
+        ("split.test_frac", "0.1x", "split.test_frac: Input should be a valid"),
+        ("finetune.train.batch_size", "32", "finetune.train.batch_size: Input should be a valid"),
+        ("finetune.train.group_by_length", "yes", "group_by_length: Input should be a valid"),
         ("finetune.head", "regresion", "'regression', 'classification' or 'binary'"),
         ("finetune.train.lrr", 1e-4, "finetune.train.lrr: unknown key (allowed: batch_size"),
         (
@@ -89,7 +91,7 @@ def test_a_stage_with_bad_params_fails_in_seconds(tmp_path):
         (tmp_path / name).write_text((ROOT / name).read_text())
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "reviewlab", "stage", "finetune", "--dataset", "amazon"],
+        [sys.executable, "-m", "reviewlab", "stage", "finetune"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

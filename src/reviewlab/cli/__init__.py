@@ -9,9 +9,13 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reviewlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    stage = sub.add_parser("stage", help="execute a stage notebook (papermill) and render HTML")
-    stage.add_argument("name", help="a notebook stage: see reviewlab.cli.runner.STAGES")
-    stage.add_argument("--dataset", help="dataset key under `datasets:` in params.yaml")
+    stage = sub.add_parser("stage", help="run one instance of a dvc.yaml stage")
+    stage.add_argument("name", help="a stage of dvc.yaml (its module: reviewlab.stages.<name>)")
+    stage.add_argument("key", nargs="?", help="the foreach key (dataset or task) of the stage")
+    stage.add_argument("--variant", help="matrix axis of `ablate`: a key of ablations.variants")
+    stage.add_argument("--seed", type=int, help="matrix axis of `ablate`: one of ablations.seeds")
+    validate = sub.add_parser("validate", help="check params.yaml against the typed schema")
+    validate.add_argument("--params", type=Path, help="a params file (default: the project's)")
     sub.add_parser("readme", help="regenerate the README results table from metrics/")
     predict = sub.add_parser("predict", help="score new reviews with a fine-tuned model")
     predict.add_argument("--model", required=True, type=Path, help="a saved model folder")
@@ -26,13 +30,6 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--threads", type=int, default=None)
     bench.add_argument("--output", type=Path, default=Path("bench"))
-    ablate = sub.add_parser("ablate", help="train and score one ablation variant with one seed")
-    ablate.add_argument("--variant", required=True, help="a key of ablations.variants")
-    ablate.add_argument("--seed", required=True, type=int)
-    task = sub.add_parser("task", help="derive, fine-tune and score one review-level task")
-    task.add_argument("--name", required=True, help="a key of tasks in params.yaml")
-    embed = sub.add_parser("embed", help="sentence embeddings of every review of a dataset")
-    embed.add_argument("--dataset", required=True)
     tune = sub.add_parser(
         "sweep", help="validation-only sweep of one setting of an ablation variant (no test rows)"
     )
@@ -56,9 +53,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "stage":
         from reviewlab.cli.runner import run_stage
 
-        print(run_stage(args.name, args.dataset))
+        matrix = {k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None}
+        print(run_stage(args.name, args.key, **matrix))
+    elif args.command == "validate":
+        from reviewlab.core.config import load_params
+
+        load_params(args.params)
+        print(f"{args.params or 'params.yaml'}: valid")
     elif args.command == "readme":
-        from reviewlab.reporting.results.results import update_readme
+        from reviewlab.reporting.results import update_readme
 
         print(update_readme())
     elif args.command == "predict":
@@ -75,27 +78,6 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         except (FileNotFoundError, KeyError, ValueError) as err:
             parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
         print(write_table(frame, args.output))
-    elif args.command == "ablate":
-        from reviewlab.core.config_old import load_params
-        from reviewlab.models.ablations import run_variant
-
-        result = run_variant(load_params(), args.variant, args.seed)
-        print({k: result[k] for k in ("variant", "seed", "test", "runtime")})
-    elif args.command == "task":
-        from reviewlab.core.config_old import load_params
-        from reviewlab.studies.tasks import run_task
-
-        result = run_task(load_params(), args.name)
-        print({k: result[k] for k in ("task", "test_rows", "models", "runtime")})
-    elif args.command == "embed":
-        from reviewlab.core import artifacts as paths
-        from reviewlab.core.config_old import load_params
-        from reviewlab.core.io import write_json
-        from reviewlab.studies.embeddings import embed_reviews
-
-        report = embed_reviews(args.dataset, load_params()["embed"])
-        write_json(paths.metrics_dir(args.dataset) / "embed_runtime.json", report)
-        print(report)
     elif args.command == "sweep":
         from reviewlab.core.config_old import load_params
         from reviewlab.core.io import write_json

@@ -1,34 +1,67 @@
-"""Execute a stage notebook with papermill (values from params.yaml) and render it to HTML."""
+"""Run one instance of a DVC stage as dvc.yaml declares it.
+
+A stage with a notebook among its deps is executed with papermill (parameters: its dvc.yaml
+params as ``params`` and its foreach key) and rendered to the HTML among its outs; a stage
+without one calls ``reviewlab.stages.<name>.run`` directly. Either way the stage module's
+``run`` does the work, with params validated once, before anything runs.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from reviewlab.core import artifacts as paths
-from reviewlab.core.config_old import dataset_config, load_params
+from reviewlab.core.artifacts import project_root
+from reviewlab.core.config import validate_params
+from reviewlab.core.params import read_params
+from reviewlab.stages.declared import address, injected, paths_of, resolve, stage_params, trace_opens
 
 KERNEL = "reviewlab"
 
-#: stage -> (notebook, params.yaml keys injected as parameters of the same name, per dataset?)
-STAGES: dict[str, tuple[str, tuple[str, ...], bool]] = {
-    "ingest": ("01_ingest.ipynb", ("seed",), True),
-    "eda": ("02_eda.ipynb", ("eda",), True),
-    "preprocess": ("03_preprocess.ipynb", ("seed", "split", "features"), True),
-    "audit": ("07_audit.ipynb", ("seed", "split", "features", "audit"), True),
-    "baselines": ("04_baselines.ipynb", ("seed", "baselines", "evaluation"), True),
-    "finetune": ("05_finetune.ipynb", ("seed", "finetune", "evaluation"), True),
-    "ablations": ("06_ablations.ipynb", ("ablations", "evaluation"), True),
-    "longtail": ("08_longtail.ipynb", ("longtail", "finetune"), True),
-    "recommend": ("09_recommend.ipynb", ("seed", "longtail", "embed", "evaluation"), False),
-    "segments": ("10_segments.ipynb", ("seed", "segments", "embed", "tasks"), False),
-    "opinions": ("11_opinions.ipynb", ("seed", "opinions", "tasks"), False),
-    "report": ("99_report.ipynb", (), False),
-}
-#: Reports of stages that span datasets (the neighbouring studies) live in this folder.
-STUDIES = "studies"
+
+def run_stage(stage: str, key: str | None = None, root: Path | None = None, **matrix: Any) -> Any:
+    """Execute one instance of ``stage``; returns the HTML report's path or the stage's result."""
+    root = root or project_root()
+    trace_opens(address(stage, **({"key": key} if key is not None else {}), **matrix))
+    raw = read_params(root / "params.yaml")
+    validate_params(raw, str(root / "params.yaml"))
+    item = {"key": key} if key is not None else {}
+    entry = resolve(stage, raw, root, **item, **matrix)
+    notebooks = [d for d in paths_of(entry.get("deps")) if d.endswith(".ipynb")]
+    start = time.perf_counter()
+    if not notebooks:
+        module = importlib.import_module(f"reviewlab.stages.{stage}")
+        params = stage_params(stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix)
+        result = module.run(params, *([key] if key is not None else []), **matrix)
+    else:
+        outs = paths_of(entry.get("outs"))
+        executed = root / next(o for o in outs if o.endswith(".ipynb"))
+        parameters = {"params": injected(stage, raw, root, **item, **matrix)}
+        if key is not None:
+            parameters["dataset"] = key  # every notebook stage with a key runs per dataset
+        execute(root / notebooks[0], executed, parameters, root)
+        result = to_html(executed, root / next(o for o in outs if o.endswith(".html")))
+    label = " ".join(str(v) for v in (key, *matrix.values()) if v is not None)
+    print(f"[reviewlab] {stage} {label} executed in {time.perf_counter() - start:.1f}s")
+    return result
+
+
+def execute(notebook: Path, executed: Path, parameters: dict[str, Any], root: Path) -> None:
+    import papermill as pm
+
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    ensure_kernel()
+    pm.execute_notebook(
+        str(notebook),
+        str(executed),
+        parameters=parameters,
+        kernel_name=KERNEL,
+        cwd=str(root),
+        progress_bar=False,
+    )
 
 
 def ensure_kernel() -> None:
@@ -44,62 +77,6 @@ def ensure_kernel() -> None:
     from ipykernel.kernelspec import install
 
     install(kernel_name=KERNEL, display_name="reviewlab", prefix=sys.prefix)
-
-
-def stage_parameters(stage: str, dataset: str | None, params: dict[str, Any]) -> dict[str, Any]:
-    """The papermill parameters of ``stage``: the named params.yaml sections."""
-    if stage not in STAGES:
-        raise KeyError(f"unknown stage '{stage}' (known: {sorted(STAGES)})")
-    _, keys, per_dataset = STAGES[stage]
-    values: dict[str, Any] = {key: params[key] for key in keys}
-    if per_dataset:
-        if not dataset:
-            raise ValueError(f"stage '{stage}' runs per dataset: pass --dataset")
-        values["dataset"] = dataset
-        values["dataset_cfg"] = dataset_config(params, dataset)
-    return values
-
-
-def _folder(stage: str, dataset: str | None) -> str | None:
-    """Per-dataset stages write under the dataset, study stages under ``studies``."""
-    return dataset or (None if stage == "report" else STUDIES)
-
-
-def executed_path(stage: str, dataset: str | None, root: Path) -> Path:
-    folder = _folder(stage, dataset)
-    base = paths.artifacts(folder, root) if folder else root / "artifacts"
-    return base / "notebooks" / f"{stage}.ipynb"
-
-
-def html_path(stage: str, dataset: str | None, root: Path) -> Path:
-    if stage == "report":
-        return paths.reports_dir(None, root) / "index.html"
-    return paths.reports_dir(_folder(stage, dataset), root) / f"{stage}.html"
-
-
-def run_stage(stage: str, dataset: str | None = None, root: Path | None = None) -> Path:
-    """Execute ``notebooks/<stage>`` for ``dataset``; returns the HTML report's path."""
-    import papermill as pm
-
-    root = root or paths.project_root()
-    parameters = stage_parameters(stage, dataset, load_params(root / "params.yaml"))
-    notebook = root / "notebooks" / STAGES[stage][0]
-    executed = executed_path(stage, dataset, root)
-    executed.parent.mkdir(parents=True, exist_ok=True)
-    ensure_kernel()
-    start = time.perf_counter()
-    pm.execute_notebook(
-        str(notebook),
-        str(executed),
-        parameters=parameters,
-        kernel_name=KERNEL,
-        cwd=str(root),
-        progress_bar=False,
-    )
-    print(f"[reviewlab] {stage} {dataset or ''} executed in {time.perf_counter() - start:.1f}s")
-    if stage == "report":
-        return html_path(stage, dataset, root)
-    return to_html(executed, html_path(stage, dataset, root))
 
 
 def to_html(notebook: Path, target: Path) -> Path:

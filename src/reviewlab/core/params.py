@@ -119,6 +119,10 @@ class EvaluationParams(Block):
     n_bootstrap: Positive
     ci_level: Fraction
 
+    def ci(self, seed: int) -> dict[str, Any]:
+        """Keyword arguments of the bootstrap CI functions (:mod:`reviewlab.core.evaluation`)."""
+        return {"n_resamples": self.n_bootstrap, "level": self.ci_level, "seed": seed}
+
 
 class InputParams(Block):
     max_length: Annotated[int, Field(ge=8, le=8192)]
@@ -361,39 +365,6 @@ def read_params(path: str | Path | None = None) -> dict[str, Any]:
     return raw
 
 
-def load_params(path: str | Path | None = None) -> Params:
-    """Parse and validate ``params.yaml``: the typed :class:`Params` every stage receives."""
-    file = Path(path) if path else project_root() / "params.yaml"
-    return validate_params(read_params(file), str(file))
-
-
-def validate_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
-    """Check ``raw`` against :class:`Params`, then every ablation variant and task as the full
-    ``finetune`` block it composes to."""
-    from reviewlab.core.compose import task_config, variant_config
-
-    try:
-        params = Params.model_validate(raw)
-    except ValidationError as err:
-        raise ParamsError(_describe(err, source)) from None
-    configs = [
-        (f"ablations.variants.{v} (merged over finetune <- budget)", variant_config, v)
-        for v in params.ablations.variants
-    ]
-    configs += [
-        (f"tasks.{t} (merged over finetune <- task_budget.finetune)", task_config, t)
-        for t in params.tasks
-    ]
-    for where, build, name in configs:
-        try:  # every variant and task must still be a valid finetune block
-            build(params, name)
-        except ValidationError as err:
-            raise ParamsError(_describe(err, f"{source}: {where}")) from None
-        except KeyError as err:
-            raise ParamsError(f"{source}: {err.args[0]}") from None
-    return params
-
-
 def lookup(raw: dict[str, Any], dotted: str) -> Any:
     """``lookup(p, "a.b")`` is ``p["a"]["b"]``, with an error naming the missing key."""
     node: Any = raw
@@ -459,7 +430,7 @@ def _validated(dotted: str, value: Any) -> Any:
     try:
         return TypeAdapter(_annotation(dotted)).validate_python(value, strict=True)
     except ValidationError as err:
-        raise ParamsError(_describe(err, f"params.yaml: {dotted}")) from None
+        raise ParamsError(describe(err, f"params.yaml: {dotted}")) from None
 
 
 def _construct(model: Any, tree: dict[str, Any]) -> Any:
@@ -490,20 +461,25 @@ def dataset_config(params: Params, dataset: str) -> DatasetParams:
     return params.datasets[dataset]
 
 
-def _describe(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: {err.error_count()} invalid value(s)"]
-    for e in err.errors():
-        loc = [str(p) for p in e["loc"] if not str(p).startswith(("function-after", "literal"))]
+_NOT_KEYS = ("function-after", "literal")
+_TYPES = {"int", "float", "str", "bool"}
+
+
+def describe(err: ValidationError, source: str) -> str:
+    by_key: dict[str, str] = {}
+    for e in err.errors():  # a union (int | float) reports once per member: keep the last
+        loc = [str(p) for p in e["loc"] if not str(p).startswith(_NOT_KEYS) and p not in _TYPES]
         key = ".".join(loc)
         if e["type"] == "extra_forbidden":
             known = _known_keys(err.title, loc[:-1])
-            lines.append(f"  {key}: unknown key (allowed: {', '.join(known)})")
+            by_key[key] = (f"  {key}: unknown key (allowed: {', '.join(known)})")
         elif e["type"] == "missing":
-            lines.append(f"  {key}: missing")
+            by_key[key] = (f"  {key}: missing")
         else:
             value = e.get("input")
             got = "" if isinstance(value, dict) else f" (got {value!r})"
-            lines.append(f"  {key}: {e['msg']}{got}")
+            by_key[key] = (f"  {key}: {e['msg']}{got}")
+    lines = [f"{source}: {len(by_key)} invalid value(s)", *by_key.values()]
     return "\n".join(lines)
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewlab.data.features import build_features
+from reviewlab.core.params import AuditParams, FeatureParams
+from reviewlab.data.features import FeatureSet, build_features
 
 PAIRS = (("train", "valid"), ("train", "test"), ("valid", "test"))
 
@@ -130,7 +131,7 @@ def shared_entities(table: pd.DataFrame) -> pd.DataFrame:
 def label_probe(
     reviews: pd.DataFrame,
     split: pd.Series,
-    feature_cfg: dict[str, Any],
+    feature_cfg: FeatureParams,
     seed: int = 0,
     reference: tuple[Any, dict[str, Any]] | None = None,
 ) -> list[str]:
@@ -174,7 +175,7 @@ def temporal_violations(table: pd.DataFrame) -> int:
     return int((held_out["timestamp"] < newest).sum())
 
 
-def verdict(report: dict[str, Any], strategy: str, cfg: dict[str, Any]) -> list[str]:
+def verdict(report: dict[str, Any], strategy: str, cfg: AuditParams) -> list[str]:
     """The findings that are real leakage under ``strategy`` and the ``audit`` params."""
     problems = []
     shared = pd.DataFrame(report["shared"])
@@ -190,11 +191,11 @@ def verdict(report: dict[str, Any], strategy: str, cfg: dict[str, Any]) -> list[
             f"temporal split: {report['temporal_violations']} held-out reviews predate training"
         )
     for row in report["exact_duplicates"]:
-        if row["same_user_share"] > cfg["max_same_user_duplicate_share"]:
+        if row["same_user_share"] > cfg.max_same_user_duplicate_share:
             problems.append(
                 f"{row['pair']}: {row['same_user']} reviews ({row['same_user_share']:.2%}) repeat "
                 "a review of the same user in the earlier split word for word (allowed: "
-                f"{cfg['max_same_user_duplicate_share']:.2%})"
+                f"{cfg.max_same_user_duplicate_share:.2%})"
             )
     if report["label_probe"]:
         problems.append(f"features computed with held-out data: {report['label_probe']}")
@@ -202,45 +203,38 @@ def verdict(report: dict[str, Any], strategy: str, cfg: dict[str, Any]) -> list[
 
 
 def run_audit(
-    dataset: str,
-    split_cfg: dict[str, Any],
-    feature_cfg: dict[str, Any],
-    cfg: dict[str, Any],
+    reviews: pd.DataFrame,
+    split: pd.Series,
+    stored: FeatureSet,
+    vectorizers: dict[str, Any],
+    strategy: str,
+    feature_cfg: FeatureParams,
+    cfg: AuditParams,
     seed: int,
-    root=None,
-) -> dict[str, Any]:
-    """Audit the stored splits and features of ``dataset``; write ``metrics/<ds>/audit.json``.
-    ``report["leakage"]`` lists the real leakage found (see :func:`assert_clean`)."""
-    import joblib
+    dataset: str,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Audit the stored features (``stored``, ``vectorizers``) of ``dataset`` against its
+    de-duplicated canonical ``reviews`` and their ``split`` (made with ``strategy``).
 
-    from reviewlab.core import artifacts as paths
-    from reviewlab.core.io import write_json
-    from reviewlab.data.features import FeatureSet, deduplicate
-    from reviewlab.data.splits import make_splits
-    from reviewlab.stages.pipeline_old import features_dir, load_canonical
-
-    stored = FeatureSet.load(features_dir(dataset, root))
-    vectorizers = joblib.load(features_dir(dataset, root) / "vectorizers.joblib")
+    Returns the report (the content of ``audit.json``; ``report["leakage"]`` lists the real
+    leakage found, see :func:`assert_clean`) and the near-duplicate pairs found.
+    """
     table = stored.table
-    reviews, _ = deduplicate(load_canonical(dataset, root))
-    split = make_splits(reviews, seed=seed, **split_cfg)
     if not reviews["review_id"].astype(str).equals(table["review_id"].astype(str)):
         raise LeakageError(f"{dataset}: the stored features do not match the canonical rows")
-    near_counts, near_pairs = near_duplicates(table, cfg["near_duplicate_cosine"], cfg["min_words"])
+    near_counts, near_pairs = near_duplicates(table, cfg.near_duplicate_cosine, cfg.min_words)
     report: dict[str, Any] = {
-        "strategy": split_cfg["strategy"],
+        "strategy": strategy,
         "shared": shared_entities(table).to_dict(orient="records"),
-        "exact_duplicates": exact_duplicates(table, cfg["min_words"]).to_dict(orient="records"),
+        "exact_duplicates": exact_duplicates(table, cfg.min_words).to_dict(orient="records"),
         "near_duplicates": near_counts.to_dict(orient="records"),
         "near_duplicates_same_user": int(near_pairs["same_user"].sum()) if len(near_pairs) else 0,
         "label_probe": label_probe(reviews, split, feature_cfg, seed, (stored, vectorizers)),
     }
     if table["timestamp"].notna().all():
         report["temporal_violations"] = temporal_violations(table)
-    report["leakage"] = verdict(report, split_cfg["strategy"], cfg)
-    write_json(paths.metrics_dir(dataset, root) / "audit.json", report)
-    report["near_duplicate_pairs"] = near_pairs
-    return report
+    report["leakage"] = verdict(report, strategy, cfg)
+    return report, near_pairs
 
 
 def assert_clean(report: dict[str, Any], dataset: str) -> None:

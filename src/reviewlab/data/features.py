@@ -17,7 +17,9 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from reviewlab.core.params import FeatureParams, TfidfParams
 from reviewlab.data import text as textfeat
+from reviewlab.data.splits import SPLITS, overlap
 
 HISTORY_KEYS = {"user": "user_id", "item": "item_id"}
 TFIDF_KINDS = ("word", "char")
@@ -63,22 +65,23 @@ def dense_features(frame: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
 
 
 def fit_tfidf(
-    docs: pd.Series, split: pd.Series, word: dict[str, Any], char: dict[str, Any]
+    docs: pd.Series, split: pd.Series, word: TfidfParams, char: TfidfParams
 ) -> tuple[dict[str, sp.csr_matrix], dict[str, TfidfVectorizer]]:
-    """Word and char n-gram TF-IDF, fitted on the training documents only."""
+    """Word and char n-gram TF-IDF, fitted on the training documents only (word n-grams
+    always start at unigrams: ``word.ngram_min`` is not used)."""
     specs = {
         "word": TfidfVectorizer(
-            max_features=word["max_features"],
-            ngram_range=(1, word["ngram_max"]),
-            min_df=word["min_df"],
+            max_features=word.max_features,
+            ngram_range=(1, word.ngram_max),
+            min_df=word.min_df,
             sublinear_tf=True,
             strip_accents="unicode",
         ),
         "char": TfidfVectorizer(
             analyzer="char_wb",
-            max_features=char["max_features"],
-            ngram_range=(char["ngram_min"], char["ngram_max"]),
-            min_df=char["min_df"],
+            max_features=char.max_features,
+            ngram_range=(char.ngram_min, char.ngram_max),
+            min_df=char.min_df,
             sublinear_tf=True,
         ),
     }
@@ -130,16 +133,40 @@ class FeatureSet:
         dense = json.loads((folder / "columns.json").read_text())["dense"]
         return cls(table, tfidf, dense)
 
+    @staticmethod
+    def load_vectorizers(folder: Path) -> dict[str, TfidfVectorizer]:
+        """The fitted TF-IDF vectorizers :meth:`save` wrote into ``folder``."""
+        return joblib.load(folder / "vectorizers.joblib")
+
 
 def build_features(
-    reviews: pd.DataFrame, split: pd.Series, cfg: dict[str, Any]
+    reviews: pd.DataFrame, split: pd.Series, cfg: FeatureParams
 ) -> tuple[FeatureSet, dict[str, TfidfVectorizer]]:
     """Compute every feature of the canonical ``reviews`` given their ``split`` labels."""
     frame = reviews.copy()
     frame["doc"] = textfeat.document(frame["title"], frame["text"])
     dense = dense_features(frame, split)
-    matrices, vectorizers = fit_tfidf(frame["doc"], split, cfg["tfidf_word"], cfg["tfidf_char"])
+    matrices, vectorizers = fit_tfidf(frame["doc"], split, cfg.tfidf_word, cfg.tfidf_char)
     keep = ["review_id", "user_id", "item_id", "rating", "timestamp", "doc"]
     table = pd.concat([frame[keep], dense], axis=1)
     table.insert(1, "split", split.astype("str").to_numpy())
     return FeatureSet(table, matrices, list(dense.columns)), vectorizers
+
+
+def preprocess_report(
+    reviews: pd.DataFrame, duplicates: pd.DataFrame, split: pd.Series, features: FeatureSet
+) -> dict[str, Any]:
+    """Row accounting, split sizes, user/item overlap and feature counts of the preprocessing
+    (written to ``metrics/<dataset>/preprocess.json``)."""
+    return {
+        "rows_in": int(len(reviews) + len(duplicates)),
+        "duplicates_removed": int(len(duplicates)),
+        "rows_out": int(len(reviews)),
+        "split": {s: int((split == s).sum()) for s in SPLITS},
+        "user_seen_in_train": overlap(reviews, split, "user_id"),
+        "item_seen_in_train": overlap(reviews, split, "item_id"),
+        "n_features": {
+            "dense": len(features.dense_columns),
+            **{f"tfidf_{k}": int(m.shape[1]) for k, m in features.tfidf.items()},
+        },
+    }

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reviewlab.core.params import DatasetParams
 from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
 
 ADAPTERS: dict[str, dict[str, Any]] = {
@@ -83,14 +84,15 @@ class LoadResult:
     quality: dict[str, Any] = field(default_factory=dict)
 
 
-def resolve_adapter(cfg: dict[str, Any]) -> dict[str, Any]:
+def resolve_adapter(cfg: DatasetParams) -> dict[str, Any]:
     """Merge a ``datasets.<name>`` block over its adapter preset."""
-    name = cfg.get("adapter", "generic")
+    name = cfg.adapter
     if name not in ADAPTERS:
         raise ValueError(f"unknown adapter '{name}' (allowed: {sorted(ADAPTERS)})")
-    spec = {**ADAPTERS[name], **{k: v for k, v in cfg.items() if v is not None}}
-    spec["columns"] = {**ADAPTERS[name]["columns"], **(cfg.get("columns") or {})}
-    spec["keep"] = {**ADAPTERS[name]["keep"], **(cfg.get("keep") or {})}
+    given = {k: v for k, v in cfg.model_dump().items() if v is not None}
+    spec = {**ADAPTERS[name], **given}
+    spec["columns"] = {**ADAPTERS[name]["columns"], **(cfg.columns or {})}
+    spec["keep"] = {**ADAPTERS[name]["keep"], **(cfg.keep or {})}
     if "format" not in spec:
         suffixes = Path(spec["path"]).suffixes
         spec["format"] = "csv" if ".csv" in suffixes else "jsonl"
@@ -225,11 +227,14 @@ def _maybe_numeric(series: pd.Series) -> pd.Series:
     return series.where(~_blank(series)).astype("str")
 
 
-def load_reviews(cfg: dict[str, Any], name: str, root: Path | None = None) -> LoadResult:
+def load_reviews(
+    cfg: DatasetParams, name: str, root: Path | None = None, seed: int = 0
+) -> LoadResult:
     """Read one dataset into the canonical table; quarantine (never drop) bad rows.
 
-    ``cfg`` is the ``datasets.<name>`` block; relative paths are resolved against ``root``.
-    ``cfg["max_rows"]`` keeps a seeded random subset of the valid rows (tiny profiles).
+    ``cfg`` is the ``datasets.<name>`` block; a relative ``cfg.path`` is resolved against
+    ``root`` (the folder the calling stage passes). ``cfg.max_rows`` keeps a random subset of
+    the valid rows, drawn with ``seed`` (tiny profiles).
     """
     spec = resolve_adapter(cfg)
     path = Path(spec["path"])
@@ -261,8 +266,8 @@ def load_reviews(cfg: dict[str, Any], name: str, root: Path | None = None) -> Lo
     reviews = validate(reviews)
 
     quality = quality_report(path, rows_read, reviews, quarantine)
-    if cfg.get("max_rows") and len(reviews) > cfg["max_rows"]:
-        keep = reviews.sample(n=int(cfg["max_rows"]), random_state=int(cfg.get("seed", 0)))
+    if cfg.max_rows and len(reviews) > cfg.max_rows:
+        keep = reviews.sample(n=int(cfg.max_rows), random_state=int(seed))
         reviews = keep.sort_values("source_row", ignore_index=True)
         quality["rows_subsampled_to"] = len(reviews)
     return LoadResult(reviews, quarantine, quality)

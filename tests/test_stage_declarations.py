@@ -1,0 +1,267 @@
+"""Each stage is declared once, in dvc.yaml; these tests keep everything else in step with it.
+
+- every dvc.yaml stage has its module ``reviewlab.stages.<name>`` (and no module is orphaned);
+- a stage's ``deps`` cover the import closure of its module and of its notebook's imports
+  (so editing any code a stage runs makes ``dvc status`` report it), and name no stale code;
+- our reading of dvc.yaml (``reviewlab.stages.declared``) agrees with DVC's own;
+- papermill injects exactly the stage's dvc.yaml ``params:``; notebooks hold no defaults;
+- a stage's typed params refuse keys its dvc.yaml does not declare.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import pkgutil
+import subprocess
+import sys
+import time
+from functools import cache
+from pathlib import Path
+
+import grimp
+import pytest
+
+import reviewlab.stages
+from reviewlab.core.params import lookup, partial, read_params
+from reviewlab.stages.declared import declared_params, dvc_stages, paths_of, resolve
+from tests.conftest import ROOT
+
+RAW = read_params(ROOT / "params.yaml")
+STAGES = dvc_stages(ROOT)
+HELPERS = {"declared"}  # modules of reviewlab.stages that are not stages
+
+
+def instances() -> list[tuple[str, dict]]:
+    """(stage, item) for every instance dvc.yaml expands to."""
+    out = []
+    for name, entry in STAGES.items():
+        if "foreach" in entry:
+            keys = lookup({**RAW}, entry["foreach"].strip("${}"))
+            out += [(name, {"key": key}) for key in keys]
+        elif "matrix" in entry:
+            axes = {a: lookup(RAW, v.strip("${}")) for a, v in entry["matrix"].items()}
+            out += [
+                (name, dict(zip(axes, combo, strict=True)))
+                for combo in itertools.product(*axes.values())
+            ]
+        else:
+            out.append((name, {}))
+    return out
+
+
+INSTANCES = instances()
+
+
+def address(stage: str, item: dict) -> str:
+    if "key" in item:
+        return f"{stage}@{item['key']}"
+    return f"{stage}@{'-'.join(str(v) for v in item.values())}" if item else stage
+
+
+@cache
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph("reviewlab", include_external_packages=False)
+
+
+def closure(modules: set[str]) -> set[str]:
+    """Every reviewlab module that importing ``modules`` executes (their packages' __init__ too)."""
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        todo += graph().find_modules_directly_imported_by(module)
+        parts = module.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages
+    return seen
+
+
+def module_file(module: str) -> str:
+    path = ROOT / "src" / Path(*module.split("."))
+    file = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    return file.relative_to(ROOT).as_posix()
+
+
+def notebook_imports(notebook: Path) -> set[str]:
+    modules = set()
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("reviewlab"):
+                modules.add(node.module)
+                for alias in node.names:  # `from reviewlab.stages import finetune`
+                    candidate = f"{node.module}.{alias.name}"
+                    if candidate in graph().modules:
+                        modules.add(candidate)
+            elif isinstance(node, ast.Import):
+                modules |= {a.name for a in node.names if a.name.startswith("reviewlab")}
+    return modules
+
+
+def stage_code(stage: str, deps: list[str]) -> set[str]:
+    """Files under src/ that one stage runs: its module's closure and its notebook's."""
+    roots = {f"reviewlab.stages.{stage}"}
+    for dep in deps:
+        if dep.endswith(".ipynb"):
+            roots |= notebook_imports(ROOT / dep)
+    return {module_file(m) for m in closure(roots)}
+
+
+def covered(file: str, deps: list[str]) -> bool:
+    return any(file == dep or file.startswith(dep.rstrip("/") + "/") for dep in deps)
+
+
+def test_every_stage_has_its_module_and_every_module_a_stage():
+    modules = {m.name for m in pkgutil.iter_modules(reviewlab.stages.__path__)} - HELPERS
+    assert modules == set(STAGES)
+
+
+@pytest.mark.parametrize("stage,item", INSTANCES, ids=[address(*i) for i in INSTANCES])
+def test_command_runs_the_stage(stage, item):
+    cmd = resolve(stage, RAW, ROOT, **item)["cmd"]
+    expected = " ".join(
+        ["bin/reviewlab stage", stage, *([str(item["key"])] if "key" in item else [])]
+        + [f"--{axis} {value}" for axis, value in item.items() if axis != "key"]
+    )
+    assert cmd == expected
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_deps_cover_the_code_the_stage_runs(stage):
+    """Editing any module a stage imports (directly, lazily or through its notebook) must make
+    DVC re-run it: every file of the import closure lies under one of its deps."""
+    item = next(i for s, i in INSTANCES if s == stage)
+    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
+    missing = sorted(f for f in stage_code(stage, deps) if not covered(f, deps))
+    assert not missing, f"{stage}: dvc.yaml deps do not cover {missing}"
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_code_deps_are_not_stale(stage):
+    """Every code dep names something the stage runs (no renamed-away or unrelated module)."""
+    item = next(i for s, i in INSTANCES if s == stage)
+    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
+    code = stage_code(stage, deps)
+    stale = [d for d in deps if d.startswith("src/") and not any(covered(f, [d]) for f in code)]
+    assert not stale, f"{stage}: deps name code the stage does not run: {stale}"
+
+
+def test_our_reading_of_dvc_yaml_matches_dvc():
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        stages = {s.addressing: s for s in repo.index.stages if s.addressing != "data.dvc"}
+    assert set(stages) == {address(s, i) for s, i in INSTANCES}
+    for stage, item in INSTANCES:
+        theirs = stages[address(stage, item)]
+        ours = resolve(stage, RAW, ROOT, **item)
+        their_deps = [d.def_path for d in theirs.deps if not isinstance(d, ParamsDependency)]
+        assert their_deps == paths_of(ours["deps"])
+        outs = [*ours.get("outs", []), *ours.get("metrics", []), *ours.get("plots", [])]
+        assert sorted(o.def_path for o in theirs.outs) == sorted(paths_of(outs))
+        their_params = [p for d in theirs.deps if isinstance(d, ParamsDependency) for p in d.params]
+        assert their_params == declared_params(stage, RAW, ROOT, **item)
+
+
+def notebook_of(stage: str) -> Path | None:
+    item = next(i for s, i in INSTANCES if s == stage)
+    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
+    found = [d for d in deps if d.endswith(".ipynb")]
+    return ROOT / found[0] if found else None
+
+
+NOTEBOOK_STAGES = sorted(s for s in STAGES if notebook_of(s))
+
+
+@pytest.mark.parametrize("stage", NOTEBOOK_STAGES)
+def test_notebook_parameters_hold_no_defaults(stage):
+    """Standalone defaults come from params.yaml (``params = None``), never from literals
+    that could drift from what the stage gets."""
+    cells = json.loads(notebook_of(stage).read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    names = {}
+    for node in ast.parse("".join(tagged[0]["source"])).body:
+        assert isinstance(node, ast.Assign), ast.dump(node)
+        names[node.targets[0].id] = ast.literal_eval(node.value)
+    per_dataset = "foreach" in STAGES[stage]
+    expected = {"params": None} | ({"dataset": next(iter(RAW["datasets"]))} if per_dataset else {})
+    assert names == expected
+
+
+@pytest.mark.parametrize("stage,item", INSTANCES, ids=[address(*i) for i in INSTANCES])
+def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
+    from reviewlab.cli import runner
+
+    seen = {}
+    if notebook_of(stage):
+        monkeypatch.setattr(runner, "execute", lambda nb, out, parameters, root: seen.update(parameters))
+        monkeypatch.setattr(runner, "to_html", lambda nb, target: target)
+    else:
+        import importlib
+
+        module = importlib.import_module(f"reviewlab.stages.{stage}")
+        monkeypatch.setattr(module, "run", lambda params, *a, **k: seen.update(params=params))
+    runner.run_stage(stage, item.get("key"), ROOT, **{k: v for k, v in item.items() if k != "key"})
+    declared = declared_params(stage, RAW, ROOT, **item)
+    injected = seen["params"]
+    if isinstance(injected, dict):  # papermill: plain values, by dotted key
+        assert list(injected) == declared
+        assert all(injected[k] == lookup(RAW, k) for k in declared)
+        assert set(seen) == {"params"} | ({"dataset"} if "key" in item else set())
+    else:  # called directly: the typed view holds the declared top-level sections only
+        present = {k for k in type(injected).model_fields if k in injected.__dict__}
+        assert present == {k.split(".")[0] for k in declared}
+
+
+def test_partial_params_refuse_undeclared_keys():
+    view = partial({"seed": RAW["seed"], "ablations.budget": RAW["ablations"]["budget"]})
+    assert view.seed == RAW["seed"]
+    assert view.ablations.budget == RAW["ablations"]["budget"]
+    with pytest.raises(AttributeError):
+        view.finetune  # noqa: B018
+    with pytest.raises(AttributeError):
+        view.ablations.seeds  # noqa: B018
+
+
+def test_validate_is_fast_and_imports_no_ml_stack():
+    code = (
+        "import sys, time; t = time.perf_counter(); from reviewlab.cli import main; "
+        "main(['validate']); print(time.perf_counter() - t); "
+        "print(sorted(m for m in ('torch', 'transformers', 'pandas', 'lightgbm', 'sklearn') "
+        "if m in sys.modules))"
+    )
+    timings = []
+    for _ in range(3):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        timings.append(float(out[-2]))
+        assert out[-1] == "[]", f"validating params imported {out[-1]}"
+    assert min(timings) < 1.0, timings
+
+
+def test_no_import_cycles_inside_the_package():
+    g = graph()
+    cycles = []
+    for module in sorted(g.modules):
+        for imported in g.find_modules_directly_imported_by(module):
+            if g.chain_exists(imported=module, importer=imported):
+                cycles.append((module, imported))
+    assert not cycles
+
+
+def test_layers_run_one_way():
+    """The same contract `lint-imports` checks (pyproject.toml), as a test."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert time.perf_counter() - started < 60
