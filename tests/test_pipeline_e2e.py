@@ -102,8 +102,11 @@ def make_shop_csv(path: Path, n: int = 300) -> None:
     frame.to_csv(path, index=False)
 
 
-def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
+TRACE = ".opened-files.tsv"  # every file each stage opened during the tiny repro
+
+
+def run(cmd: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable, **extra_env}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, (
@@ -158,7 +161,7 @@ def tiny_repo(tmp_path_factory) -> Path:
         ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "copy"],
         work,
     )
-    run(["dvc", "repro"], work)
+    run(["dvc", "repro"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
     return work
 
 
@@ -246,6 +249,85 @@ def test_studies_run_and_report(tiny_repo):
     for page in ("studies/opinions.html", "studies/segments.html", "studies/recommend.html"):
         assert page in index
     assert "amazon/longtail.html" in index
+
+
+def _instances(repo: Path) -> list[tuple[str, str, dict]]:
+    """(address, stage, item) of every stage instance of the tiny profile."""
+    from reviewlab.core.params import read_params
+    from tests.test_stage_declarations import address, instances
+
+    return [(address(s, i), s, i) for s, i in instances(read_params(repo / "params.yaml"))]
+
+
+def _declared(repo: Path) -> dict[str, list[str]]:
+    """Stage instance -> every path its dvc.yaml entry names (deps, outs, metrics, plots)."""
+    from reviewlab.core.params import read_params
+    from reviewlab.stages.declared import paths_of, resolve
+
+    raw = read_params(repo / "params.yaml")
+    declared = {}
+    for name, stage, item in _instances(repo):
+        entry = resolve(stage, raw, repo, **item)
+        kinds = ("deps", "outs", "metrics", "plots")
+        declared[name] = [p for k in kinds for p in paths_of(entry.get(k))]
+    return declared
+
+
+#: Files any stage may open: the pipeline's own files, caches and tools' state.
+ANYWHERE = ("params.yaml", "dvc.yaml", TRACE)
+ANYWHERE_UNDER = (".git/", ".dvc/", "src/", "artifacts/.cache/")
+
+
+def test_every_opened_file_is_declared(tiny_repo):
+    """A stage reads only its deps and writes only its outs (``$REVIEWLAB_TRACE_OPENS``
+    recorded every file each stage process opened during the tiny repro)."""
+    declared = _declared(tiny_repo)
+    undeclared = set()
+    for line in (tiny_repo / TRACE).read_text().splitlines():
+        stage, mode, path = line.split("\t")
+        rel = Path(path).resolve()
+        if not rel.is_relative_to(tiny_repo.resolve()):
+            continue
+        rel = rel.relative_to(tiny_repo.resolve()).as_posix()
+        if rel in ANYWHERE or rel.startswith(ANYWHERE_UNDER) or "__pycache__" in rel:
+            continue
+        allowed = declared[stage]
+        folder, name = rel.rpartition("/")[0], rel.rpartition("/")[2]
+        temp_of_declared = name.startswith(".") and any(  # atomic write: .<name>.XXXX beside it
+            folder == Path(p).parent.as_posix() and name.startswith(f".{Path(p).name}.")
+            for p in allowed
+        )
+        if not temp_of_declared and not any(
+            rel == p or rel.startswith(p.rstrip("/") + "/") for p in allowed
+        ):
+            undeclared.add((stage, mode[:1], rel))
+    assert not undeclared, sorted(undeclared)
+
+
+def test_editing_metric_code_makes_every_metric_stage_stale(tiny_repo):
+    """Change the metric code: `dvc status` must list every stage whose code runs it."""
+    from reviewlab.core.params import read_params
+    from reviewlab.stages.declared import paths_of, resolve
+    from tests.test_stage_declarations import stage_code
+
+    module = tiny_repo / "src/reviewlab/core/evaluation/rating_metrics.py"
+    original = module.read_text()
+    raw = read_params(tiny_repo / "params.yaml")
+    expected = set()
+    for name, stage, item in _instances(tiny_repo):
+        deps = paths_of(resolve(stage, raw, tiny_repo, **item)["deps"])
+        if any(f.startswith("src/reviewlab/core/evaluation/") for f in stage_code(stage, deps)):
+            expected.add(name)
+    assert {"finetune", "ablations", "recommend"} <= expected
+    assert any(a.startswith("baselines@") for a in expected)
+    assert any(a.startswith("ablate@") for a in expected)
+    assert any(a.startswith("task@") for a in expected)
+    try:
+        module.write_text(original + "\n# an edit to the metric code\n")
+        status = json.loads(run(["dvc", "status", "--json"], tiny_repo).stdout)
+    finally:
+        module.write_text(original)
+    assert expected <= set(status), sorted(expected - set(status))
 
 
 def test_nothing_left_to_reproduce(tiny_repo):

@@ -33,15 +33,15 @@ STAGES = dvc_stages(ROOT)
 HELPERS = {"declared"}  # modules of reviewlab.stages that are not stages
 
 
-def instances() -> list[tuple[str, dict]]:
-    """(stage, item) for every instance dvc.yaml expands to."""
+def instances(raw: dict) -> list[tuple[str, dict]]:
+    """(stage, item) for every instance dvc.yaml expands to under the params ``raw``."""
     out = []
     for name, entry in STAGES.items():
         if "foreach" in entry:
-            keys = lookup({**RAW}, entry["foreach"].strip("${}"))
+            keys = lookup(raw, entry["foreach"].strip("${}"))
             out += [(name, {"key": key}) for key in keys]
         elif "matrix" in entry:
-            axes = {a: lookup(RAW, v.strip("${}")) for a, v in entry["matrix"].items()}
+            axes = {a: lookup(raw, v.strip("${}")) for a, v in entry["matrix"].items()}
             out += [
                 (name, dict(zip(axes, combo, strict=True)))
                 for combo in itertools.product(*axes.values())
@@ -51,7 +51,7 @@ def instances() -> list[tuple[str, dict]]:
     return out
 
 
-INSTANCES = instances()
+INSTANCES = instances(RAW)
 
 
 def address(stage: str, item: dict) -> str:
@@ -201,7 +201,9 @@ def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
 
     seen = {}
     if notebook_of(stage):
-        monkeypatch.setattr(runner, "execute", lambda nb, out, parameters, root: seen.update(parameters))
+        monkeypatch.setattr(
+            runner, "execute", lambda nb, out, parameters, root: seen.update(parameters)
+        )
         monkeypatch.setattr(runner, "to_html", lambda nb, target: target)
     else:
         import importlib
@@ -261,7 +263,10 @@ def test_layers_run_one_way():
     """The same contract `lint-imports` checks (pyproject.toml), as a test."""
     started = time.perf_counter()
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True
+        [str(Path(sys.executable).parent / "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert time.perf_counter() - started < 60

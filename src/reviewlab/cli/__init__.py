@@ -53,7 +53,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command == "stage":
         from reviewlab.cli.runner import run_stage
 
-        matrix = {k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None}
+        matrix = {
+            k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None
+        }
         print(run_stage(args.name, args.key, **matrix))
     elif args.command == "validate":
         from reviewlab.core.config import load_params

@@ -17,7 +17,14 @@ from typing import Any
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
 from reviewlab.core.params import read_params
-from reviewlab.stages.declared import address, injected, paths_of, resolve, stage_params, trace_opens
+from reviewlab.stages.declared import (
+    address,
+    injected,
+    paths_of,
+    resolve,
+    stage_params,
+    trace_opens,
+)
 
 KERNEL = "reviewlab"
 
@@ -34,7 +41,9 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
     start = time.perf_counter()
     if not notebooks:
         module = importlib.import_module(f"reviewlab.stages.{stage}")
-        params = stage_params(stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix)
+        params = stage_params(
+            stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix
+        )
         result = module.run(params, *([key] if key is not None else []), **matrix)
     else:
         outs = paths_of(entry.get("outs"))

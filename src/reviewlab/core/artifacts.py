@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reviewlab.core.io import write_json
 
@@ -132,3 +130,32 @@ class Catalogue:
         path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(path, index=False)
         return path
+
+    def search(self, folder: Path) -> Path:
+        """The validation grid-search table (CSV) a model-fitting stage writes into its folder."""
+        return folder / "search.csv"
+
+    # ---- added for the studies and report stages -----------------------------------------
+    def features_table(self, dataset: str) -> Path:
+        """The features table (split, label, dense features) inside ``features/``."""
+        return self.features(dataset) / "table.parquet"
+
+    def vectorizers(self, dataset: str) -> Path:
+        """The fitted TF-IDF vectorizers inside ``features/``."""
+        return self.features(dataset) / "vectorizers.joblib"
+
+    def ablation_runtime(self, dataset: str, variant: str, seed: int) -> Path:
+        return self.metric(f"{dataset}/ablations", f"{variant}-{seed}_runtime")
+
+    def embedding_vectors(self, dataset: str) -> Path:
+        return self.embeddings(dataset) / "reviews.npy"
+
+    def embedding_ids(self, dataset: str) -> Path:
+        return self.embeddings(dataset) / "review_ids.parquet"
+
+    def readme(self) -> Path:
+        return self.root / "README.md"
+
+    def bench_results(self) -> Path:
+        """The throughput benchmark's markdown table (``reviewlab bench``)."""
+        return self.root / "bench" / "results.md"

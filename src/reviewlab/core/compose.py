@@ -37,7 +37,9 @@ def nested(dotted: str, value: Any) -> dict[str, Any]:
     return tree
 
 
-def merged_finetune(base: FinetuneParams, *layers: tuple[dict[str, Any] | None, str]) -> FinetuneParams:
+def merged_finetune(
+    base: FinetuneParams, *layers: tuple[dict[str, Any] | None, str]
+) -> FinetuneParams:
     """``base`` with each ``(override, where)`` merged in turn, validated strictly."""
     cfg = base.model_dump(by_alias=True)
     for override, where in layers:

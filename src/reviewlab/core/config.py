@@ -42,5 +42,3 @@ def validate_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
         except KeyError as err:
             raise ParamsError(f"{source}: {err.args[0]}") from None
     return params
-
-

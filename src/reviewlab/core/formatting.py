@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def with_ci(value: float | None, low: float | None, high: float | None, digits: int = 3, sign: bool = False) -> str:
+def with_ci(
+    value: float | None, low: float | None, high: float | None, digits: int = 3, sign: bool = False
+) -> str:
     """``0.653 [0.609, 0.696]`` (``sign``: ``+0.012 [-0.004, +0.030]`` for differences);
     the bare value where a bound is missing, and ``—`` where the value is undefined."""
     if value is None:
@@ -18,4 +20,6 @@ def with_ci(value: float | None, low: float | None, high: float | None, digits: 
 
 def metric_with_ci(entry: dict[str, Any], metric: str, digits: int = 3) -> str:
     """``entry[metric]`` with ``entry[metric_low]`` / ``entry[metric_high]`` (metrics JSON)."""
-    return with_ci(entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high"), digits)
+    return with_ci(
+        entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high"), digits
+    )

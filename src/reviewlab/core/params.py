@@ -440,7 +440,9 @@ def _construct(model: Any, tree: dict[str, Any]) -> Any:
         import typing
 
         inner = typing.get_args(model)[-1]
-        return {k: v.value if isinstance(v, _Leaf) else _construct(inner, v) for k, v in tree.items()}
+        return {
+            k: v.value if isinstance(v, _Leaf) else _construct(inner, v) for k, v in tree.items()
+        }
     fields = {f.alias or n: (n, f) for n, f in model.model_fields.items()}
     values = {}
     for key, sub in tree.items():
@@ -472,13 +474,13 @@ def describe(err: ValidationError, source: str) -> str:
         key = ".".join(loc)
         if e["type"] == "extra_forbidden":
             known = _known_keys(err.title, loc[:-1])
-            by_key[key] = (f"  {key}: unknown key (allowed: {', '.join(known)})")
+            by_key[key] = f"  {key}: unknown key (allowed: {', '.join(known)})"
         elif e["type"] == "missing":
-            by_key[key] = (f"  {key}: missing")
+            by_key[key] = f"  {key}: missing"
         else:
             value = e.get("input")
             got = "" if isinstance(value, dict) else f" (got {value!r})"
-            by_key[key] = (f"  {key}: {e['msg']}{got}")
+            by_key[key] = f"  {key}: {e['msg']}{got}"
     lines = [f"{source}: {len(by_key)} invalid value(s)", *by_key.values()]
     return "\n".join(lines)
 

@@ -23,10 +23,14 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from reviewlab.core.evaluation import HIGHER_IS_BETTER, score
+from reviewlab.core.evaluation import HIGHER_IS_BETTER, evaluate_split, score
+from reviewlab.core.params import BaselineParams, LightgbmParams
 from reviewlab.data.features import FeatureSet
+from reviewlab.models.predictions import prediction_frame
 
 LABELS = np.arange(1, 6)
+#: LightGBM threads (fixed: the fitted trees, and so the metrics, depend on it).
+LIGHTGBM_THREADS = 2
 
 
 @dataclass
@@ -159,23 +163,23 @@ def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fit
     return _select("tfidf_logreg", ({"C": c} for c in cs), fit, y[valid], metric, parallel=True)
 
 
-def lightgbm(fs: FeatureSet, cfg: dict[str, Any], seed: int) -> Fitted:
+def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> Fitted:
     """LightGBM regression on word TF-IDF + dense features; early stopping on validation."""
     dense = sp.csr_matrix(fs.table[fs.dense_columns].to_numpy(dtype=np.float32))
     x = sp.hstack([dense, fs.tfidf["word"]], format="csr")
     y = fs.table["rating"].to_numpy(dtype="float64")
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
     model = lgb.LGBMRegressor(
-        n_estimators=cfg["n_estimators"],
-        learning_rate=cfg["learning_rate"],
-        num_leaves=cfg["num_leaves"],
-        min_child_samples=cfg["min_child_samples"],
-        colsample_bytree=cfg["colsample_bytree"],
+        n_estimators=cfg.n_estimators,
+        learning_rate=cfg.learning_rate,
+        num_leaves=cfg.num_leaves,
+        min_child_samples=cfg.min_child_samples,
+        colsample_bytree=cfg.colsample_bytree,
         subsample=0.8,
         subsample_freq=1,
         reg_lambda=1.0,
         random_state=seed,
-        n_jobs=cfg.get("n_jobs", 2),
+        n_jobs=LIGHTGBM_THREADS,
         deterministic=True,
         force_row_wise=True,
         verbose=-1,
@@ -186,23 +190,70 @@ def lightgbm(fs: FeatureSet, cfg: dict[str, Any], seed: int) -> Fitted:
         eval_X=(x[valid],),
         eval_y=(y[valid],),
         eval_metric="l2",
-        callbacks=[lgb.early_stopping(cfg["early_stopping_rounds"], verbose=False)],
+        callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
     )
     selected = {"best_iteration": int(model.best_iteration_)}
     return Fitted("lightgbm", model.predict(x[valid]), model.predict(x[test]), selected=selected)
 
 
-def run_all(fs: FeatureSet, cfg: dict[str, Any], seed: int) -> list[Fitted]:
-    """Fit every baseline named in ``cfg['models']`` (the ``baselines`` params block)."""
-    metric = cfg["selection_metric"]
+def run_all(fs: FeatureSet, cfg: BaselineParams, seed: int) -> list[Fitted]:
+    """Fit every baseline named in ``cfg.models`` (the ``baselines`` params block)."""
+    metric = cfg.selection_metric
     builders = {
         "mean_majority": lambda: mean_majority(fs),
-        "user_item_bias": lambda: user_item_bias(fs, cfg["bias_reg"], metric),
-        "tfidf_ridge": lambda: tfidf_ridge(fs, cfg["ridge_alpha"], metric, seed),
-        "tfidf_logreg": lambda: tfidf_logreg(fs, cfg["logreg_C"], metric, seed),
-        "lightgbm": lambda: lightgbm(fs, cfg["lightgbm"], seed),
+        "user_item_bias": lambda: user_item_bias(fs, cfg.bias_reg, metric),
+        "tfidf_ridge": lambda: tfidf_ridge(fs, cfg.ridge_alpha, metric, seed),
+        "tfidf_logreg": lambda: tfidf_logreg(fs, cfg.logreg_C, metric, seed),
+        "lightgbm": lambda: lightgbm(fs, cfg.lightgbm, seed),
     }
-    unknown = set(cfg["models"]) - set(builders)
+    unknown = set(cfg.models) - set(builders)
     if unknown:
         raise ValueError(f"baselines.models: unknown {sorted(unknown)} (allowed: {list(builders)})")
-    return [builders[name]() for name in cfg["models"]]
+    return [builders[name]() for name in cfg.models]
+
+
+@dataclass
+class Scored:
+    """Every baseline fitted and scored: what the ``baselines`` stage writes and shows."""
+
+    payload: dict[str, Any]  # metrics/<dataset>/baselines.json
+    table: pd.DataFrame  # one row per model: valid_* and test_* metrics
+    predictions: pd.DataFrame  # validation and test predictions of every model
+    search: pd.DataFrame  # every validation grid point with its score
+
+    @property
+    def best(self) -> str:
+        return self.payload["best_on_valid"]
+
+
+def fit_and_score(
+    fs: FeatureSet, cfg: BaselineParams, seed: int, ci: dict[str, Any] | None = None
+) -> Scored:
+    """Fit every baseline; score validation, and test with bootstrap ``ci`` (e.g.
+    ``EvaluationParams.ci(seed)``); pick the best on the validation ``selection_metric``."""
+    y = fs.table["rating"].to_numpy()
+    models, rows, preds, search = {}, [], [], []
+    for fitted in run_all(fs, cfg, seed):
+        search += [{"model": fitted.name, **point} for point in fitted.search]
+        valid_rows, test_rows = fs.rows("valid"), fs.rows("test")
+        entry = {
+            "selected": fitted.selected,
+            "valid": evaluate_split(fitted.valid, y[valid_rows], fitted.valid_classes),
+            "test": evaluate_split(fitted.test, y[test_rows], fitted.test_classes, ci=ci),
+        }
+        models[fitted.name] = entry
+        rows.append({"model": fitted.name, **_flat(entry)})
+        for split, idx, pred, cls in (
+            ("valid", valid_rows, fitted.valid, fitted.valid_classes),
+            ("test", test_rows, fitted.test, fitted.test_classes),
+        ):
+            preds.append(prediction_frame(fs.table.iloc[idx], fitted.name, split, pred, cls))
+    metric = cfg.selection_metric
+    table = pd.DataFrame(rows).set_index("model")
+    best = table[f"valid_{metric}"].sort_values(ascending=not HIGHER_IS_BETTER[metric]).index[0]
+    payload = {"selection_metric": metric, "best_on_valid": best, "models": models}
+    return Scored(payload, table, pd.concat(preds, ignore_index=True), pd.DataFrame(search))
+
+
+def _flat(entry: dict[str, Any]) -> dict[str, Any]:
+    return {f"{split}_{k}": v for split in ("valid", "test") for k, v in entry[split].items()}

@@ -30,8 +30,6 @@ def dvc_stages(root: Path | None = None) -> dict[str, Any]:
     return yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
 
 
-
-
 def resolve(
     stage: str, raw: dict[str, Any], root: Path | None = None, **item: Any
 ) -> dict[str, Any]:
@@ -131,7 +129,11 @@ def trace_opens(stage: str) -> None:
 
     def hook(event: str, args: tuple) -> None:
         if event == "open" and isinstance(args[0], str | Path) and args[0] != target:
-            mode = args[1] if isinstance(args[1], str) else ("w" if args[2] & (os.O_WRONLY | os.O_RDWR) else "r")
+            mode = (
+                args[1]
+                if isinstance(args[1], str)
+                else ("w" if args[2] & (os.O_WRONLY | os.O_RDWR) else "r")
+            )
             log.write(f"{stage}\t{mode}\t{os.path.abspath(args[0])}\n")
 
     sys.addaudithook(hook)

@@ -9,15 +9,11 @@ the head and most of the catalogue is tail.
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from reviewlab.core import artifacts as paths
-from reviewlab.core.io import write_json
-from reviewlab.data.features import FeatureSet
-from reviewlab.stages.pipeline_old import features_dir
 
 BUCKETS = ("head", "torso", "tail")
 
@@ -44,24 +40,18 @@ def assign_buckets(table: pd.DataFrame, key: str, shares: list[float]) -> pd.Ser
     return table[key].map(popularity_buckets(counts, shares))
 
 
-def rating_model_predictions(dataset: str, root: Path | None = None) -> pd.DataFrame:
-    """Test predictions of every rating model of ``dataset`` (baselines, fine-tuned encoder)."""
-    frames = []
-    for stage in ("baselines", "finetune"):
-        file = paths.artifacts(dataset, root) / stage / "predictions.parquet"
-        if file.is_file():
-            frame = pd.read_parquet(file)
-            frames.append(frame[frame["split"] == "test"])
+def on_test_split(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The test rows of each rating model's predictions table (baselines, fine-tuned encoder)."""
     if not frames:
-        raise FileNotFoundError(f"no rating predictions under {paths.artifacts(dataset, root)}")
-    return pd.concat(frames, ignore_index=True)
+        raise ValueError("no rating predictions to analyse")
+    return pd.concat([f[f["split"] == "test"] for f in frames], ignore_index=True)
 
 
-def errors_by_bucket(dataset: str, shares: list[float], root: Path | None = None) -> pd.DataFrame:
-    """RMSE and MAE of every rating model on the test split, per item-popularity bucket and
-    per user-activity bucket (where the dataset has user ids)."""
-    table = FeatureSet.load(features_dir(dataset, root)).table
-    predictions = rating_model_predictions(dataset, root)
+def errors_by_bucket(
+    table: pd.DataFrame, predictions: pd.DataFrame, shares: list[float]
+) -> pd.DataFrame:
+    """RMSE and MAE of every rating model's test ``predictions``, per item-popularity bucket
+    and per user-activity bucket (where the features ``table`` has user ids)."""
     rows = []
     for by, key in (("item", "item_id"), ("user", "user_id")):
         if table[key].isna().all():
@@ -89,17 +79,25 @@ def tail_gap(errors: pd.DataFrame) -> pd.DataFrame:
     return gap.dropna().reset_index()  # a model with no head or no tail test rows has no gap
 
 
-def study(dataset: str, shares: list[float], root: Path | None = None) -> dict:
-    """Errors of every rating model by bucket; writes ``metrics/<dataset>/longtail.json``."""
-    errors = errors_by_bucket(dataset, shares, root)
+@dataclass
+class LongTail:
+    """Errors per bucket, the tail-head gap, and ``longtail.json``'s payload."""
+
+    errors: pd.DataFrame
+    gap: pd.DataFrame
+    metrics: dict[str, Any]
+
+
+def study(table: pd.DataFrame, predictions: pd.DataFrame, shares: list[float]) -> LongTail:
+    """Errors of every rating model's test ``predictions`` by bucket of the features ``table``."""
+    errors = errors_by_bucket(table, predictions, shares)
     gap = tail_gap(errors)
-    payload = {
+    metrics = {
         "shares": shares,
         "errors": errors.assign(bucket=errors["bucket"].astype(str)).round(6).to_dict("records"),
         "tail_minus_head_rmse": gap.round(6).to_dict("records"),
     }
-    write_json(paths.metrics_dir(dataset, root) / "longtail.json", payload)
-    return {"errors": errors, "gap": gap}
+    return LongTail(errors, gap, metrics)
 
 
 def plot_errors(errors: pd.DataFrame):

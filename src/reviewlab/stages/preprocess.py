@@ -1,0 +1,39 @@
+"""Stage ``preprocess`` (per dataset): de-duplication, splits and features.
+
+Canonical table -> exact repeats removed, ``split`` labels, features with train-only
+statistics (:mod:`reviewlab.data.features`); writes ``artifacts/<dataset>/features`` and
+``metrics/<dataset>/preprocess.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.params import Params
+from reviewlab.data.features import FeatureSet, build_features, deduplicate, preprocess_report
+from reviewlab.data.splits import make_splits, split_summary
+
+
+@dataclass
+class Result:
+    features: FeatureSet
+    duplicates: pd.DataFrame  # the removed repeats
+    summary: pd.DataFrame  # rows and rating shares per split
+    report: dict[str, Any]  # preprocess.json
+
+
+def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
+    """Split and featurise ``dataset``; write its features and ``preprocess.json``."""
+    catalogue = catalogue or Catalogue()
+    reviews, duplicates = deduplicate(catalogue.load_reviews(dataset))
+    cfg = params.split
+    split = make_splits(reviews, cfg.strategy, cfg.valid_frac, cfg.test_frac, seed=params.seed)
+    features, vectorizers = build_features(reviews, split, params.features)
+    features.save(catalogue.features(dataset), vectorizers)
+    report = preprocess_report(reviews, duplicates, split, features)
+    catalogue.write_metric(dataset, "preprocess", report)
+    return Result(features, duplicates, split_summary(reviews, split), report)
