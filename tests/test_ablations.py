@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.core.config_old import load_params
+from reviewlab.core.compose import deep_merge, nested, variant_config
+from reviewlab.core.config import load_params
 from reviewlab.core.io import write_json
+from reviewlab.core.params import ParamsError, RobustnessParams
 from reviewlab.data.robustness import changed_fraction, perturb, perturb_texts, typo
-from reviewlab.models.ablations import deep_merge, nested, noise_subset, sweep, variant_config
+from reviewlab.models.ablations import noise_subset, sweep_configs
 from reviewlab.reporting import ablations as ar
 
 
@@ -23,15 +25,15 @@ def test_deep_merge_is_strict_and_leaves_base_alone():
 
 def test_every_committed_variant_resolves_on_the_shared_budget():
     params = load_params()
-    budget = params["ablations"]["budget"]
-    for variant in params["ablations"]["variants"]:
+    budget = params.ablations.budget
+    for variant in params.ablations.variants:
         cfg = variant_config(params, variant)
-        assert cfg["name"] == variant
-        assert cfg["max_train_rows"] == budget["max_train_rows"]
-        assert cfg["train"]["epochs"] == budget["train"]["epochs"]
-    assert variant_config(params, "pgd")["adversarial"]["method"] == "pgd"
-    assert variant_config(params, "max_length_256")["input"]["max_length"] == 256
-    assert variant_config(params, "plain")["input"]["max_length"] == budget["input"]["max_length"]
+        assert cfg.name == variant
+        assert cfg.max_train_rows == budget["max_train_rows"]
+        assert cfg.train.epochs == budget["train"]["epochs"]
+    assert variant_config(params, "pgd").adversarial.method == "pgd"
+    assert variant_config(params, "max_length_256").input.max_length == 256
+    assert variant_config(params, "plain").input.max_length == budget["input"]["max_length"]
     with pytest.raises(KeyError, match="ablations.variants.nope is not defined"):
         variant_config(params, "nope")
 
@@ -39,8 +41,15 @@ def test_every_committed_variant_resolves_on_the_shared_budget():
 def test_sweep_keys_are_nested_and_checked_before_any_training():
     assert nested("adversarial.epsilon", 0.1) == {"adversarial": {"epsilon": 0.1}}
     assert nested("head", "binary") == {"head": "binary"}
+    params = load_params()
     with pytest.raises(KeyError, match=r"adversarial\.epsilonn is not a finetune parameter"):
-        sweep(load_params(), "fgm", "adversarial.epsilonn", [0.1], [1], 10)
+        sweep_configs(params, "fgm", "adversarial.epsilonn", [0.1])
+    zero_step = r"(?s)sweep pgd with adversarial\.alpha=0:.*alpha must be > 0"
+    with pytest.raises(ParamsError, match=zero_step):
+        sweep_configs(params, "pgd", "adversarial.alpha", [0.02, 0])
+    configs = sweep_configs(params, "fgm", "adversarial.epsilon", [0.01, 1])
+    assert [c.adversarial.epsilon for c in configs] == [0.01, 1]
+    assert all(c.name == "fgm" and c.adversarial.method == "fgm" for c in configs)
 
 
 def test_noise_is_seeded_per_row_and_scales_with_level():
@@ -68,9 +77,10 @@ def test_typo_changes_one_letter_or_swaps_two():
 
 def test_noise_subset_is_fixed():
     test = pd.DataFrame({"review_id": [f"r{i}" for i in range(50)]})
-    cfg = {"rows": 10, "seed": 0}
+    cfg = RobustnessParams(seed=0, rows=10, levels={})
+    assert len(noise_subset(test, cfg)) == 10
     assert noise_subset(test, cfg).equals(noise_subset(test, cfg))
-    assert len(noise_subset(test, {"rows": None, "seed": 0})) == 50
+    assert len(noise_subset(test, RobustnessParams(seed=0, rows=None, levels={}))) == 50
 
 
 def _predictions(n: int = 400) -> pd.DataFrame:
@@ -134,7 +144,11 @@ def test_runs_must_share_test_rows():
 
 
 def test_comparison_pairs():
-    grid = {"reference": "plain", "compare": {"ls": "cls", "gone": "plain", "x": "missing"}}
+    from reviewlab.core.params import AblationParams
+
+    grid = AblationParams.model_construct(
+        reference="plain", compare={"ls": "cls", "gone": "plain", "x": "missing"}
+    )
     assert ar.comparison_pairs(grid, ["plain", "ls", "cls"]) == [
         ("ls", "plain"),
         ("cls", "plain"),
@@ -142,7 +156,26 @@ def test_comparison_pairs():
     ]
 
 
+def _grid_params(grid: dict, n_bootstrap: int):
+    """The partial params the ``ablations`` stage receives (its dvc.yaml keys)."""
+    from reviewlab.core.params import partial
+
+    ablations = {
+        "dataset": "shop",
+        "valid_rows": 0,
+        "test_rows": None,
+        **grid,
+        "robustness": {"seed": 0, "rows": None, **grid["robustness"]},
+    }
+    return partial(
+        {"ablations": ablations, "evaluation": {"n_bootstrap": n_bootstrap, "ci_level": 0.95}}
+    )
+
+
 def test_build_writes_summary_and_generated_findings(tmp_path):
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.stages import ablations
+
     predictions = _predictions()
     levels = {"noise_10": 0.1}
     for (variant, seed), part in predictions.groupby(["variant", "seed"]):
@@ -190,19 +223,18 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
         "variants": {"plain": {}, "good": {}, "twin": {}},
         "seeds": [1, 2],
     }
+    catalogue = Catalogue(tmp_path)
     with pytest.raises(FileNotFoundError, match="plain-3.json"):
-        ar.build(
-            "shop", {**grid, "seeds": [1, 2, 3]}, {"n_bootstrap": 5, "ci_level": 0.95}, tmp_path
-        )
-    result = ar.build("shop", grid, {"n_bootstrap": 100, "ci_level": 0.95}, tmp_path)
-    assert result["cost"].loc["good", "cost_vs_reference"] == 2.0
-    assert result["robustness"].loc["good", "drop_noise_10"] == pytest.approx(0.1)
-    text = " ".join(result["findings"])
+        ablations.run(_grid_params({**grid, "seeds": [1, 2, 3]}, 5), catalogue)
+    result = ablations.run(_grid_params(grid, 100), catalogue)
+    assert result.cost.loc["good", "cost_vs_reference"] == 2.0
+    assert result.robustness.loc["good", "drop_noise_10"] == pytest.approx(0.1)
+    text = " ".join(result.findings)
     assert "good improves significantly over plain" in text
     assert "the most robust is good" in text
     summary = (tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text()
     assert '"runs": 6' in summary
-    assert result["findings"][0].startswith("For scale: predicting the training mean (4.67)")
+    assert result.findings[0].startswith("For scale: predicting the training mean (4.67)")
 
 
 def test_floor_findings_flag_variants_stuck_on_the_majority_rating():

@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from reviewlab.models.finetune.adversarial import AdversarialConfig, adversarial_step
+from reviewlab.core.params import AdversarialParams
+from reviewlab.models.finetune.adversarial import adversarial_step
+
+#: The papers' text-classification settings; each test overrides what it checks.
+DEFAULTS = {"epsilon": 1.0, "alpha": 0.3, "steps": 3, "init_mag": 0.0}
+
+
+def adversarial(method: str = "none", **settings) -> AdversarialParams:
+    return AdversarialParams(method=method, **{**DEFAULTS, **settings})
 
 
 class Tiny(nn.Module):
@@ -60,7 +68,7 @@ def grads_at(model: Tiny, weight_delta=None, input_delta=None, scale=1.0):
     return grads(clone)
 
 
-def run(cfg: AdversarialConfig):
+def run(cfg: AdversarialParams):
     model = Tiny()
     before = copy.deepcopy(model)
     recorder = Recorder(model)
@@ -75,7 +83,7 @@ def assert_same(a: dict, b: dict):
 
 
 def test_none_is_exactly_the_plain_step():
-    model, before, recorder, loss = run(AdversarialConfig("none"))
+    model, before, recorder, loss = run(adversarial("none"))
     assert len(recorder.weight_deltas) == 1
     assert_same(grads(model), grads_at(before))
     assert loss == ((before(IDS) - Y) ** 2).mean()
@@ -83,13 +91,13 @@ def test_none_is_exactly_the_plain_step():
 
 @pytest.mark.parametrize("method", ["fgm", "pgd", "freelb"])
 def test_embeddings_restored_bit_exactly(method):
-    model, before, _, _ = run(AdversarialConfig(method, epsilon=0.5, alpha=0.2, init_mag=0.1))
+    model, before, _, _ = run(adversarial(method, epsilon=0.5, alpha=0.2, init_mag=0.1))
     assert torch.equal(model.emb.weight, before.emb.weight)
     assert torch.equal(model.lin.weight, before.lin.weight)
 
 
 def test_fgm_norm_and_gradients():
-    cfg = AdversarialConfig("fgm", epsilon=0.7)
+    cfg = adversarial("fgm", epsilon=0.7)
     model, before, recorder, _ = run(cfg)
     clean, adv_delta = recorder.weight_deltas
     assert torch.count_nonzero(clean) == 0
@@ -102,7 +110,7 @@ def test_fgm_norm_and_gradients():
 
 
 def test_pgd_stays_in_ball_and_adds_last_step_to_clean():
-    cfg = AdversarialConfig("pgd", epsilon=0.3, alpha=0.2, steps=4)
+    cfg = adversarial("pgd", epsilon=0.3, alpha=0.2, steps=4)
     model, before, recorder, _ = run(cfg)
     deltas = recorder.weight_deltas[1:]
     assert len(deltas) == 4
@@ -113,7 +121,7 @@ def test_pgd_stays_in_ball_and_adds_last_step_to_clean():
 
 
 def test_freelb_norm_and_averaged_gradients():
-    cfg = AdversarialConfig("freelb", epsilon=0.2, alpha=0.1, steps=3, init_mag=0.05)
+    cfg = adversarial("freelb", epsilon=0.2, alpha=0.1, steps=3, init_mag=0.05)
     torch.manual_seed(1)
     model, before, recorder, _ = run(cfg)
     deltas = recorder.input_deltas
@@ -127,7 +135,7 @@ def test_freelb_norm_and_averaged_gradients():
 
 
 def test_freelb_respects_padding():
-    cfg = AdversarialConfig("freelb", epsilon=0.5, alpha=0.3, steps=2, init_mag=0.1)
+    cfg = adversarial("freelb", epsilon=0.5, alpha=0.3, steps=2, init_mag=0.1)
     model = Tiny()
     recorder = Recorder(model)
     mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]])
@@ -138,11 +146,23 @@ def test_freelb_respects_padding():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"method": "vat"}, {"epsilon": -1}, {"alpha": 0}, {"steps": 0}, {"init_mag": -0.1}],
+    [
+        {"method": "vat"},
+        {"epsilon": -1},
+        {"method": "pgd", "alpha": 0},
+        {"method": "freelb", "alpha": 0.0},
+        {"steps": 0},
+        {"init_mag": -0.1},
+    ],
 )
 def test_invalid_config_is_rejected(kwargs):
-    with pytest.raises(ValueError, match="adversarial"):
-        AdversarialConfig(**kwargs)
+    with pytest.raises(ValueError, match="(?i)adversarial"):
+        adversarial(**kwargs)
+
+
+@pytest.mark.parametrize("method", ["none", "fgm"])
+def test_alpha_is_only_required_where_there_are_ascent_steps(method):
+    assert adversarial(method, alpha=0).alpha == 0
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -155,7 +175,7 @@ def test_perturbations_live_on_the_model_device(method, init_mag):
     def loss_fn(inputs_embeds=None):
         return ((model(ids, inputs_embeds) - y) ** 2).mean()
 
-    cfg = AdversarialConfig(method=method, epsilon=0.1, alpha=0.05, steps=2, init_mag=init_mag)
+    cfg = adversarial(method=method, epsilon=0.1, alpha=0.05, steps=2, init_mag=init_mag)
     loss = adversarial_step(cfg, model, loss_fn, ids, mask)
     assert loss.device.type == "cuda" and torch.isfinite(loss)
     assert all(p.grad is not None and p.grad.device.type == "cuda" for p in model.parameters())

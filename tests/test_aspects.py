@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reviewlab.core.params import OpinionParams
 from reviewlab.studies import aspects
 
 
@@ -27,9 +28,18 @@ def _reviews():
 
 def test_extracted_aspects_carry_no_sentiment_words():
     docs = ["The zipper on this dress is great. The zipper and the fabric are lovely."] * 30
-    found = aspects.extract_aspects(
-        docs, {"candidates": 20, "per_category": 5, "exclude": ["fabric"]}, aspects.vader_lexicon()
+    cfg = OpinionParams(
+        dataset="clothing",
+        category="department",
+        per_category=5,
+        candidates=20,
+        max_docs=100,
+        products=1,
+        min_mentions=1,
+        con_share=0.2,
+        exclude=["fabric"],
     )
+    found = aspects.extract_aspects(docs, cfg, aspects.vader_lexicon())
     assert "zipper" in found and "fabric" not in found
     assert not any(word in aspects.vader_lexicon() for a in found for word in a.split())
 

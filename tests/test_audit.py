@@ -6,13 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reviewlab.core.params import AuditParams, FeatureParams
 from reviewlab.data import audit, features
 
-CFG = {"min_words": 3, "near_duplicate_cosine": 0.8, "max_same_user_duplicate_share": 0.01}
-TINY_TFIDF = {
-    "tfidf_word": {"max_features": 500, "ngram_max": 1, "min_df": 1},
-    "tfidf_char": {"max_features": 500, "ngram_min": 2, "ngram_max": 3, "min_df": 1},
-}
+CFG = AuditParams(min_words=3, near_duplicate_cosine=0.8, max_same_user_duplicate_share=0.01)
+TINY_TFIDF = FeatureParams.model_validate(
+    {
+        "tfidf_word": {"max_features": 500, "ngram_max": 1, "min_df": 1},
+        "tfidf_char": {"max_features": 500, "ngram_min": 2, "ngram_max": 3, "min_df": 1},
+    }
+)
 
 
 def _table(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:

@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reviewlab.core.params import BaselineParams
 from reviewlab.data.features import build_features
 from reviewlab.data.splits import make_splits
 from reviewlab.models import baselines as bl
 from tests.test_features import CFG
 
-BASELINES = {
+RAW_BASELINES = {
     "models": ["mean_majority", "user_item_bias", "tfidf_ridge", "tfidf_logreg", "lightgbm"],
     "selection_metric": "rmse",
     "bias_reg": [1, 10],
@@ -24,6 +25,7 @@ BASELINES = {
         "early_stopping_rounds": 10,
     },
 }
+BASELINES = BaselineParams.model_validate(RAW_BASELINES)
 
 
 @pytest.fixture
@@ -67,7 +69,9 @@ def test_selection_ignores_test_labels(feature_set):
 
 def test_unknown_model_is_named(feature_set):
     with pytest.raises(ValueError, match="unknown \\['svm'\\]"):
-        bl.run_all(feature_set, {**BASELINES, "models": ["svm"]}, seed=0)
+        # the schema already rejects it: build the block unvalidated to reach run_all's check
+        unvalidated = BaselineParams.model_construct(**{**RAW_BASELINES, "models": ["svm"]})
+        bl.run_all(feature_set, unvalidated, seed=0)
 
 
 def test_no_users_still_fits_item_biases(reviews):
@@ -75,3 +79,77 @@ def test_no_users_still_fits_item_biases(reviews):
     fs, _ = build_features(no_users, make_splits(no_users, seed=0), CFG)
     fitted = bl.user_item_bias(fs, [3.0], "rmse")
     assert np.isfinite(fitted.test).all() and fitted.test.std() > 0
+
+
+def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp_path):
+    """The three stage modules chained in a scratch project: each writes its files through
+    the catalogue and returns what its notebook shows."""
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.params import partial
+    from reviewlab.stages import audit, baselines, preprocess
+    from tests.test_features import RAW_CFG
+
+    catalogue = Catalogue(tmp_path)
+    catalogue.write_table(reviews, catalogue.reviews("shop"))
+    values = {
+        "seed": 0,
+        "split": {"strategy": "stratified", "valid_frac": 0.1, "test_frac": 0.2},
+        "features": RAW_CFG,
+        "audit": {
+            "min_words": 3,
+            "near_duplicate_cosine": 0.99,
+            "max_same_user_duplicate_share": 0,
+        },
+        "baselines": RAW_BASELINES,
+        "evaluation": {"n_bootstrap": 20, "ci_level": 0.9},
+    }
+    params = partial(values)
+
+    pre = preprocess.run(params, "shop", catalogue)
+    assert catalogue.read_metric("shop", "preprocess") == pre.report
+    assert pre.report["split"] == {"train": 280, "valid": 40, "test": 80}
+    assert pre.summary["rows"].sum() == len(pre.features.table) == len(reviews)
+
+    checked = audit.run(params, "shop", catalogue)
+    assert checked.report["leakage"] == [] and checked.report["label_probe"] == []
+    assert catalogue.read_metric("shop", "audit") == checked.report
+
+    result = baselines.run(params, "shop", catalogue)
+    written = catalogue.read_metric("shop", "baselines")
+    assert written["best_on_valid"] == result.best and result.best != "mean_majority"
+    assert list(written["models"]) == RAW_BASELINES["models"] == list(result.table.index)
+    assert "rmse_low" in written["models"]["tfidf_ridge"]["test"]
+    folder = catalogue.baselines("shop")
+    stored = pd.read_parquet(catalogue.predictions(folder))
+    pd.testing.assert_frame_equal(stored, result.predictions)
+    assert len(pd.read_csv(catalogue.search(folder))) == len(result.search) == 2 + 2 + 2
+
+
+def test_audit_stage_writes_its_report_then_fails_on_leakage(reviews, tmp_path):
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.params import partial
+    from reviewlab.data.audit import LeakageError
+    from reviewlab.stages import audit, preprocess
+    from tests.test_features import RAW_CFG
+
+    leaky = reviews.copy()  # one user repeats the same review on many items
+    leaky.loc[:79, "user_id"] = "u0"
+    leaky.loc[:79, "text"] = "the very same review text written again"
+    catalogue = Catalogue(tmp_path)
+    catalogue.write_table(leaky, catalogue.reviews("shop"))
+    params = partial(
+        {
+            "seed": 0,
+            "split": {"strategy": "stratified", "valid_frac": 0.1, "test_frac": 0.2},
+            "features": RAW_CFG,
+            "audit": {
+                "min_words": 3,
+                "near_duplicate_cosine": 0.9,
+                "max_same_user_duplicate_share": 0,
+            },
+        }
+    )
+    preprocess.run(params, "shop", catalogue)
+    with pytest.raises(LeakageError, match="shop: .*same user"):
+        audit.run(params, "shop", catalogue)
+    assert catalogue.read_metric("shop", "audit")["leakage"]

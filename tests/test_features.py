@@ -7,13 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reviewlab.core.params import FeatureParams
 from reviewlab.data.features import build_features, deduplicate, history_stats
 from reviewlab.data.splits import make_splits
 
-CFG = {
+RAW_CFG = {
     "tfidf_word": {"max_features": 500, "ngram_max": 2, "min_df": 1},
     "tfidf_char": {"max_features": 500, "ngram_min": 2, "ngram_max": 3, "min_df": 1},
 }
+CFG = FeatureParams.model_validate(RAW_CFG)
 
 
 def test_history_never_reads_valid_or_test_labels(reviews):
@@ -89,10 +91,12 @@ def test_saved_features_are_byte_identical_across_processes(reviews, tmp_path):
     script = (
         "import sys, pandas as pd\n"
         "from pathlib import Path\n"
+        "from reviewlab.core.params import FeatureParams\n"
         "from reviewlab.data.features import build_features\n"
         "from reviewlab.data.splits import make_splits\n"
         f"frame = pd.read_parquet({str(tmp_path / 'reviews.parquet')!r})\n"
-        f"fs, vectorizers = build_features(frame, make_splits(frame, seed=0), {CFG!r})\n"
+        f"cfg = FeatureParams.model_validate({RAW_CFG!r})\n"
+        "fs, vectorizers = build_features(frame, make_splits(frame, seed=0), cfg)\n"
         "fs.save(Path(sys.argv[1]), vectorizers)\n"
     )
     for run in ("a", "b"):

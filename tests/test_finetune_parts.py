@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from reviewlab.core.backbone import resolve_model
+from reviewlab.core.compose import merged_finetune
+from reviewlab.core.params import AugmentParams, FinetuneParams
 from reviewlab.models.finetune.data import LabelSpec, Standardizer, encode, head_tail
 from reviewlab.models.finetune.model import (
     ReviewModel,
@@ -20,11 +22,57 @@ from reviewlab.models.finetune.model import (
     task_loss,
 )
 
-CFG = {
+#: A complete ``finetune`` block for the unit tests (tiny inputs, the packaged encoder).
+FINETUNE = {
+    "dataset": "shop",
+    "name": "finetune",
     "model_name_or_path": None,
     "attn_implementation": "eager",
+    "label_column": "rating",
+    "head": "regression",
+    "selection_metric": "rmse",
+    "behaviour_features": False,
+    "freeze_encoder": False,
+    "max_train_rows": None,
+    "input": {"max_length": 32, "head_tokens": 16, "title_max_tokens": 8, "pad_to_multiple_of": 8},
     "dropout": {"hidden": 0.1, "attention": 0.0, "head": 0.1},
+    "train": {
+        "epochs": 1,
+        "max_steps": None,
+        "batch_size": 4,
+        "eval_batch_size": 8,
+        "grad_accum": 1,
+        "lr": 1e-4,
+        "head_lr": None,
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.1,
+        "scheduler": "linear",
+        "bf16": False,
+        "group_by_length": True,
+        "eval_every": None,
+        "log_every": 1,
+        "early_stopping_patience": 1,
+        "threads": None,
+    },
+    "adversarial": {"method": "none", "epsilon": 1.0, "alpha": 0.3, "steps": 3, "init_mag": 0.0},
+    "augment": {"method": "none", "p": 0.1, "copies": 1},
+    "lora": {
+        "enabled": False,
+        "r": 8,
+        "alpha": 16,
+        "dropout": 0.1,
+        "target_modules": ["query", "value"],
+    },
+    "regularization": {"rdrop_alpha": 0.0, "label_smoothing": 0.0, "llrd_decay": 1.0},
 }
+
+
+def finetune_cfg(**overrides) -> FinetuneParams:
+    """The test ``finetune`` block with ``overrides`` merged in key by key (validated)."""
+    return merged_finetune(FinetuneParams.model_validate(FINETUNE), (overrides, "test"))
+
+
+CFG = finetune_cfg()
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +192,7 @@ def test_model_forward_and_round_trip(model, tmp_path, tokenizer):
 
 
 def test_augmentation_is_seeded_and_keeps_labels():
-    from reviewlab.models.finetune.augment import augment_training
+    from reviewlab.models.finetune.augment import augment_training, augmenter
 
     train = pd.DataFrame(
         {
@@ -152,16 +200,18 @@ def test_augmentation_is_seeded_and_keeps_labels():
             "rating": [5, 1],
         }
     )
-    cfg = {"method": "delete", "p": 0.3, "copies": 2}
+    cfg = AugmentParams(method="delete", p=0.3, copies=2)
     out = augment_training(train, cfg, seed=1)
     assert len(out) == 6 and out["rating"].tolist() == [5, 1] * 3
     assert out.iloc[2:]["text"].tolist() != train["text"].tolist() * 2
     assert out.equals(augment_training(train, cfg, seed=1))
-    assert augment_training(train, {"method": "none", "p": 0.1, "copies": 1}, 0) is train
-    typo = augment_training(train, {"method": "typo", "p": 0.5, "copies": 1}, seed=2)
+    assert augment_training(train, AugmentParams(method="none", p=0.1, copies=1), 0) is train
+    typo = augment_training(train, AugmentParams(method="typo", p=0.5, copies=1), seed=2)
     assert typo["text"].iloc[2] != train["text"].iloc[0]
     with pytest.raises(ValueError, match="augment.method 'backtranslate'"):
-        augment_training(train, {"method": "backtranslate", "p": 0.1, "copies": 1}, 0)
+        augmenter("backtranslate", 0.1)
+    with pytest.raises(ValueError, match="method"):  # the schema rejects it before any run
+        AugmentParams(method="backtranslate", p=0.1, copies=1)
 
 
 def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
@@ -174,7 +224,7 @@ def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
         "dropout": 0.0,
         "target_modules": ["query", "value"],
     }
-    model = build_model({**CFG, "lora": lora}, num_outputs=1, n_extra=0)
+    model = build_model(finetune_cfg(lora=lora), num_outputs=1, n_extra=0)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     assert trainable < 0.02 * total
@@ -213,14 +263,87 @@ def test_checkpoints_resume_only_the_same_run(tmp_path):
 
 
 def test_run_fingerprint_tracks_config_seed_and_rows():
-    import pandas as pd
+    import hashlib
+    import json
 
     from reviewlab.models.finetune.run import run_fingerprint
 
     parts = {"train": pd.DataFrame({"text": ["a", "b"], "rating": [1, 5]})}
-    base = run_fingerprint({"lr": 1e-4}, 1, parts)
-    assert base == run_fingerprint({"lr": 1e-4}, 1, {"train": parts["train"].copy()})
-    assert base != run_fingerprint({"lr": 2e-4}, 1, parts)
-    assert base != run_fingerprint({"lr": 1e-4}, 2, parts)
+    base = run_fingerprint(CFG, 1, parts)
+    assert base == run_fingerprint(CFG, 1, {"train": parts["train"].copy()})
+    assert base != run_fingerprint(finetune_cfg(train={"lr": 2e-4}), 1, parts)
+    assert base != run_fingerprint(CFG, 2, parts)
     changed = {"train": parts["train"].assign(rating=[1, 4])}
-    assert base != run_fingerprint({"lr": 1e-4}, 1, changed)
+    assert base != run_fingerprint(CFG, 1, changed)
+    # the config is hashed as params.yaml spells it: the same digest as its plain mapping
+    digest = hashlib.sha256(json.dumps([FINETUNE, 1], sort_keys=True, default=str).encode())
+    digest.update(pd.util.hash_pandas_object(parts["train"], index=False).to_numpy().tobytes())
+    assert base == digest.hexdigest()
+
+
+def _fitted_stub(n_train: int = 3):
+    """Just enough of a ``Fitted`` for the scoring path: predictions are the rows' ratings."""
+    from types import SimpleNamespace
+
+    def predict(self, rows, data):
+        truth = rows["rating"].to_numpy()
+        return rows.iloc[::-1], truth[::-1] + 0.25, np.rint(truth[::-1] + 0.25), truth[::-1]
+
+    stub = SimpleNamespace(
+        train_seconds=12.345,
+        train_samples_per_second=7.891,
+        parts={"train": pd.DataFrame({"rating": [1] * n_train})},
+        encoded=[],
+    )
+    stub.encode = lambda rows: stub.encoded.append(len(rows)) or "encoded"
+    stub.predict = lambda rows, data: predict(stub, rows, data)
+    return stub
+
+
+def test_score_sets_predicts_in_order_and_reuses_encoded_sets():
+    from reviewlab.models.finetune.run import score_sets
+
+    fitted = _fitted_stub()
+    rows = pd.DataFrame({"review_id": ["a", "b"], "rating": [4, 2]})
+    scored = score_sets(fitted, {"valid": rows, "test": rows.iloc[:1]}, {"valid": "ready"})
+    assert list(scored) == ["valid", "test"] and fitted.encoded == [1]  # only test tokenised
+    valid = scored["valid"]
+    assert valid.rows["review_id"].tolist() == ["b", "a"] and valid.truth.tolist() == [2, 4]
+    metrics = valid.metrics()
+    assert metrics["n"] == 2 and metrics["mae"] == 0.25 and metrics["accuracy"] == 1.0
+    assert valid.raw_metrics()["rmse"] == pytest.approx(0.25)
+
+
+def test_runtime_keeps_the_key_order_of_each_stage():
+    from reviewlab.models.finetune.run import Scored, runtime
+
+    fitted = _fitted_stub()
+    done = Scored(pd.DataFrame(), np.zeros(1), np.zeros(1), np.zeros(1), 1.26)
+    finetune = runtime(fitted, predicted={"valid": done, "test": done})
+    assert list(finetune) == [
+        "train_seconds",
+        "valid_predict_seconds",
+        "test_predict_seconds",
+        "train_samples_per_second",
+        "train_rows",
+        "peak_rss_gib",
+    ]
+    assert finetune["train_seconds"] == 12.3 and finetune["valid_predict_seconds"] == 1.3
+    assert finetune["train_samples_per_second"] == 7.89 and finetune["train_rows"] == 3
+    ablate = runtime(fitted, eval_seconds=2.0, total_seconds=20.0)
+    assert list(ablate) == [
+        "train_seconds",
+        "train_samples_per_second",
+        "train_rows",
+        "eval_seconds",
+        "total_seconds",
+        "peak_rss_gib",
+    ]
+    task = runtime(fitted, total_seconds=20.0, train_rows=False)
+    assert list(task) == [
+        "train_seconds",
+        "train_samples_per_second",
+        "total_seconds",
+        "peak_rss_gib",
+    ]
+    assert task["peak_rss_gib"] > 0

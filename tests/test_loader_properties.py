@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reviewlab.core.params import DatasetParams
 from reviewlab.data.loaders import DataLoadError, load_reviews
 
 COLUMNS = {
@@ -123,7 +124,7 @@ def _csv_text(value) -> str:
 
 
 def _check(path: Path, rows: list[dict], lines: list[bytes], as_text) -> None:
-    cfg = {"adapter": "generic", "path": str(path), "columns": COLUMNS, "keep": KEEP}
+    cfg = DatasetParams(adapter="generic", path=str(path), columns=COLUMNS, keep=KEEP)
     try:
         result = load_reviews(cfg, "prop")
     except DataLoadError as err:  # the only error allowed: a clear one naming the file
@@ -177,7 +178,7 @@ def test_loader_never_crashes_loses_or_lets_through_a_row(tmp_path_factory, suff
 def test_empty_or_binary_files_fail_clearly(tmp_path, content):
     path = tmp_path / "reviews.jsonl"
     path.write_bytes(content)
-    cfg = {"adapter": "generic", "path": str(path), "columns": COLUMNS}
+    cfg = DatasetParams(adapter="generic", path=str(path), columns=COLUMNS)
     try:
         result = load_reviews(cfg, "prop")
     except DataLoadError as err:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reviewlab.core.params import DatasetParams
 from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
 from reviewlab.data.loaders import DataLoadError, load_reviews, resolve_adapter
 
@@ -52,7 +53,7 @@ def test_real_amazon_rows(real_data, tmp_path):
     with gzip.open(real_data["amazon"], "rb") as src, gzip.open(head, "wb") as dst:
         for _ in range(200):
             dst.write(src.readline())
-    result = load_reviews({**AMAZON_CFG, "path": str(head)}, "amazon")
+    result = load_reviews(DatasetParams(**AMAZON_CFG, path=str(head)), "amazon")
     assert len(result.reviews) + len(result.quarantine) == 200
     first = result.reviews.iloc[0]
     assert (first["user_id"], first["item_id"], first["rating"]) == (
@@ -68,11 +69,13 @@ def test_real_amazon_rows(real_data, tmp_path):
 
 def test_full_real_files_match_data_md(real_data):
     """DATA.md: 10,261 Amazon reviews (7 empty texts); 23,486 clothing reviews (845 empty)."""
-    amazon = load_reviews({**AMAZON_CFG, "path": str(real_data["amazon"])}, "amazon")
+    amazon = load_reviews(DatasetParams(**AMAZON_CFG, path=str(real_data["amazon"])), "amazon")
     assert amazon.quality["rows_read"] == 10261
     assert amazon.quality["by_reason"]["missing_text"] == 7
     assert amazon.quality["rows_loaded"] == 10261 - 7
-    clothing = load_reviews({**CLOTHING_CFG, "path": str(real_data["clothing"])}, "clothing")
+    clothing = load_reviews(
+        DatasetParams(**CLOTHING_CFG, path=str(real_data["clothing"])), "clothing"
+    )
     assert clothing.quality["rows_read"] == 23486
     assert clothing.quality["by_reason"]["missing_text"] == 845
     assert clothing.reviews["user_id"].isna().all()
@@ -95,7 +98,7 @@ def test_every_quarantine_reason_jsonl(tmp_path):
         amazon_record(overall=None),  # 11 missing rating
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", lines)
-    result = load_reviews({**AMAZON_CFG, "path": str(path)}, "t")
+    result = load_reviews(DatasetParams(**AMAZON_CFG, path=str(path)), "t")
     reasons = dict(zip(result.quarantine["source_row"], result.quarantine["reason"], strict=True))
     assert reasons == {
         2: "unparsable_line",
@@ -124,11 +127,11 @@ def test_duplicate_ids_keep_first_valid_row(tmp_path):
         "b,x,bad rating\n"
         "b,3,valid b after an invalid b\n"
     )
-    cfg = {
-        "adapter": "generic",
-        "path": str(path),
-        "columns": {"review_id": "id", "rating": "stars", "text": "body"},
-    }
+    cfg = DatasetParams(
+        adapter="generic",
+        path=str(path),
+        columns={"review_id": "id", "rating": "stars", "text": "body"},
+    )
     result = load_reviews(cfg, "t")
     assert result.reviews["text"].tolist() == ["first", "valid b after an invalid b"]
     assert result.quarantine["reason"].tolist() == ["duplicate_review_id", "rating_non_numeric"]
@@ -144,7 +147,8 @@ def test_csv_bad_rows_multiline_and_non_utf8(tmp_path):
         b"3,2,caf\xe9 latin-1\n"
         b"4,1,fine\n"
     )
-    cfg = {"path": str(path), "columns": {"review_id": "id", "rating": "stars", "text": "body"}}
+    columns = {"review_id": "id", "rating": "stars", "text": "body"}
+    cfg = DatasetParams(adapter="generic", path=str(path), columns=columns)
     result = load_reviews(cfg, "t")
     assert result.reviews["review_id"].tolist() == ["1", "4"]
     assert result.reviews["source_row"].tolist() == [2, 6]
@@ -168,7 +172,9 @@ def test_unreadable_files_name_file_and_line(tmp_path, name, content, message):
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
-    cfg = {"path": str(path), "columns": {"rating": "stars", "text": "body"}}
+    cfg = DatasetParams(
+        adapter="generic", path=str(path), columns={"rating": "stars", "text": "body"}
+    )
     with pytest.raises(DataLoadError) as err:
         load_reviews(cfg, "t")
     assert str(path) in str(err.value) and message in str(err.value)
@@ -188,12 +194,12 @@ def test_generic_adapter_nested_jsonl_and_keep(tmp_path):
             {"stars": 2, "body": {"text": "meh"}, "who": 8, "when": "2021-01-02", "country": "DE"},
         ],
     )
-    cfg = {
-        "adapter": "generic",
-        "path": str(path),
-        "columns": {"rating": "stars", "text": "body.text", "user_id": "who", "timestamp": "when"},
-        "keep": {"country": "country"},
-    }
+    cfg = DatasetParams(
+        adapter="generic",
+        path=str(path),
+        columns={"rating": "stars", "text": "body.text", "user_id": "who", "timestamp": "when"},
+        keep={"country": "country"},
+    )
     result = load_reviews(cfg, "shop")
     frame = result.reviews
     assert frame["rating"].tolist() == [4, 2]
@@ -207,16 +213,45 @@ def test_generic_adapter_nested_jsonl_and_keep(tmp_path):
 
 def test_adapter_errors_are_clear():
     with pytest.raises(ValueError, match="unknown adapter 'nope'"):
-        resolve_adapter({"adapter": "nope", "path": "x.csv"})
+        # the schema already rejects it: build the block unvalidated to reach the loader's check
+        resolve_adapter(DatasetParams.model_construct(adapter="nope", path="x.csv"))
     with pytest.raises(ValueError, match=r"required column\(s\) \['rating'\]"):
-        resolve_adapter({"path": "x.csv", "columns": {"text": "body"}})
+        resolve_adapter(DatasetParams(adapter="generic", path="x.csv", columns={"text": "body"}))
 
 
 def test_max_rows_subsample_is_seeded(tmp_path):
     path = write_jsonl(
         tmp_path / "many.jsonl", [amazon_record(reviewerID=f"U{i}") for i in range(50)]
     )
-    cfg = {**AMAZON_CFG, "path": str(path), "max_rows": 10, "seed": 3}
-    a, b = load_reviews(cfg, "t"), load_reviews(cfg, "t")
+    cfg = DatasetParams(**AMAZON_CFG, path=str(path), max_rows=10)
+    a, b = load_reviews(cfg, "t", seed=3), load_reviews(cfg, "t", seed=3)
     assert len(a.reviews) == 10 and a.reviews.equals(b.reviews)
     assert a.quality["rows_subsampled_to"] == 10 and reconciles(a)
+
+
+def test_ingest_and_eda_stages_write_through_the_catalogue(tmp_path):
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.params import partial
+    from reviewlab.stages import eda, ingest
+
+    records = [amazon_record(reviewerID=f"U{i}", overall=1 + i % 5) for i in range(30)]
+    write_jsonl(tmp_path / "raw.jsonl", [*records, "{not json"])
+    catalogue = Catalogue(tmp_path)
+    params = partial(
+        {
+            "seed": 0,
+            "datasets.shop": {"adapter": "amazon_jsonl", "path": "raw.jsonl", "max_rows": 20},
+            "eda": {"tokenizer": None, "examples": 3},
+        }
+    )
+    result = ingest.run(params, "shop", catalogue)  # the relative path: under the root
+    assert len(result.reviews) == 20 and result.quality["rows_quarantined"] == 1
+    pd.testing.assert_frame_equal(catalogue.load_reviews("shop"), result.reviews)
+    assert len(pd.read_parquet(catalogue.quarantine("shop"))) == 1
+    assert catalogue.read_metric("shop", "data_quality") == result.quality
+
+    shown = eda.run(params, "shop", catalogue)
+    assert catalogue.read_metric("shop", "eda") == shown.summary
+    assert shown.summary["n_reviews"] == 20 and "tokens_median" in shown.summary
+    assert shown.quality == result.quality and shown.examples == 3
+    assert list(shown.length.columns) == ["words", "tokens"]

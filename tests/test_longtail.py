@@ -61,3 +61,43 @@ def test_tail_gap_is_tail_minus_head_and_skips_missing_buckets():
     assert gap["model"].tolist() == ["m1"]
     assert gap["tail_minus_head_rmse"].iloc[0] == pytest.approx(0.5)
     assert np.isfinite(gap["tail_minus_head_rmse"]).all()
+
+
+def _write_predictions(folder, table: pd.DataFrame, model: str) -> None:
+    """A model's predictions in the layout every rating stage writes (``split`` column)."""
+    folder.mkdir(parents=True)
+    rows = table.assign(model=model, prediction=table["rating"] + 0.5, predicted_class=4)
+    rows.to_parquet(folder / "predictions.parquet", index=False)
+
+
+def test_stage_reads_the_finetune_predictions_only_on_the_finetune_dataset(tmp_path):
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.io import read_json
+    from reviewlab.core.params import partial
+    from reviewlab.stages import longtail
+
+    catalogue = Catalogue(tmp_path)
+    table = pd.DataFrame(
+        {
+            "review_id": [f"r{i}" for i in range(8)],
+            "user_id": ["u1", "u1", "u2", "u3", "u1", "u2", "u3", "u4"],
+            "item_id": ["a", "a", "a", "b", "a", "b", "c", "c"],
+            "split": ["train"] * 4 + ["test"] * 4,
+            "rating": [5, 4, 5, 3, 4, 2, 1, 5],
+        }
+    )
+    catalogue.write_table(table, catalogue.features_table("shop"))
+    _write_predictions(catalogue.baselines("shop"), table, "mean_majority")
+    _write_predictions(catalogue.finetune("shop"), table, "finetune")
+    shares = [0.5, 0.9]
+    elsewhere = longtail.run(
+        partial({"longtail.shares": shares, "finetune.dataset": "x"}), "shop", catalogue
+    )
+    assert set(elsewhere.errors["model"]) == {"mean_majority"}
+    here = longtail.run(
+        partial({"longtail.shares": shares, "finetune.dataset": "shop"}), "shop", catalogue
+    )
+    assert set(here.errors["model"]) == {"mean_majority", "finetune"}
+    assert here.errors["n"].sum() == 2 * 2 * 4  # test rows x models x groupings (item, user)
+    written = read_json(catalogue.metric("shop", "longtail"))
+    assert written["shares"] == shares and len(written["errors"]) == len(here.errors)

@@ -12,7 +12,7 @@ from reviewlab.cli import main
 from reviewlab.models import bench
 from reviewlab.models.finetune.data import LabelSpec, Standardizer
 from reviewlab.models.finetune.model import build_model, save_model
-from tests.test_finetune_parts import CFG
+from tests.test_finetune_parts import CFG, finetune_cfg
 
 INPUT = {"max_length": 64, "head_tokens": 32, "title_max_tokens": 8, "pad_to_multiple_of": 8}
 
@@ -25,7 +25,8 @@ def model_dir(tmp_path_factory):
     spec = LabelSpec.fit("rating", "classification", pd.Series([1, 2, 3, 4, 5]))
     scaler = Standardizer(["user_n", "item_mean"], [2.0, 4.0], [1.0, 0.5])
     model = build_model(CFG, spec.num_outputs, 2)
-    meta = {"finetune": {**CFG, "input": INPUT}, "label": spec.__dict__, "scaler": scaler.__dict__}
+    settings = finetune_cfg(input=INPUT).model_dump(by_alias=True)
+    meta = {"finetune": settings, "label": spec.__dict__, "scaler": scaler.__dict__}
     save_model(model, folder, meta)
     load_tokenizer().save_pretrained(folder)
     return folder

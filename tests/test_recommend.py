@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from reviewlab.core.params import RecommendParams
 from reviewlab.studies import recommend as rec
 
 
@@ -69,7 +70,7 @@ def test_held_out_interactions_never_reach_any_model():
     role = rec.leave_last_out(reviews)
     rng = np.random.default_rng(1)
     embeddings = pd.DataFrame(rng.normal(size=(len(reviews), 8)), index=reviews["review_id"])
-    cfg = {"als_factors": [4], "als_regularization": [0.1], "hybrid_alpha": [0.5]}
+    cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
     ci = {"n_resamples": 50, "level": 0.95, "seed": 0}
     result = rec.run(reviews, embeddings, cfg, [0.3, 0.6], 0, ci)
 
@@ -90,7 +91,7 @@ def test_recommendations_exclude_the_users_fitting_items():
     embeddings = pd.DataFrame(
         np.random.default_rng(0).normal(size=(len(reviews), 8)), index=reviews["review_id"]
     )
-    cfg = {"als_factors": [4], "als_regularization": [0.1], "hybrid_alpha": [0.5]}
+    cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
     result = rec.run(
         reviews, embeddings, cfg, [0.3, 0.6], 0, {"n_resamples": 20, "level": 0.9, "seed": 0}
     )

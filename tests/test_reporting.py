@@ -3,15 +3,29 @@
 import pandas as pd
 import pytest
 
-from reviewlab.reporting.results import README_END, README_START, collect_results, results_markdown
+from reviewlab.core.artifacts import Catalogue
+from reviewlab.reporting.results import README_END, README_START, results_markdown
+from reviewlab.stages.report import collect_results, update_readme
 
 
 def test_readme_table_matches_committed_metrics(root):
-    results = collect_results(root)
+    results = collect_results(Catalogue(root))
     assert not results.empty, "no committed metrics/*/baselines.json"
     readme = (root / "README.md").read_text()
     block = readme.split(README_START, 1)[1].split(README_END, 1)[0]
     assert block.strip() == results_markdown(results).strip(), "run `make results`"
+
+
+def test_readme_generated_blocks_match_committed_metrics(root, tmp_path):
+    """`reviewlab readme` on a copy of the checkout leaves the README as committed: every
+    generated block (results, bench, ablations, studies) matches metrics/."""
+    import shutil
+
+    for name in ("metrics", "bench"):
+        shutil.copytree(root / name, tmp_path / name)
+    shutil.copy(root / "README.md", tmp_path / "README.md")
+    readme = update_readme(Catalogue(tmp_path))
+    assert readme.read_text() == (root / "README.md").read_text(), "run `reviewlab readme`"
 
 
 def test_results_markdown_marks_selected_model():

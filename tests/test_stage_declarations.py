@@ -103,13 +103,23 @@ def notebook_imports(notebook: Path) -> set[str]:
     return modules
 
 
+def is_face(file: str) -> bool:
+    """A package ``__init__.py`` that holds nothing but its docstring (no code to track)."""
+    body = ast.parse((ROOT / file).read_text()).body
+    return (
+        len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    )
+
+
 def stage_code(stage: str, deps: list[str]) -> set[str]:
-    """Files under src/ that one stage runs: its module's closure and its notebook's."""
-    roots = {f"reviewlab.stages.{stage}"}
+    """Files under src/ that one stage runs: its module's closure, its notebook's, and that of
+    :mod:`reviewlab.stages.declared` (which builds every stage's params)."""
+    roots = {f"reviewlab.stages.{stage}", "reviewlab.stages.declared"}
     for dep in deps:
         if dep.endswith(".ipynb"):
             roots |= notebook_imports(ROOT / dep)
-    return {module_file(m) for m in closure(roots)}
+    files = {module_file(m) for m in closure(roots)}
+    return {f for f in files if not (f.endswith("__init__.py") and is_face(f))}
 
 
 def covered(file: str, deps: list[str]) -> bool:

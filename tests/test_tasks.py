@@ -9,10 +9,17 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from reviewlab.core.config_old import load_params
+from reviewlab.core.compose import task_config
+from reviewlab.core.config import load_params, validate_params
 from reviewlab.core.evaluation import evaluate_labels
-from reviewlab.core.params import ParamsError, validate_params
-from reviewlab.studies.tasks import best_threshold, derive_labels, label_names, task_config
+from reviewlab.core.params import LabelBins, LabelMap, ParamsError, TaskParams, read_params
+from reviewlab.studies.tasks import (
+    best_threshold,
+    derive,
+    derive_labels,
+    label_json,
+    label_names,
+)
 
 
 def test_column_labels_keep_values_and_count_missing():
@@ -23,7 +30,8 @@ def test_column_labels_keep_values_and_count_missing():
 
 def test_mapped_labels_exclude_and_count_unmapped_values():
     stars = pd.Series([1, 2, 3, 4, 5, 3], dtype="float64")
-    labels, excluded = derive_labels(stars, {"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}})
+    spec = LabelMap.model_validate({"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}})
+    labels, excluded = derive_labels(stars, spec)
     assert labels.tolist()[:2] == [0.0, 0.0] and labels.iloc[3:5].tolist() == [1.0, 1.0]
     assert labels.isna().sum() == 2
     assert excluded == {"missing_value": 0, "outside_label_definition": 2}
@@ -31,7 +39,7 @@ def test_mapped_labels_exclude_and_count_unmapped_values():
 
 def test_binned_labels_are_left_closed_and_count_outside_values():
     ages = pd.Series([18, 34, 35, 64, 65, 99, 17, 100, np.nan])
-    spec = {"from": "age", "bins": [18, 35, 65, 100]}
+    spec = LabelBins.model_validate({"from": "age", "bins": [18, 35, 65, 100]})
     labels, excluded = derive_labels(ages, spec)
     assert labels.tolist()[:6] == [0, 0, 1, 1, 2, 2]
     assert excluded == {"missing_value": 1, "outside_label_definition": 2}
@@ -65,12 +73,12 @@ def test_undefined_metrics_are_null_not_nan():
 def test_task_config_is_finetune_with_the_shared_budget_and_the_task_label():
     params = load_params()
     cfg = task_config(params, "age_group")
-    assert cfg["label_column"] == "label" and cfg["head"] == "classification"
-    assert cfg["dataset"] == "task_age_group" and cfg["name"] == "age_group"
-    budget = params["task_budget"]["finetune"]
-    assert cfg["max_train_rows"] == budget["max_train_rows"]
-    assert cfg["input"]["max_length"] == budget["input"]["max_length"]
-    assert cfg["adversarial"] == params["finetune"]["adversarial"]  # untouched keys kept
+    assert cfg.label_column == "label" and cfg.head == "classification"
+    assert cfg.dataset == "task_age_group" and cfg.name == "age_group"
+    budget = params.task_budget.finetune
+    assert cfg.max_train_rows == budget["max_train_rows"]
+    assert cfg.input.max_length == budget["input"]["max_length"]
+    assert cfg.adversarial == params.finetune.adversarial  # untouched keys kept
 
 
 @pytest.mark.parametrize(
@@ -83,7 +91,7 @@ def test_task_config_is_finetune_with_the_shared_budget_and_the_task_label():
     ],
 )
 def test_bad_task_params_fail_naming_the_key(dotted, value, message):
-    params = copy.deepcopy(load_params())
+    params = copy.deepcopy(read_params())
     *parents, last = dotted.split(".")
     node = params
     for key in parents:
@@ -116,3 +124,49 @@ def test_label_module_agrees_with_sklearn_on_random_cases():
         assert binary["f1"] == pytest.approx(f1_score(truth, scores > 0.5), abs=1e-6)
         if len(set(truth)) == 2:
             assert binary["roc_auc"] == pytest.approx(roc_auc_score(truth, scores), abs=1e-6)
+
+
+def test_label_definitions_are_reported_as_params_yaml_writes_them():
+    polarity = LabelMap.model_validate({"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}})
+    assert label_json(polarity) == {"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}}
+    ages = LabelBins.model_validate({"from": "age", "bins": [18, 35, 50]})
+    assert label_json(ages) == {"from": "age", "bins": [18, 35, 50]}
+    assert label_json("recommended") == "recommended"
+    tasks = load_params().tasks  # the committed label definitions, round trip
+    assert label_json(tasks["polarity"].label) == read_params()["tasks"]["polarity"]["label"]
+    assert label_json(tasks["age_group"].label) == read_params()["tasks"]["age_group"]["label"]
+
+
+def test_derive_keeps_labelled_rows_with_their_features_and_counts_the_rest():
+    import scipy.sparse as sp
+
+    from reviewlab.data.features import FeatureSet
+
+    table = pd.DataFrame(
+        {
+            "review_id": ["a", "b", "c", "d", "e"],
+            "split": ["train", "train", "valid", "test", "test"],
+            "rating": [5, 3, 1, 4, 2],
+        }
+    )
+    tfidf = {k: sp.csr_matrix(np.arange(10.0).reshape(5, 2)) for k in ("word", "char")}
+    canonical = table[["review_id", "rating"]].assign(text=list("vwxyz"))
+    task = TaskParams.model_validate(
+        {
+            "dataset": "shop",
+            "label": {"from": "rating", "map": {1: 0, 2: 0, 4: 1, 5: 1}},
+            "head": "binary",
+        }
+    )
+    derived = derive("polarity", task, FeatureSet(table, tfidf, []), canonical)
+    assert derived.features.table["review_id"].tolist() == ["a", "c", "d", "e"]
+    assert derived.features.table["label"].tolist() == [1, 0, 1, 0]
+    assert derived.features.tfidf["word"].toarray()[:, 0].tolist() == [0.0, 4.0, 6.0, 8.0]
+    assert derived.reviews["review_id"].tolist() == ["a", "c", "d", "e"]
+    assert derived.rows["excluded"] == {"missing_value": 0, "outside_label_definition": 1}
+    assert derived.rows["labels_by_split"]["test"] == {"0": 1, "1": 1}
+    assert derived.rows["rows_in"] == 5 and derived.rows["rows_kept"] == 4
+    with pytest.raises(KeyError, match="tasks.age.label: column 'age'"):
+        derive(
+            "age", task.model_copy(update={"label": "age"}), FeatureSet(table, tfidf, []), canonical
+        )

@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         load_params(args.params)
         print(f"{args.params or 'params.yaml'}: valid")
     elif args.command == "readme":
-        from reviewlab.reporting.results import update_readme
+        from reviewlab.stages.report import update_readme
 
         print(update_readme())
     elif args.command == "predict":
@@ -81,12 +81,27 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
         print(write_table(frame, args.output))
     elif args.command == "sweep":
-        from reviewlab.core.config_old import load_params
+        from reviewlab.core.artifacts import Catalogue
+        from reviewlab.core.config import load_params
         from reviewlab.core.io import write_json
-        from reviewlab.models.ablations import sweep
+        from reviewlab.models.ablations import sweep, sweep_configs
+        from reviewlab.models.finetune.data import training_frame
 
+        params, catalogue = load_params(), Catalogue()
         values = [_yaml_value(v) for v in args.values]
-        table = sweep(load_params(), args.variant, args.key, values, args.seeds, args.valid_rows)
+        configs = sweep_configs(params, args.variant, args.key, values)  # checked before training
+        table = sweep(
+            training_frame(
+                catalogue.load_features_table(params.ablations.dataset),
+                catalogue.load_reviews(params.ablations.dataset),
+            ),
+            values,
+            configs,
+            args.seeds,
+            args.valid_rows,
+            params.ablations.robustness.seed,
+            catalogue.cache("tokenised"),
+        )
         print(table.to_string(index=False))
         if args.output:
             write_json(
@@ -99,10 +114,14 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 },
             )
     elif args.command == "bench":
+        from reviewlab.core.artifacts import Catalogue
         from reviewlab.models import bench as benchmark
-        from reviewlab.models.finetune.run import training_frame
+        from reviewlab.models.finetune.data import training_frame
 
-        frame = training_frame(args.dataset)
+        catalogue = Catalogue()
+        frame = training_frame(
+            catalogue.load_features_table(args.dataset), catalogue.load_reviews(args.dataset)
+        )
         train = frame[frame["split"] == "train"]
         rows = train.sample(n=min(len(train), args.batch_size * args.steps), random_state=0)
         report = benchmark.run(rows, args.batch_size, threads=args.threads)

@@ -52,7 +52,9 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
         if key is not None:
             parameters["dataset"] = key  # every notebook stage with a key runs per dataset
         execute(root / notebooks[0], executed, parameters, root)
-        result = to_html(executed, root / next(o for o in outs if o.endswith(".html")))
+        # the notebook's report: the out named after the stage (`report` writes its own pages)
+        html = [o for o in outs if o.endswith(f"/{stage}.html")]
+        result = to_html(executed, root / html[0]) if html else executed
     label = " ".join(str(v) for v in (key, *matrix.values()) if v is not None)
     print(f"[reviewlab] {stage} {label} executed in {time.perf_counter() - start:.1f}s")
     return result

@@ -140,6 +140,11 @@ class Catalogue:
         """The features table (split, label, dense features) inside ``features/``."""
         return self.features(dataset) / "table.parquet"
 
+    def load_features_table(self, dataset: str) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.read_parquet(self.features_table(dataset))
+
     def vectorizers(self, dataset: str) -> Path:
         """The fitted TF-IDF vectorizers inside ``features/``."""
         return self.features(dataset) / "vectorizers.joblib"
@@ -159,3 +164,33 @@ class Catalogue:
     def bench_results(self) -> Path:
         """The throughput benchmark's markdown table (``reviewlab bench``)."""
         return self.root / "bench" / "results.md"
+
+    def load_embeddings(self, dataset: str) -> pd.DataFrame:
+        """Review embeddings (stage ``embed``) by ``review_id``, one column per dimension."""
+        import numpy as np
+        import pandas as pd
+
+        ids = pd.read_parquet(self.embedding_ids(dataset))["review_id"]
+        vectors = np.load(self.embedding_vectors(dataset))
+        return pd.DataFrame(vectors, index=pd.Index(ids, name="review_id"))
+
+    def results_markdown(self) -> Path:
+        """``reports/results.md``: the results table the README shows (stage ``report``)."""
+        return self.reports_dir() / "results.md"
+
+    # ---- fine-tuning (stages finetune, ablate, task) --------------------------------------
+    def finetune_model(self, dataset: str) -> Path:
+        """The fine-tuned model (weights, configs, tokenizer) inside ``finetune/``."""
+        return self.finetune(dataset) / "model"
+
+    def finetune_live(self, dataset: str) -> Path:
+        """DVCLive training curves of the ``finetune`` stage."""
+        return self.metrics_dir(dataset) / "finetune_live"
+
+    def checkpoints(self, run: str) -> Path:
+        """Checkpoints of a resumable training run, removed once it completes."""
+        return self.cache("checkpoints") / run
+
+    def run_checkpoints(self, folder: Path) -> Path:
+        """Checkpoints of a fixed-budget run inside its output ``folder`` (removed after)."""
+        return folder / "checkpoints"

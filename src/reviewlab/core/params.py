@@ -163,6 +163,15 @@ class AdversarialParams(Block):
     steps: Positive
     init_mag: NonNegative
 
+    @model_validator(mode="after")
+    def _ascent_needs_a_step(self) -> AdversarialParams:
+        if self.method in ("pgd", "freelb") and self.alpha <= 0:
+            raise ValueError(
+                f"adversarial.alpha must be > 0 for method {self.method} (the size of each "
+                f"ascent step; got {self.alpha})"
+            )
+        return self
+
 
 class AugmentParams(Block):
     method: Literal["none", "delete", "swap", "substitute", "typo"]

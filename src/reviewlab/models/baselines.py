@@ -130,12 +130,26 @@ def user_item_bias(fs: FeatureSet, regs: list[float], metric: str) -> Fitted:
     return _select("user_item_bias", ({"reg": r} for r in regs), fit, y[valid], metric)
 
 
-def _tfidf(fs: FeatureSet) -> sp.csr_matrix:
+def tfidf_matrix(fs: FeatureSet) -> sp.csr_matrix:
+    """Word and character TF-IDF side by side: the input of the TF-IDF models."""
     return sp.hstack([fs.tfidf["word"], fs.tfidf["char"]], format="csr")
 
 
+def logistic_regression(c: float, seed: int, max_iter: int = 300) -> LogisticRegression:
+    """The TF-IDF logistic regression shared by the rating baselines and the tasks."""
+    return LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
+
+
+def fit_logregs(x, y, cs: list[float], seed: int, max_iter: int = 300) -> list[LogisticRegression]:
+    """One fitted :func:`logistic_regression` per ``C`` (in the order of ``cs``), in parallel
+    processes: the sparse solver uses one core."""
+    return Parallel(n_jobs=min(len(cs), os.cpu_count() or 1))(
+        delayed(logistic_regression(c, seed, max_iter).fit)(x, y) for c in cs
+    )
+
+
 def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> Fitted:
-    x, y = _tfidf(fs), fs.table["rating"].to_numpy()
+    x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
     def fit(alpha: float):
@@ -147,11 +161,11 @@ def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> 
 
 
 def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fitted:
-    x, y = _tfidf(fs), fs.table["rating"].to_numpy()
+    x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
     def fit(C: float):
-        model = LogisticRegression(C=C, max_iter=300, random_state=seed).fit(x[train], y[train])
+        model = logistic_regression(C, seed).fit(x[train], y[train])
 
         def predict(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             proba = model.predict_proba(x[rows])

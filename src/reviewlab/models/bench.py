@@ -22,7 +22,10 @@ import pandas as pd
 import torch
 
 from reviewlab.models.finetune.data import encode
-from reviewlab.models.finetune.model import build_model
+from reviewlab.models.finetune.model import load_encoder, with_head
+
+#: Dropout before the regression head, the same in every configuration.
+HEAD_DROPOUT = 0.1
 
 
 @dataclass(frozen=True)
@@ -127,12 +130,8 @@ def run_config(
 ) -> dict[str, Any]:
     """Samples/s for training and inference, and MFU, of one configuration."""
     torch.manual_seed(seed)
-    model_cfg = {
-        "model_name_or_path": None,
-        "attn_implementation": cfg.attn,
-        "dropout": {"hidden": cfg.hidden_dropout, "attention": cfg.attention_dropout, "head": 0.1},
-    }
-    model = build_model(model_cfg, 1, 0, [4.0])
+    encoder = load_encoder(None, cfg.attn, cfg.hidden_dropout, cfg.attention_dropout)
+    model = with_head(encoder, 1, 0, HEAD_DROPOUT, [4.0])
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     enc = encode(
         tokenizer,

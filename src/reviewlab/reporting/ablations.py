@@ -3,48 +3,31 @@ the reference variant, training cost, robustness to noisy text, and generated fi
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from reviewlab.core import artifacts as paths
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
-from reviewlab.core.io import read_json
-from reviewlab.stages.pipeline_old import features_dir
+from reviewlab.core.formatting import with_ci
+from reviewlab.core.params import AblationParams, EvaluationParams
 
 #: Metrics the report leads with (the rest are in the tables).
 HEADLINE = ("rmse", "accuracy")
 
 
-def load_runs(
-    dataset: str, grid: dict[str, Any], root: Path | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(one row per variant x seed of ``grid``: metrics per set + runtime, their predictions).
-
-    Only the runs the params declare are read, so files left by a removed variant or seed
-    never enter the report; a declared run without its files is an error.
-    """
-    rows, tables = [], []
-    for variant in grid["variants"]:
-        for seed in grid["seeds"]:
-            file = paths.metrics_dir(dataset, root) / "ablations" / f"{variant}-{seed}.json"
-            if not file.exists():
-                raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
-            result = read_json(file)
-            runtime = read_json(file.with_name(f"{file.stem}_runtime.json"))
-            row = {"variant": variant, "seed": seed, **runtime}
-            for key, value in result.items():
-                if isinstance(value, dict):
-                    row.update({f"{key}.{m}": v for m, v in value.items()})
-            rows.append(row)
-            predictions = pd.read_parquet(
-                paths.artifacts(dataset, root) / "ablations" / file.stem / "predictions.parquet"
-            )
-            tables.append(predictions.assign(variant=variant, seed=seed))
-    return pd.DataFrame(rows), pd.concat(tables, ignore_index=True)
+def run_row(
+    variant: str, seed: int, result: dict[str, Any], runtime: dict[str, Any]
+) -> dict[str, Any]:
+    """One run of the grid as a flat row: variant, seed, its runtime and ``<set>.<metric>``
+    for every metric set of its metrics JSON (``test``, ``valid``, noise levels)."""
+    row = {"variant": variant, "seed": seed, **runtime}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            row.update({f"{key}.{m}": v for m, v in value.items()})
+    return row
 
 
 def summary(runs: pd.DataFrame, split: str = "test", metrics=METRICS) -> pd.DataFrame:
@@ -148,11 +131,11 @@ def paired_differences(
     return pd.DataFrame(rows)
 
 
-def comparison_pairs(grid: dict[str, Any], variants: list[str]) -> list[tuple[str, str]]:
+def comparison_pairs(grid: AblationParams, variants: list[str]) -> list[tuple[str, str]]:
     """Every variant against the reference, then the extra ``compare`` pairs."""
-    reference = grid["reference"]
+    reference = grid.reference
     pairs = [(v, reference) for v in variants if v != reference]
-    pairs += [(v, r) for v, r in (grid.get("compare") or {}).items() if r != reference]
+    pairs += [(v, r) for v, r in (grid.compare or {}).items() if r != reference]
     return [(v, r) for v, r in pairs if v in variants and r in variants]
 
 
@@ -216,9 +199,9 @@ def findings(
     for _, row in diffs[diffs["reference"] != reference].iterrows():
         if row["metric"] == metric:
             verdict = "significant" if row["significant"] else "not significant"
+            difference = with_ci(row["difference"], row["low"], row["high"], 4, sign=True)
             lines.append(
-                f"{row['variant']} vs {row['reference']}: {metric} {row['difference']:+.4f} "
-                f"[{row['low']:+.4f}, {row['high']:+.4f}], {verdict}."
+                f"{row['variant']} vs {row['reference']}: {metric} {difference}, {verdict}."
             )
     drops = robust[f"drop_{level_name}"]
     # a model that ignores the text is trivially robust: rank only variants that are not
@@ -337,34 +320,50 @@ def cost_gain_plot(diffs: pd.DataFrame, costs: pd.DataFrame, reference: str, met
     return fig
 
 
-def build(
-    dataset: str, grid: dict[str, Any], eval_cfg: dict[str, Any], root: Path | None = None
-) -> dict[str, Any]:
-    """Every table of the report, and ``ablations_summary.json`` written from them."""
-    from reviewlab.core.io import write_json
+@dataclass
+class GridReport:
+    """Every table of the ablation report, the findings, and the two metrics payloads
+    (``ablations_summary.json``, ``ablations_runtime.json``)."""
 
-    runs, predictions = load_runs(dataset, grid, root)
-    reference, levels = grid["reference"], list(grid["robustness"]["levels"])
-    point, draws = bootstrap_metrics(predictions, eval_cfg["n_bootstrap"], seed=0)
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    valid: pd.DataFrame | None
+    differences: pd.DataFrame
+    cost: pd.DataFrame
+    robustness: pd.DataFrame
+    findings: list[str]
+    metrics: dict[str, Any]
+    runtime: dict[str, Any]
+
+
+def summarise(
+    grid: AblationParams,
+    evaluation: EvaluationParams,
+    runs: pd.DataFrame,
+    predictions: pd.DataFrame,
+    train_ratings: pd.Series,
+) -> GridReport:
+    """The report of the grid from its ``runs`` (:func:`run_row` rows), their ``predictions``
+    (with ``variant`` and ``seed`` columns) and the training split's ratings."""
+    reference, levels = grid.reference, list(grid.robustness.levels)
+    ci = evaluation.ci(seed=0)  # the same resampled test rows for every run
+    point, draws = bootstrap_metrics(predictions, ci["n_resamples"], seed=ci["seed"])
     variants = list(dict.fromkeys(runs["variant"]))
-    diffs = paired_differences(point, draws, comparison_pairs(grid, variants), eval_cfg["ci_level"])
+    diffs = paired_differences(point, draws, comparison_pairs(grid, variants), ci["level"])
     costs = cost(runs, reference)
     robust = robustness(runs, levels, "rmse", reference)
     test_means = {
         v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
         for v in variants
     }
-    table = pd.read_parquet(
-        features_dir(dataset, root) / "table.parquet", columns=["split", "rating"]
-    )
-    floor = constant_floor(predictions, table.loc[table["split"] == "train", "rating"])
+    floor = constant_floor(predictions, train_ratings)
     shares = majority_shares(predictions, floor["majority"])
     lines = [
         *floor_findings(floor, test_means[reference], reference, shares),
         *findings(diffs, robust, reference, levels[-1]),
     ]
-    summary_json = {
-        "budget": grid["budget"],
+    metrics = {
+        "budget": grid.budget,
         "seeds": sorted(runs["seed"].unique().tolist()),
         "runs": len(runs),
         "constant_floor": floor,
@@ -384,25 +383,23 @@ def build(
             for v in variants
         },
     }
-    folder = paths.metrics_dir(dataset, root)
-    write_json(folder / "ablations_summary.json", summary_json)
-    timing = {
+    runtime = {
         "grid_seconds": round(float(runs["total_seconds"].sum()), 1),
         "cost_vs_reference": costs["cost_vs_reference"].to_dict(),
         "train_seconds": costs["train_seconds"].to_dict(),
         "peak_rss_gib": float(costs["peak_rss_gib"].max()),
     }
-    write_json(folder / "ablations_runtime.json", timing)
-    return {
-        "runs": runs,
-        "summary": summary(runs),
-        "valid": summary(runs, "valid") if "valid.rmse" in runs else None,
-        "differences": diffs,
-        "cost": costs,
-        "robustness": robust,
-        "findings": lines,
-        "grid_seconds": timing["grid_seconds"],
-    }
+    return GridReport(
+        runs=runs,
+        summary=summary(runs),
+        valid=summary(runs, "valid") if "valid.rmse" in runs else None,
+        differences=diffs,
+        cost=costs,
+        robustness=robust,
+        findings=lines,
+        metrics=metrics,
+        runtime=runtime,
+    )
 
 
 def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
@@ -425,12 +422,8 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
         cells = []
         for metric in ("rmse", "accuracy"):
             d = v["vs_reference"].get(metric)
-            cells.append(
-                "—"
-                if d is None
-                else f"{d['difference']:+.3f}{'*' if d['significant'] else ''} "
-                f"[{d['low']:+.3f}, {d['high']:+.3f}]"
-            )
+            cell = "—" if d is None else with_ci(d["difference"], d["low"], d["high"], sign=True)
+            cells.append(cell.replace(" [", "* [", 1) if d and d["significant"] else cell)
         drops = " / ".join(f"{v['rmse_drop'][lvl]:+.3f}" for lvl in levels)
         lines.append(
             f"| {name} | {v['test']['rmse']:.3f} | {cells[0]} | {cells[1]} | "
@@ -438,3 +431,11 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
         )
     lines += ["", *[f"- {line}" for line in summary_json["findings"]]]
     return "\n".join(lines) + "\n"
+
+
+def readme_block(grids: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """README block ``ablations``: :func:`markdown` of each dataset's (summary, runtime)."""
+    return "\n".join(
+        f"**{dataset}**: " + markdown(summary, runtime)
+        for dataset, (summary, runtime) in grids.items()
+    )

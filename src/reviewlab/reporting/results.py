@@ -1,12 +1,12 @@
-"""Results tables, comparison figures, ``reports/index.html`` and the README results table.
+"""Results tables, comparison figures, ``reports/index.html`` and the README generated blocks.
 
-Everything here is generated from the committed ``metrics/*/*.json`` files, never typed.
+Everything here is generated from the committed ``metrics/*/*.json`` payloads (read by the
+``report`` stage), never typed.
 """
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -14,38 +14,34 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from reviewlab.core import artifacts as paths
 from reviewlab.core.evaluation import METRICS
-from reviewlab.core.io import read_json
+from reviewlab.core.formatting import metric_with_ci, with_ci
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
-#: Metrics files that hold model results (``models: {name: {valid, test}}``), in table order.
-RESULT_FILES = ("baselines.json", "finetune.json")
+#: Stages whose metrics hold model results (``models: {name: {valid, test}}``), in table order.
+RESULT_STAGES = ("baselines", "finetune")
 
 
-def collect_results(root: Path | None = None) -> pd.DataFrame:
-    """One row per (dataset, model) with test metrics, CIs and validation RMSE."""
+def results_frame(payloads: list[tuple[str, str, dict[str, Any]]]) -> pd.DataFrame:
+    """One row per (dataset, model) with test metrics, CIs and validation RMSE, from
+    ``(dataset, stage, payload)`` of each results metrics file, in table order."""
     rows = []
-    for folder in sorted(p for p in paths.metrics_dir(None, root).iterdir() if p.is_dir()):
-        for name in RESULT_FILES:
-            file = folder / name
-            if not file.is_file():
-                continue
-            payload = read_json(file)
-            for model, entry in payload["models"].items():
-                row = {"dataset": folder.name, "stage": file.stem, "model": model}
-                row["valid_rmse"] = entry["valid"]["rmse"]
-                row.update({k: v for k, v in entry["test"].items()})
-                row["best_on_valid"] = model == payload.get("best_on_valid")
-                rows.append(row)
+    for dataset, stage, payload in payloads:
+        for model, entry in payload["models"].items():
+            row = {"dataset": dataset, "stage": stage, "model": model}
+            row["valid_rmse"] = entry["valid"]["rmse"]
+            row.update({k: v for k, v in entry["test"].items()})
+            row["best_on_valid"] = model == payload.get("best_on_valid")
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
 def _with_ci(row: pd.Series, metric: str) -> str:
+    """A table cell: the value with its CI where the row has one (a missing bound is NaN)."""
     low, high = row.get(f"{metric}_low"), row.get(f"{metric}_high")
     if low is None or pd.isna(low):
-        return f"{row[metric]:.3f}"
-    return f"{row[metric]:.3f} [{low:.3f}, {high:.3f}]"
+        low = high = None
+    return with_ci(row[metric], low, high)
 
 
 def results_markdown(results: pd.DataFrame) -> str:
@@ -99,43 +95,33 @@ def plot_confusion(predictions: pd.DataFrame, model: str, split: str = "test"):
     return fig
 
 
-def write_results_markdown(results: pd.DataFrame, root: Path | None = None) -> Path:
-    target = paths.reports_dir(None, root) / "results.md"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(results_markdown(results), encoding="utf-8")
-    return target
-
-
-def write_index(results: pd.DataFrame, root: Path | None = None) -> Path:
-    """``reports/index.html``: the results table and a link to every stage report."""
-    root = root or paths.project_root()
-    reports = paths.reports_dir(None, root)
+def index_page(results: pd.DataFrame, pages: dict[str, list[str]], stage_order: list[str]) -> str:
+    """``reports/index.html``: the results table and a link to every stage report
+    (``pages``: report folder -> its HTML file names, linked in ``stage_order``)."""
     links = []
-    for folder in sorted(p for p in reports.iterdir() if p.is_dir()):
-        pages = sorted(folder.glob("*.html"), key=_stage_order)
+    for folder, names in pages.items():
+        ordered = sorted(names, key=lambda name: _stage_order(name, stage_order))
         items = "".join(
-            f'<li><a href="{folder.name}/{p.name}">{html.escape(p.stem)}</a></li>' for p in pages
+            f'<li><a href="{folder}/{name}">{html.escape(name.removesuffix(".html"))}</a></li>'
+            for name in ordered
         )
-        links.append(f"<h3>{html.escape(folder.name)}</h3><ul>{items}</ul>")
+        links.append(f"<h3>{html.escape(folder)}</h3><ul>{items}</ul>")
     table = results.assign(**{m: results.apply(_with_ci, axis=1, metric=m) for m in METRICS})[
         ["dataset", "model", "valid_rmse", *METRICS, "best_on_valid"]
     ]
-    page = _PAGE.format(
+    return _PAGE.format(
         table=table.to_html(index=False, border=0, classes="results"), links="".join(links)
     )
-    target = reports / "index.html"
-    target.write_text(page, encoding="utf-8")
-    return target
 
 
-def _stage_order(page: Path) -> int:
-    from reviewlab.cli.runner import STAGES
-
-    order = list(STAGES)
-    return order.index(page.stem) if page.stem in order else len(order)
+def _stage_order(name: str, order: list[str]) -> int:
+    stem = name.removesuffix(".html")
+    return order.index(stem) if stem in order else len(order)
 
 
-def _replace_block(text: str, name: str, content: str, where: Path) -> str:
+def replace_block(text: str, name: str, content: str, where: str) -> str:
+    """``text`` with the generated block between ``<!-- name:start -->`` and
+    ``<!-- name:end -->`` replaced by ``content`` (``where``: the file, for the error)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     if start not in text or end not in text:
         raise ValueError(f"{where}: markers {start} / {end} not found")
@@ -143,46 +129,40 @@ def _replace_block(text: str, name: str, content: str, where: Path) -> str:
     return f"{head}{start}\n{content}{end}{rest.split(end, 1)[1]}"
 
 
-def update_readme(root: Path | None = None) -> Path:
-    """Refresh the README's generated blocks: results and ablations (metrics/), benchmark."""
-    root = root or paths.project_root()
-    readme = root / "README.md"
-    text = _replace_block(
-        readme.read_text(encoding="utf-8"),
-        "results",
-        results_markdown(collect_results(root)),
-        readme,
+def task_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """A task's metrics (``metrics/tasks/<name>.json``): one row per model, each metric as
+    ``value [low, high]``, best macro-F1 first."""
+    rows = []
+    for model, entry in metrics["models"].items():
+        row = {"model": model}
+        for metric in ("macro_f1", "f1", "roc_auc", "accuracy"):
+            if metric in entry:
+                row[metric] = metric_with_ci(entry, metric)
+        rows.append(row)
+    order = sorted(rows, key=lambda r: -metrics["models"][r["model"]]["macro_f1"])
+    return pd.DataFrame(order).set_index("model")
+
+
+def task_description(metrics: dict[str, Any]) -> str:
+    """One line on a task's data: classes, test rows, fine-tuning rows, excluded rows."""
+    classes = f"classes {metrics['classes']}; " if metrics["classes"] else ""
+    return (
+        f"{metrics['task']} ({metrics['dataset']}): {classes}{metrics['test_rows']} test rows; "
+        f"fine-tuned on {metrics['train_rows_finetune']} training rows; rows without a label, "
+        f"excluded: {metrics['rows']['excluded']}"
     )
-    bench = root / "bench" / "results.md"
-    if bench.is_file():
-        text = _replace_block(text, "bench", bench.read_text(encoding="utf-8"), readme)
-    summaries = sorted(paths.metrics_dir(None, root).glob("*/ablations_summary.json"))
-    if summaries:
-        from reviewlab.reporting.results.ablations import markdown
-
-        blocks = [
-            f"**{s.parent.name}**: "
-            + markdown(read_json(s), read_json(s.with_name("ablations_runtime.json")))
-            for s in summaries
-        ]
-        text = _replace_block(text, "ablations", "\n".join(blocks), readme)
-    if (paths.metrics_dir("studies", root) / "recommend.json").is_file():
-        text = _replace_block(text, "studies", studies_markdown(root), readme)
-    readme.write_text(text, encoding="utf-8")
-    return readme
 
 
-def _ci(entry: dict[str, Any], metric: str) -> str:
-    value, low, high = entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high")
-    if value is None:
-        return "—"
-    return f"{value:.3f}" if low is None or high is None else f"{value:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def studies_markdown(root: Path | None = None) -> str:
-    """Headline numbers of the neighbouring studies, from ``metrics/tasks`` and
-    ``metrics/studies`` (README block ``studies``)."""
-    tasks, studies = paths.metrics_dir("tasks", root), paths.metrics_dir("studies", root)
+def studies_markdown(
+    tasks: list[dict[str, Any]],
+    opinions: dict[str, Any],
+    segments: dict[str, Any],
+    recommend: dict[str, Any],
+    longtail: dict[str, dict[str, Any]],
+) -> str:
+    """Headline numbers of the neighbouring studies (README block ``studies``): the task
+    metrics, ``opinions.json``, ``segments.json``, ``recommend.json`` and each dataset's
+    ``longtail.json`` (``longtail``: dataset -> payload)."""
     lines = [
         "**Review-level tasks** (test subset, 95% bootstrap CIs; fine-tune on the shared "
         "`task_budget`):",
@@ -190,14 +170,10 @@ def studies_markdown(root: Path | None = None) -> str:
         "| task | model | macro-F1 | ROC-AUC | accuracy |",
         "|---|---|---|---|---|",
     ]
-    for file in sorted(tasks.glob("*.json")):
-        if file.stem.endswith("_runtime"):
-            continue
-        task = read_json(file)
+    for task in tasks:
         for model, entry in task["models"].items():
-            cells = [_ci(entry, m) for m in ("macro_f1", "roc_auc", "accuracy")]
+            cells = [metric_with_ci(entry, m) for m in ("macro_f1", "roc_auc", "accuracy")]
             lines.append(f"| {task['task']} | {model} | " + " | ".join(cells) + " |")
-    opinions = read_json(studies / "opinions.json")
     check = opinions["test_agreement"]
     lines += [
         "",
@@ -208,7 +184,6 @@ def studies_markdown(root: Path | None = None) -> str:
         f"pairs; mean stars {check['mean_stars_praised']:.2f} where the aspect is praised vs "
         f"{check['mean_stars_criticised']:.2f} where it is criticised.",
     ]
-    segments = read_json(studies / "segments.json")
     best = max(segments["silhouette"], key=lambda r: r["silhouette"])
     sizes = ", ".join(f"{s['users']}" for s in segments["segments"])
     lines += [
@@ -217,7 +192,6 @@ def studies_markdown(root: Path | None = None) -> str:
         f"{best['silhouette']:.3f}: {segments['structure']}) over {segments['users']} users; "
         f"segment sizes {sizes}.",
     ]
-    recommend = read_json(studies / "recommend.json")
     lines += [
         "",
         f"**Recommendation** ({recommend['dataset']}, leave-last-out, top-{recommend['k']}):",
@@ -226,16 +200,17 @@ def studies_markdown(root: Path | None = None) -> str:
         "|---|---|---|---|---|---|",
     ]
     for model, m in recommend["models"].items():
+        recall, ndcg = metric_with_ci(m["all"], "recall"), metric_with_ci(m["all"], "ndcg")
         lines.append(
-            f"| {model} | {_ci(m['all'], 'recall')} | {_ci(m['all'], 'ndcg')} | "
-            f"{_ci(m['tail'], 'ndcg')} | {m['coverage']:.3f} | {m['tail_share']:.3f} |"
+            f"| {model} | {recall} | {ndcg} | {metric_with_ci(m['tail'], 'ndcg')} | "
+            f"{m['coverage']:.3f} | {m['tail_share']:.3f} |"
         )
     lines += [""] + [f"- {line}" for line in recommend["findings"]]
     gaps = []
-    for file in sorted(paths.metrics_dir(None, root).glob("*/longtail.json")):
-        for row in read_json(file)["tail_minus_head_rmse"]:
+    for dataset, payload in longtail.items():
+        for row in payload["tail_minus_head_rmse"]:
             if row["by"] == "item":
-                gaps.append(f"{file.parent.name}/{row['model']} {row['tail_minus_head_rmse']:+.3f}")
+                gaps.append(f"{dataset}/{row['model']} {row['tail_minus_head_rmse']:+.3f}")
     lines += [
         "",
         "**Long-tail errors** (test RMSE on tail items minus head items): " + "; ".join(gaps) + ".",

@@ -13,7 +13,7 @@ of those that criticise it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,8 +22,7 @@ from scipy.stats import spearmanr
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from reviewlab.core import artifacts as paths
-from reviewlab.core.io import write_json
+from reviewlab.core.params import OpinionParams
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _STOPWORDS = ENGLISH_STOP_WORDS | {"get", "got", "just", "really"}
@@ -33,22 +32,22 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
-def extract_aspects(docs: list[str], cfg: dict[str, Any], lexicon: set[str]) -> list[str]:
-    """Top ``cfg['per_category']`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words),
-    minus any phrase with a word in ``cfg['exclude']`` (generic review words, params)."""
+def extract_aspects(docs: list[str], cfg: OpinionParams, lexicon: set[str]) -> list[str]:
+    """Top ``cfg.per_category`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words),
+    minus any phrase with a word in ``cfg.exclude`` (generic review words, params)."""
     import yake
 
-    extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg["candidates"])
+    extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg.candidates)
     corpus = "\n".join(docs)
     aspects: list[str] = []
     for phrase, _ in extractor.extract_keywords(corpus):
         words = phrase.lower().split()
-        excluded = lexicon | _STOPWORDS | set(cfg.get("exclude", []))
+        excluded = lexicon | _STOPWORDS | set(cfg.exclude)
         if any(w in excluded or not w.isalpha() for w in words):
             continue
         if phrase.lower() not in aspects:
             aspects.append(phrase.lower())
-        if len(aspects) == cfg["per_category"]:
+        if len(aspects) == cfg.per_category:
             break
     return aspects
 
@@ -135,15 +134,24 @@ def vader_lexicon() -> set[str]:
     return set(SentimentIntensityAnalyzer().lexicon)
 
 
-def study(cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict[str, Any]:
-    """Aspects per category (training reviews), mentions, agreement with stars (test reviews),
-    pros and cons of the most-reviewed products; writes ``metrics/studies/opinions.json``."""
-    from reviewlab.data.features import FeatureSet
-    from reviewlab.stages.pipeline_old import features_dir, load_canonical
+@dataclass
+class Opinions:
+    """Aspects per category, every mention, the agreement with stars on test reviews, pros and
+    cons of the most-reviewed products, and ``opinions.json``'s payload."""
 
-    dataset, category = cfg["dataset"], cfg["category"]
-    table = FeatureSet.load(features_dir(dataset, root)).table
-    canonical = load_canonical(dataset, root).set_index("review_id")
+    aspects: dict[Any, list[str]]
+    mentions: pd.DataFrame
+    agreement: dict[str, Any]
+    products: dict[Any, pd.DataFrame]
+    metrics: dict[str, Any]
+
+
+def study(table: pd.DataFrame, canonical: pd.DataFrame, cfg: OpinionParams, seed: int) -> Opinions:
+    """Aspects per category (training reviews of the features ``table``; the category column
+    comes from the ``canonical`` table), mentions, agreement with stars (test reviews), pros
+    and cons of the most-reviewed products."""
+    dataset, category = cfg.dataset, cfg.category
+    canonical = canonical.set_index("review_id")
     if category not in canonical:
         raise KeyError(f"opinions.category: '{category}' is not a column of {dataset}")
     reviews = table[["review_id", "split", "item_id", "rating", "doc"]].assign(
@@ -154,17 +162,17 @@ def study(cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict[str,
     train = reviews[reviews["split"] == "train"]
     aspects = {}
     for value, rows in train.groupby(category):
-        sample = rows.sample(n=min(len(rows), cfg["max_docs"]), random_state=seed)
+        sample = rows.sample(n=min(len(rows), cfg.max_docs), random_state=seed)
         aspects[value] = extract_aspects(sample["doc"].tolist(), cfg, lexicon)
     found = mentions(reviews, aspects, category)
     test = found[found["review_id"].isin(reviews.loc[reviews["split"] == "test", "review_id"])]
     check = agreement(test)
-    top = reviews["item_id"].value_counts().head(cfg["products"]).index
+    top = reviews["item_id"].value_counts().head(cfg.products).index
     products = {
-        item: pros_and_cons(found, item, cfg["min_mentions"], 5, cfg["con_share"]).round(3)
+        item: pros_and_cons(found, item, cfg.min_mentions, 5, cfg.con_share).round(3)
         for item in top
     }
-    payload = {
+    metrics = {
         "dataset": dataset,
         "category": category,
         "aspects": aspects,
@@ -172,8 +180,7 @@ def study(cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict[str,
         "test_agreement": check,
         "products": {str(k): v.reset_index().to_dict("records") for k, v in products.items()},
     }
-    write_json(paths.metrics_dir("studies", root) / "opinions.json", payload)
-    return {"aspects": aspects, "mentions": found, "agreement": check, "products": products}
+    return Opinions(aspects, found, check, products, metrics)
 
 
 def examples(found: pd.DataFrame, item: Any, n: int) -> pd.DataFrame:

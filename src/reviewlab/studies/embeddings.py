@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from reviewlab.core import artifacts as paths
+from reviewlab.core.params import EmbedParams
 from reviewlab.data.text import document
-from reviewlab.stages.pipeline_old import load_canonical
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -58,29 +57,20 @@ def encode_texts(
     return out
 
 
-def embed_reviews(dataset: str, cfg: dict[str, Any], root: Path | None = None) -> dict[str, Any]:
-    """Embed ``title. text`` of every review of ``dataset``; write vectors + review ids."""
-    root = root or paths.project_root()
-    reviews = load_canonical(dataset, root)
+@dataclass
+class Embedded:
+    """One vector per review, the review ids in the same order, and what it took."""
+
+    vectors: np.ndarray  # rows x dim, float32, unit length
+    review_ids: pd.DataFrame  # one column, ``review_id``
+    report: dict[str, Any]  # rows, dim, seconds (the ``embed`` stage's runtime)
+
+
+def embed_reviews(reviews: pd.DataFrame, cfg: EmbedParams) -> Embedded:
+    """Embed ``title. text`` of every review of the canonical ``reviews``."""
     docs = document(reviews["title"], reviews["text"])
     start = time.perf_counter()
-    vectors = encode_texts(
-        docs.tolist(), cfg["model_name_or_path"], cfg["max_length"], cfg["batch_size"]
-    )
+    vectors = encode_texts(docs.tolist(), cfg.model_name_or_path, cfg.max_length, cfg.batch_size)
     seconds = time.perf_counter() - start
-    out = embeddings_dir(dataset, root)
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "reviews.npy", vectors)
-    reviews[["review_id"]].to_parquet(out / "review_ids.parquet", index=False)
-    return {"rows": len(vectors), "dim": int(vectors.shape[1]), "seconds": round(seconds, 1)}
-
-
-def embeddings_dir(dataset: str, root: Path | None = None) -> Path:
-    return paths.artifacts(dataset, root) / "embeddings"
-
-
-def load_embeddings(dataset: str, root: Path | None = None) -> pd.DataFrame:
-    """Review embeddings as a frame indexed by ``review_id`` (one column per dimension)."""
-    folder = embeddings_dir(dataset, root)
-    ids = pd.read_parquet(folder / "review_ids.parquet")["review_id"]
-    return pd.DataFrame(np.load(folder / "reviews.npy"), index=pd.Index(ids, name="review_id"))
+    report = {"rows": len(vectors), "dim": int(vectors.shape[1]), "seconds": round(seconds, 1)}
+    return Embedded(vectors, reviews[["review_id"]], report)

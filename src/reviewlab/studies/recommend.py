@@ -13,9 +13,7 @@ adds the per-user standardised ALS and content scores with weight ``alpha``.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,9 +21,9 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from reviewlab.core import artifacts as paths
 from reviewlab.core.evaluation import percentile_bootstrap
-from reviewlab.core.io import write_json
+from reviewlab.core.formatting import metric_with_ci, with_ci
+from reviewlab.core.params import RecommendParams
 from reviewlab.studies.longtail import popularity_buckets
 
 K = 10
@@ -201,10 +199,8 @@ def findings(result: dict[str, Any], reference: str = "als") -> list[str]:
                 continue
             d = diffs[subset]
             verdict = "significant" if d["low"] > 0 or d["high"] < 0 else "not significant"
-            parts.append(
-                f"{subset} users {d['ndcg_difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
-                f" ({verdict})"
-            )
+            difference = with_ci(d["ndcg_difference"], d["low"], d["high"], sign=True)
+            parts.append(f"{subset} users {difference} ({verdict})")
         lines.append(
             f"{name} vs {reference}: NDCG@{result['k']} " + "; ".join(parts) + f"; tail share "
             f"{model['tail_share']:.3f} vs {ref['tail_share']:.3f}, coverage "
@@ -216,12 +212,14 @@ def findings(result: dict[str, Any], reference: str = "als") -> list[str]:
 def run(
     reviews: pd.DataFrame,
     embeddings: pd.DataFrame,
-    cfg: dict[str, Any],
+    cfg: RecommendParams,
     shares: list[float],
     seed: int,
     ci: dict[str, Any],
 ) -> dict[str, Any]:
-    """The whole study: split, choose settings on validation, score every model on test."""
+    """The whole study: split, choose settings on validation, score every model on test.
+
+    ``ci``: the bootstrap settings (:meth:`EvaluationParams.ci`)."""
     role = leave_last_out(reviews)
     users = pd.Index(sorted(reviews["user_id"].unique()))
     items = pd.Index(sorted(reviews["item_id"].unique()))
@@ -241,10 +239,10 @@ def run(
 
     search = []
     valid_users, valid_targets = targets_of("valid")
-    for factors in cfg["als_factors"]:
-        for reg in cfg["als_regularization"]:
+    for factors in cfg.als_factors:
+        for reg in cfg.als_regularization:
             inter, als, content = fitted(train, factors, reg)
-            for alpha in cfg["hybrid_alpha"]:
+            for alpha in cfg.hybrid_alpha:
                 hybrid = alpha * als + (1 - alpha) * content
                 row = {"factors": factors, "regularization": reg, "alpha": alpha}
                 for name, scores in (("als", als), ("hybrid", hybrid)):
@@ -293,29 +291,28 @@ def run(
     }
 
 
+@dataclass
+class Recommendation:
+    """``recommend.json``'s payload and each model's top-k lists (item indices per test user)."""
+
+    metrics: dict[str, Any]
+    lists: dict[str, list]
+
+
 def study(
     dataset: str,
-    cfg: dict[str, Any],
+    reviews: pd.DataFrame,
+    embeddings: pd.DataFrame,
+    cfg: RecommendParams,
     shares: list[float],
     seed: int,
-    eval_cfg: dict[str, Any],
-    root: Path | None = None,
-) -> dict[str, Any]:
-    """Run :func:`run` on ``dataset``; write ``metrics/studies/recommend.json``."""
-    from reviewlab.models.finetune.run import peak_rss_gib
-    from reviewlab.stages.pipeline_old import load_canonical
-    from reviewlab.studies.embeddings import load_embeddings
-
-    start = time.perf_counter()
-    reviews = load_canonical(dataset, root).dropna(subset=["user_id", "item_id"])
-    ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
-    result = run(reviews, load_embeddings(dataset, root), cfg, shares, seed, ci)
+    ci: dict[str, Any],
+) -> Recommendation:
+    """:func:`run` on the reviews of ``dataset`` that have a user and an item, with findings."""
+    result = run(reviews.dropna(subset=["user_id", "item_id"]), embeddings, cfg, shares, seed, ci)
     result["findings"] = findings(result)
-    payload = {"dataset": dataset, **{k: v for k, v in result.items() if k != "lists"}}
-    write_json(paths.metrics_dir("studies", root) / "recommend.json", payload)
-    runtime = {"seconds": round(time.perf_counter() - start, 1), "peak_rss_gib": peak_rss_gib()}
-    write_json(paths.metrics_dir("studies", root) / "recommend_runtime.json", runtime)
-    return result
+    metrics = {"dataset": dataset, **{k: v for k, v in result.items() if k != "lists"}}
+    return Recommendation(metrics, result["lists"])
 
 
 def summary(result: dict[str, Any]) -> pd.DataFrame:
@@ -325,17 +322,7 @@ def summary(result: dict[str, Any]) -> pd.DataFrame:
         row = {"model": model}
         for subset in ("all", "tail", "head"):
             for metric in ("recall", "ndcg"):
-                entry = m[subset]
-                row[f"{metric}_{subset}"] = (
-                    "—"
-                    if metric not in entry
-                    else (
-                        f"{entry[metric]:.3f} [{entry[f'{metric}_low']:.3f}, "
-                        f"{entry[f'{metric}_high']:.3f}]"
-                        if f"{metric}_low" in entry
-                        else f"{entry[metric]:.3f}"
-                    )
-                )
+                row[f"{metric}_{subset}"] = metric_with_ci(m[subset], metric)
         row["coverage"], row["tail_share"] = m["coverage"], m["tail_share"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")

@@ -9,7 +9,7 @@ the words whose training TF-IDF weight is most above the average user's.
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from reviewlab.core import artifacts as paths
-from reviewlab.core.io import write_json
+from reviewlab.core.params import SegmentParams
 
 BEHAVIOUR = ["reviews", "mean_rating", "rating_std", "helpful_votes", "tenure_days"]
 
@@ -69,10 +68,10 @@ def choose_k(x: np.ndarray, ks: list[int], seed: int) -> tuple[int, pd.DataFrame
     return int(table.loc[table["silhouette"].idxmax(), "k"]), table
 
 
-def segment(profiles: pd.DataFrame, cfg: dict[str, Any], seed: int) -> dict[str, Any]:
+def segment(profiles: pd.DataFrame, cfg: SegmentParams, seed: int) -> dict[str, Any]:
     """Cluster users: chosen k, labels, the silhouette table and a 2-D PCA projection."""
-    x = design_matrix(profiles, cfg["pca_components"], seed)
-    k, search = choose_k(x, cfg["ks"], seed)
+    x = design_matrix(profiles, cfg.pca_components, seed)
+    k, search = choose_k(x, cfg.ks, seed)
     labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
     projection = PCA(n_components=2, random_state=seed).fit_transform(x)
     return {
@@ -119,49 +118,67 @@ def distinctive_terms(
     return terms
 
 
-def study(dataset: str, cfg: dict[str, Any], seed: int, root: Path | None = None) -> dict:
-    """Profiles, segments, descriptions and terms; writes ``metrics/studies/segments.json``."""
-    import joblib
+@dataclass
+class Segmentation:
+    """Chosen k, each user's segment, the silhouette search, the 2-D projection, the segment
+    table (size, behaviour, distinctive terms), the profiles and ``segments.json``'s payload."""
 
-    from reviewlab.data.features import FeatureSet
-    from reviewlab.stages.pipeline_old import features_dir
-    from reviewlab.studies.embeddings import load_embeddings
+    k: int
+    labels: pd.Series
+    search: pd.DataFrame
+    projection: pd.DataFrame
+    table: pd.DataFrame
+    profiles: pd.DataFrame
+    structure: str
+    metrics: dict[str, Any]
 
-    fs = FeatureSet.load(features_dir(dataset, root))
-    is_train = (fs.table["split"] == "train").to_numpy() & fs.table["user_id"].notna().to_numpy()
-    train = fs.table[is_train]
-    profiles = user_profiles(train, load_embeddings(dataset, root))
+
+def study(
+    dataset: str,
+    table: pd.DataFrame,
+    word_tfidf,
+    vocabulary: np.ndarray,
+    embeddings: pd.DataFrame,
+    cfg: SegmentParams,
+    seed: int,
+) -> Segmentation:
+    """Profiles from the training rows of the features ``table`` (with their word TF-IDF rows
+    ``word_tfidf`` over ``vocabulary``) and the review ``embeddings``; segments and terms."""
+    is_train = (table["split"] == "train").to_numpy() & table["user_id"].notna().to_numpy()
+    train = table[is_train]
+    profiles = user_profiles(train, embeddings)
     result = segment(profiles, cfg, seed)
-    table = describe(profiles, result["labels"])
-    vocabulary = joblib.load(features_dir(dataset, root) / "vectorizers.joblib")["word"]
+    described = describe(profiles, result["labels"])
     terms = distinctive_terms(
-        fs.tfidf["word"][np.flatnonzero(is_train)],
-        vocabulary.get_feature_names_out(),
+        word_tfidf[np.flatnonzero(is_train)],
+        vocabulary,
         train["user_id"].to_numpy(),
         result["labels"],
-        cfg["terms"],
+        cfg.terms,
     )
-    table["distinctive_terms"] = [", ".join(terms[s]) for s in table.index]
-    payload = {
+    described["distinctive_terms"] = [", ".join(terms[s]) for s in described.index]
+    found = structure(float(result["search"]["silhouette"].max()))
+    metrics = {
         "dataset": dataset,
         "users": len(profiles),
         "k": result["k"],
         "criterion": "highest silhouette score over segments.ks",
-        "structure": structure(float(result["search"]["silhouette"].max())),
+        "structure": found,
         "silhouette": result["search"].round(6).to_dict("records"),
-        "segments": table.reset_index().round(6).to_dict("records"),
+        "segments": described.reset_index().round(6).to_dict("records"),
     }
-    write_json(paths.metrics_dir("studies", root) / "segments.json", payload)
-    return {**result, "table": table, "profiles": profiles, "structure": payload["structure"]}
+    return Segmentation(
+        **result, table=described, profiles=profiles, structure=found, metrics=metrics
+    )
 
 
-def plot_projection(result: dict[str, Any]):
+def plot_projection(projection: pd.DataFrame, labels: pd.Series, k: int):
     """Users in the first two principal components of the clustering space, by segment."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    frame = result["projection"].assign(segment=result["labels"].astype(str))
+    frame = projection.assign(segment=labels.astype(str))
     fig, ax = plt.subplots(figsize=(6, 4.5))
     sns.scatterplot(data=frame, x="pc1", y="pc2", hue="segment", s=12, alpha=0.7, ax=ax)
-    ax.set(title=f"{len(frame)} users, k = {result['k']} segments (PCA of the clustering space)")
+    ax.set(title=f"{len(frame)} users, k = {k} segments (PCA of the clustering space)")
     return fig

@@ -18,40 +18,21 @@ accumulated parameter gradients in ``.grad`` for the optimizer:
   example's ``delta`` is projected onto the ``eps`` ball (Frobenius norm).
 
 Embedding weights are restored from a copy, so they are bit-exactly unchanged afterwards.
+The settings are the ``finetune.adversarial`` params (:class:`AdversarialParams`): the schema
+checks them (e.g. ``alpha > 0`` for PGD and FreeLB).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from reviewlab.core.params import AdversarialParams
+
 LossFn = Callable[..., torch.Tensor]
 Backward = Callable[[torch.Tensor], None]
-METHODS = ("none", "fgm", "pgd", "freelb")
-
-
-@dataclass(frozen=True)
-class AdversarialConfig:
-    """``adversarial`` params. Defaults follow the papers' text-classification settings."""
-
-    method: str = "none"
-    epsilon: float = 1.0  # FGM: perturbation norm; PGD/FreeLB: radius of the ball (0: none)
-    alpha: float = 0.3  # PGD/FreeLB ascent step size
-    steps: int = 3  # PGD/FreeLB ascent steps
-    init_mag: float = 0.0  # FreeLB: initial per-example perturbation norm
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"adversarial.method '{self.method}' is not one of {METHODS}")
-        if self.epsilon < 0 or self.alpha <= 0 or self.steps < 1 or self.init_mag < 0:
-            raise ValueError(
-                "adversarial: epsilon >= 0, alpha > 0, steps >= 1 and init_mag >= 0 required, got "
-                f"epsilon={self.epsilon}, alpha={self.alpha}, steps={self.steps}, "
-                f"init_mag={self.init_mag}"
-            )
 
 
 def _unit(tensor: torch.Tensor) -> torch.Tensor | None:
@@ -74,7 +55,7 @@ def _default_backward(loss: torch.Tensor) -> None:
 
 
 def adversarial_step(
-    cfg: AdversarialConfig,
+    cfg: AdversarialParams,
     model: nn.Module,
     loss_fn: LossFn,
     input_ids: torch.Tensor | None = None,
@@ -99,7 +80,7 @@ def adversarial_step(
     return loss.detach()
 
 
-def _fgm(cfg: AdversarialConfig, weight: nn.Parameter, loss_fn: LossFn, backward: Backward):
+def _fgm(cfg: AdversarialParams, weight: nn.Parameter, loss_fn: LossFn, backward: Backward):
     direction = None if weight.grad is None else _unit(weight.grad)
     if direction is None:
         return
@@ -110,7 +91,7 @@ def _fgm(cfg: AdversarialConfig, weight: nn.Parameter, loss_fn: LossFn, backward
 
 
 def _pgd(
-    cfg: AdversarialConfig,
+    cfg: AdversarialParams,
     weight: nn.Parameter,
     params: list[nn.Parameter],
     loss_fn: LossFn,
@@ -134,7 +115,7 @@ def _pgd(
 
 
 def _freelb(
-    cfg: AdversarialConfig,
+    cfg: AdversarialParams,
     embedding: nn.Embedding,
     loss_fn: LossFn,
     input_ids: torch.Tensor | None,

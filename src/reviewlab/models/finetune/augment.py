@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from reviewlab.core.params import AugmentParams
 
 METHODS = ("none", "delete", "swap", "substitute", "typo")
 
@@ -42,17 +43,17 @@ def seeded_augment(texts: list[str], aug, seed: int) -> list[str]:
     return out
 
 
-def augment_training(train: pd.DataFrame, cfg: dict[str, Any], seed: int) -> pd.DataFrame:
-    """The training rows plus ``cfg['copies']`` augmented copies of their text (labels kept)."""
-    if cfg.get("method", "none") == "none" or not cfg.get("copies"):
+def augment_training(train: pd.DataFrame, cfg: AugmentParams, seed: int) -> pd.DataFrame:
+    """The training rows plus ``cfg.copies`` augmented copies of their text (labels kept)."""
+    if cfg.method == "none" or not cfg.copies:
         return train
     vocabulary = None
-    if cfg["method"] == "substitute":
+    if cfg.method == "substitute":
         counts = Counter(w for t in train["text"] for w in t.lower().split() if w.isalpha())
         vocabulary = [w for w, _ in counts.most_common(2000)]
-    aug = augmenter(cfg["method"], cfg["p"], vocabulary)
+    aug = augmenter(cfg.method, cfg.p, vocabulary)
     copies = [
         train.assign(text=seeded_augment(train["text"].tolist(), aug, seed + copy))
-        for copy in range(1, cfg["copies"] + 1)
+        for copy in range(1, cfg.copies + 1)
     ]
     return pd.concat([train, *copies], ignore_index=True)

@@ -15,9 +15,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reviewlab.core.params import InputParams
+from reviewlab.data.text import clean
+
 HEADS = ("regression", "classification", "binary")
 #: Behaviour features (train-only statistics from ``preprocess``) for the hybrid model.
 BEHAVIOUR_COLUMNS = ["user_n", "user_mean", "user_std", "item_n", "item_mean", "item_std"]
+
+
+def training_frame(table: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    """The features ``table`` (split, history statistics) joined with the cleaned title and
+    text of the canonical ``reviews``."""
+    canonical = reviews.drop(columns=["user_id", "item_id", "rating", "timestamp"])
+    frame = table.merge(canonical, on="review_id", how="left", validate="one_to_one")
+    frame["title"] = frame["title"].fillna("").map(clean)
+    frame["text"] = frame["text"].map(clean)
+    return frame
 
 
 def head_tail(ids: list[int], budget: int, head: int) -> list[int]:
@@ -140,11 +153,11 @@ class Standardizer:
         return np.nan_to_num(values, nan=0.0).astype(np.float32)
 
 
-def _cache_key(tokenizer, columns: dict[str, Any], cfg: dict[str, Any]) -> str:
+def _cache_key(tokenizer, columns: dict[str, Any], cfg: InputParams) -> str:
     """Content hash of everything the tokenised dataset depends on (stable across runs)."""
     digest = hashlib.sha256()
-    keys = ("max_length", "head_tokens", "title_max_tokens")
-    digest.update(json.dumps([tokenizer.name_or_path, [cfg[k] for k in keys]]).encode())
+    lengths = [cfg.max_length, cfg.head_tokens, cfg.title_max_tokens]
+    digest.update(json.dumps([tokenizer.name_or_path, lengths]).encode())
     for name in sorted(columns):
         digest.update(
             np.asarray(columns[name]).tobytes()
@@ -158,11 +171,13 @@ def build_dataset(
     frame: pd.DataFrame,
     tokenizer,
     labels: LabelSpec,
-    cfg: dict[str, Any],
+    cfg: InputParams,
     scaler: Standardizer | None = None,
     cache_dir: Path | None = None,
 ):
-    """A tokenised ``datasets.Dataset`` (input ids, labels, optional ``extra`` features)."""
+    """A tokenised ``datasets.Dataset`` (input ids, labels, optional ``extra`` features).
+
+    ``cache_dir``: where ``datasets`` keeps the tokenised rows, keyed by their content."""
     import datasets
 
     columns = {
@@ -179,9 +194,9 @@ def build_dataset(
             tokenizer,
             batch["title"],
             batch["text"],
-            cfg["max_length"],
-            cfg["head_tokens"],
-            cfg["title_max_tokens"],
+            cfg.max_length,
+            cfg.head_tokens,
+            cfg.title_max_tokens,
         ),
         batched=True,
         remove_columns=["title", "text"],

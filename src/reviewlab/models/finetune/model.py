@@ -16,6 +16,7 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from reviewlab.core.backbone import resolve_model
+from reviewlab.core.params import FinetuneParams
 
 CONFIG_FILE = "reviewlab_model.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -62,43 +63,69 @@ class ReviewModel(nn.Module):
         return SequenceClassifierOutput(logits=self.head(self.dropout(pooled)))
 
 
-def build_model(
-    cfg: dict[str, Any], num_outputs: int, n_extra: int, bias: list[float] | None = None
+def load_encoder(
+    model_name_or_path: str | None,
+    attn_implementation: str,
+    hidden_dropout: float,
+    attention_dropout: float,
+) -> nn.Module:
+    """The pretrained encoder ``model_name_or_path`` (None: the packaged default), no pooler."""
+    from transformers import AutoModel
+
+    return AutoModel.from_pretrained(
+        resolve_model(model_name_or_path),
+        attn_implementation=attn_implementation,
+        hidden_dropout_prob=hidden_dropout,
+        attention_probs_dropout_prob=attention_dropout,
+        add_pooling_layer=False,
+    )
+
+
+def with_head(
+    encoder: nn.Module,
+    num_outputs: int,
+    n_extra: int,
+    dropout: float,
+    bias: list[float] | None = None,
 ) -> ReviewModel:
-    """Load the pretrained encoder named by ``cfg['model_name_or_path']`` and add the head.
+    """``encoder`` with a fresh linear head; ``bias`` initialises the head's bias."""
+    model = ReviewModel(encoder, num_outputs, n_extra, dropout)
+    if bias is not None:
+        with torch.no_grad():
+            model.head.bias.copy_(torch.as_tensor(bias, dtype=model.head.bias.dtype))
+    return model
+
+
+def build_model(
+    cfg: FinetuneParams, num_outputs: int, n_extra: int, bias: list[float] | None = None
+) -> ReviewModel:
+    """Load the pretrained encoder named by ``cfg.model_name_or_path`` and add the head.
 
     ``bias`` initialises the head's bias (e.g. the training mean for regression, the log prior
     for classification), so training starts from the baseline prediction instead of 0.
     """
-    from transformers import AutoModel
-
-    encoder = AutoModel.from_pretrained(
-        resolve_model(cfg["model_name_or_path"]),
-        attn_implementation=cfg.get("attn_implementation", "sdpa"),
-        hidden_dropout_prob=cfg["dropout"]["hidden"],
-        attention_probs_dropout_prob=cfg["dropout"]["attention"],
-        add_pooling_layer=False,
+    encoder = load_encoder(
+        cfg.model_name_or_path,
+        cfg.attn_implementation,
+        cfg.dropout.hidden,
+        cfg.dropout.attention,
     )
-    lora = cfg.get("lora") or {}
-    if lora.get("enabled"):  # parameter-efficient alternative: only adapters + head train
+    lora = cfg.lora
+    if lora.enabled:  # parameter-efficient alternative: only adapters + head train
         from peft import LoraConfig, get_peft_model
 
         encoder = get_peft_model(
             encoder,
             LoraConfig(
-                r=lora["r"],
-                lora_alpha=lora["alpha"],
-                lora_dropout=lora["dropout"],
-                target_modules=lora["target_modules"],
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=list(lora.target_modules),
             ),
         )
-    if cfg.get("freeze_encoder"):  # embedding baseline: only the head (and behaviour) learns
+    if cfg.freeze_encoder:  # embedding baseline: only the head (and behaviour) learns
         encoder.requires_grad_(False)
-    model = ReviewModel(encoder, num_outputs, n_extra, cfg["dropout"]["head"])
-    if bias is not None:
-        with torch.no_grad():
-            model.head.bias.copy_(torch.as_tensor(bias, dtype=model.head.bias.dtype))
-    return model
+    return with_head(encoder, num_outputs, n_extra, cfg.dropout.head, bias)
 
 
 def save_model(model: ReviewModel, folder: Path, meta: dict[str, Any]) -> None:

@@ -1,4 +1,12 @@
-"""The ``finetune`` stage: train, select on validation, score validation and test once."""
+"""Fine-tuning on a training frame, and the one way every fine-tuned model is scored afterwards.
+
+:func:`fit` trains ``cfg.model_name_or_path`` on the training split of a frame
+(:func:`~reviewlab.models.finetune.data.training_frame`) and selects on validation.
+:func:`score_sets` predicts named sets of rows with the fitted model (:class:`Scored`: rows in
+prediction order, estimate, class, true label, seconds) and :func:`runtime` reports training
+and scoring cost with peak memory. The ``finetune``, ``ablate`` and ``task`` stages and the
+sweep all score through them; :func:`evaluate_finetune` is the ``finetune`` stage's report.
+"""
 
 from __future__ import annotations
 
@@ -15,37 +23,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reviewlab.core import artifacts as paths
-from reviewlab.core.evaluation import evaluate_split
-from reviewlab.core.io import write_json
-from reviewlab.data.features import FeatureSet
-from reviewlab.data.text import clean
-from reviewlab.models.finetune.adversarial import AdversarialConfig
+from reviewlab.core.evaluation import evaluate_split, score
+from reviewlab.core.params import FinetuneParams
+from reviewlab.core.runtime import peak_rss_gib
 from reviewlab.models.finetune.augment import augment_training
 from reviewlab.models.finetune.data import BEHAVIOUR_COLUMNS, LabelSpec, Standardizer, build_dataset
-from reviewlab.models.finetune.model import build_model, save_model
+from reviewlab.models.finetune.model import build_model
 from reviewlab.models.finetune.trainer import ReviewTrainer, metrics_fn, references, to_predictions
-from reviewlab.stages.pipeline_old import features_dir, load_canonical, prediction_frame
-
-
-@dataclass
-class FinetuneResult:
-    metrics: dict[str, Any]
-    runtime: dict[str, Any]
-    history: pd.DataFrame
-    predictions: pd.DataFrame
-
-
-def training_frame(dataset: str, root: Path | None = None) -> pd.DataFrame:
-    """Feature table (split, history statistics) joined with the cleaned title and text."""
-    table = FeatureSet.load(features_dir(dataset, root)).table
-    canonical = load_canonical(dataset, root).drop(
-        columns=["user_id", "item_id", "rating", "timestamp"]
-    )
-    frame = table.merge(canonical, on="review_id", how="left", validate="one_to_one")
-    frame["title"] = frame["title"].fillna("").map(clean)
-    frame["text"] = frame["text"].map(clean)
-    return frame
+from reviewlab.models.predictions import prediction_frame
 
 
 def bf16_supported() -> bool:
@@ -56,37 +41,37 @@ def bf16_supported() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def training_args(cfg: dict[str, Any], checkpoints: Path, seed: int):
+def training_args(cfg: FinetuneParams, checkpoints: Path, seed: int):
     """``TrainingArguments`` from the ``finetune`` params. ``train.eval_every: null`` trains a
     fixed budget with no evaluation or checkpoint during training (the ablation grid)."""
     from transformers import TrainingArguments
 
-    t = cfg["train"]
-    use_bf16 = {"auto": bf16_supported(), True: True, False: False}[t["bf16"]]
-    every = t["eval_every"]
+    t = cfg.train
+    use_bf16 = {"auto": bf16_supported(), True: True, False: False}[t.bf16]
+    every = t.eval_every
     return TrainingArguments(
         output_dir=str(checkpoints),
-        per_device_train_batch_size=t["batch_size"],
-        per_device_eval_batch_size=t["eval_batch_size"],
-        gradient_accumulation_steps=t["grad_accum"],
-        num_train_epochs=t["epochs"],
-        max_steps=t.get("max_steps") or -1,
-        learning_rate=t["lr"],
-        weight_decay=t["weight_decay"],
-        warmup_steps=t["warmup_ratio"],
-        lr_scheduler_type=t["scheduler"],
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.grad_accum,
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps or -1,
+        learning_rate=t.lr,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,
+        lr_scheduler_type=t.scheduler,
         bf16=use_bf16,
         use_cpu=not torch.cuda.is_available(),
-        train_sampling_strategy="group_by_length" if t["group_by_length"] else "random",
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         eval_strategy="steps" if every else "no",
         eval_steps=every,
         save_strategy="steps" if every else "no",
         save_steps=every,
         save_total_limit=1,
         load_best_model_at_end=bool(every),
-        metric_for_best_model=cfg["selection_metric"],
-        greater_is_better=cfg["selection_metric"] not in ("rmse", "mae", "loss"),
-        logging_steps=t["log_every"],
+        metric_for_best_model=cfg.selection_metric,
+        greater_is_better=cfg.selection_metric not in ("rmse", "mae", "loss"),
+        logging_steps=t.log_every,
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,
@@ -101,6 +86,7 @@ class Fitted:
     """A trained model with everything needed to score more rows the same way."""
 
     trainer: Any
+    cfg: FinetuneParams
     spec: LabelSpec
     tokenizer: Any
     scaler: Standardizer | None
@@ -108,11 +94,12 @@ class Fitted:
     data: dict[str, Any]
     train_seconds: float
     train_samples_per_second: float
+    cache_dir: Path | None = None
 
-    def encode(self, rows: pd.DataFrame, cfg: dict[str, Any], root: Path):
+    def encode(self, rows: pd.DataFrame):
         """Tokenise ``rows`` (title, text, label, behaviour columns) like the training rows."""
         return build_dataset(
-            rows, self.tokenizer, self.spec, cfg["input"], self.scaler, _cache(root)
+            rows, self.tokenizer, self.spec, self.cfg.input, self.scaler, self.cache_dir
         )
 
     def predict(
@@ -126,9 +113,10 @@ class Fitted:
         return ordered, estimate, classes, truth
 
 
-def run_fingerprint(cfg: dict[str, Any], seed: int, parts: dict[str, pd.DataFrame]) -> str:
+def run_fingerprint(cfg: FinetuneParams, seed: int, parts: dict[str, pd.DataFrame]) -> str:
     """Hash of everything that determines a training run: config, seed and the rows."""
-    digest = hashlib.sha256(json.dumps([cfg, seed], sort_keys=True, default=str).encode())
+    settings = cfg.model_dump(by_alias=True)
+    digest = hashlib.sha256(json.dumps([settings, seed], sort_keys=True, default=str).encode())
     for name in sorted(parts):
         digest.update(pd.util.hash_pandas_object(parts[name], index=False).to_numpy().tobytes())
     return digest.hexdigest()
@@ -163,48 +151,41 @@ def _readable_json(path: Path) -> bool:
     return True
 
 
-def _cache(root: Path) -> Path:
-    cache = root / "artifacts" / ".cache" / "tokenised"
-    cache.mkdir(parents=True, exist_ok=True)
-    return cache
-
-
 def fit(
-    dataset: str,
-    cfg: dict[str, Any],
+    frame: pd.DataFrame,
+    cfg: FinetuneParams,
     seed: int,
     checkpoints: Path,
-    root: Path,
+    cache_dir: Path | None = None,
     live_dir: Path | None = None,
 ) -> Fitted:
-    """Train ``cfg['model_name_or_path']`` on the training split of ``dataset``.
+    """Train ``cfg.model_name_or_path`` on the training split of ``frame`` (a training frame:
+    ``split``, title, text, label and behaviour columns).
 
     With ``train.eval_every`` a checkpoint is saved to ``checkpoints`` at every evaluation, the
     best one is restored at the end (early stopping on ``selection_metric``), and an interrupted
     run with the same config, seed and data resumes from its last complete checkpoint.
-    ``live_dir`` logs DVCLive curves.
+    ``cache_dir`` keeps the tokenised rows; ``live_dir`` logs DVCLive curves.
     """
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
 
     from reviewlab.core.backbone import resolve_model
 
-    torch.set_num_threads(cfg["train"].get("threads") or os.cpu_count() or 1)
-    frame = training_frame(dataset, root)
+    torch.set_num_threads(cfg.train.threads or os.cpu_count() or 1)
     train = frame[frame["split"] == "train"]
-    if cfg["max_train_rows"] and len(train) > cfg["max_train_rows"]:
-        train = train.sample(n=cfg["max_train_rows"], random_state=seed)
-    train = augment_training(train, cfg["augment"], seed)
+    if cfg.max_train_rows and len(train) > cfg.max_train_rows:
+        train = train.sample(n=cfg.max_train_rows, random_state=seed)
+    train = augment_training(train, cfg.augment, seed)
     parts = {
         "train": train,
         "valid": frame[frame["split"] == "valid"],
         "test": frame[frame["split"] == "test"],
     }
-    spec = LabelSpec.fit(cfg["label_column"], cfg["head"], train[cfg["label_column"]])
-    scaler = Standardizer.fit(train, BEHAVIOUR_COLUMNS) if cfg["behaviour_features"] else None
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg["model_name_or_path"]))
+    spec = LabelSpec.fit(cfg.label_column, cfg.head, train[cfg.label_column])
+    scaler = Standardizer.fit(train, BEHAVIOUR_COLUMNS) if cfg.behaviour_features else None
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg.model_name_or_path))
     data = {
-        k: build_dataset(v, tokenizer, spec, cfg["input"], scaler, _cache(root))
-        for k, v in parts.items()
+        k: build_dataset(v, tokenizer, spec, cfg.input, scaler, cache_dir) for k, v in parts.items()
     }
 
     resume = prepare_checkpoints(checkpoints, run_fingerprint(cfg, seed, parts))
@@ -212,8 +193,8 @@ def fit(
     n_extra = len(BEHAVIOUR_COLUMNS) if scaler else 0
     model = build_model(cfg, spec.num_outputs, n_extra, spec.initial_bias(train[spec.column]))
     callbacks: list[Any] = []
-    if cfg["train"]["eval_every"]:
-        patience = cfg["train"]["early_stopping_patience"]
+    if cfg.train.eval_every:
+        patience = cfg.train.early_stopping_patience
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience))
     if live_dir is not None:
         from dvclive import Live
@@ -221,7 +202,7 @@ def fit(
 
         live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)
         callbacks.append(DVCLiveCallback(live=live))
-    regularization = cfg["regularization"]
+    regularization = cfg.regularization
     trainer = ReviewTrainer(
         model=model,
         args=training_args(cfg, checkpoints, seed),
@@ -229,16 +210,16 @@ def fit(
         eval_dataset=data["valid"],
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(
-            tokenizer, pad_to_multiple_of=cfg["input"]["pad_to_multiple_of"]
+            tokenizer, pad_to_multiple_of=cfg.input.pad_to_multiple_of
         ),
         compute_metrics=metrics_fn(spec),
         callbacks=callbacks,
         labels=spec,
-        adversarial=AdversarialConfig(**cfg["adversarial"]),
-        rdrop_alpha=regularization["rdrop_alpha"],
-        label_smoothing=regularization["label_smoothing"],
-        llrd_decay=regularization["llrd_decay"],
-        head_lr=cfg["train"].get("head_lr"),
+        adversarial=cfg.adversarial,
+        rdrop_alpha=regularization.rdrop_alpha,
+        label_smoothing=regularization.label_smoothing,
+        llrd_decay=regularization.llrd_decay,
+        head_lr=cfg.train.head_lr,
     )
     start = time.perf_counter()
     if resume:
@@ -247,6 +228,7 @@ def fit(
     seconds = time.perf_counter() - start
     return Fitted(
         trainer,
+        cfg,
         spec,
         tokenizer,
         scaler,
@@ -254,71 +236,113 @@ def fit(
         data,
         seconds,
         output.metrics["train_samples_per_second"],
+        cache_dir,
     )
 
 
-def finetune(
-    dataset: str,
-    cfg: dict[str, Any],
-    eval_cfg: dict[str, Any],
-    seed: int,
-    root: Path | None = None,
-    log_curves: bool = True,
-) -> FinetuneResult:
-    """Fine-tune ``cfg['model_name_or_path']`` on ``dataset``; write metrics and predictions.
+# ---- scoring a fitted model --------------------------------------------------------------
 
-    ``log_curves`` writes DVCLive training curves to ``metrics/<dataset>/finetune_live``."""
-    root = root or paths.project_root()
-    out = paths.artifacts(dataset, root) / "finetune"
-    live_dir = paths.metrics_dir(dataset, root) / "finetune_live" if log_curves else None
-    checkpoints = (
-        root / "artifacts" / ".cache" / "checkpoints" / f"{dataset}-{cfg.get('name', 'finetune')}"
-    )
-    fitted = fit(dataset, cfg, seed, checkpoints, root, live_dir)
 
-    name = cfg.get("name", "finetune")
-    ci = {"n_resamples": eval_cfg["n_bootstrap"], "level": eval_cfg["ci_level"], "seed": seed}
-    entry: dict[str, Any] = {"selected": {"best_step": _best_step(fitted.trainer)}}
-    predictions, runtime = [], {"train_seconds": round(fitted.train_seconds, 1)}
-    for split in ("valid", "test"):
-        start = time.perf_counter()
-        rows, estimate, classes, truth = fitted.predict(fitted.parts[split], fitted.data[split])
-        runtime[f"{split}_predict_seconds"] = round(time.perf_counter() - start, 1)
-        entry[split] = evaluate_split(
-            estimate,
-            truth.astype(np.int64),
-            classes.astype(np.int64),
-            ci=ci if split == "test" else None,
+@dataclass
+class Scored:
+    """A fitted model's predictions on one set of rows."""
+
+    rows: pd.DataFrame  # the rows, in prediction order
+    estimate: np.ndarray  # continuous estimate (regression value, expected class, probability)
+    classes: np.ndarray  # predicted class value
+    truth: np.ndarray  # true label value
+    seconds: float  # encoding (unless given) and prediction time
+
+    def metrics(self, ci: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Rating metrics (rounded; with bootstrap ``ci`` bounds), as every metrics JSON has."""
+        return evaluate_split(
+            self.estimate, self.truth.astype(np.int64), self.classes.astype(np.int64), ci=ci
         )
-        frame = prediction_frame(rows, name, split, estimate, classes)
-        predictions.append(frame.assign(label=truth))
-    runtime["train_samples_per_second"] = round(fitted.train_samples_per_second, 2)
-    runtime["train_rows"] = len(fitted.parts["train"])
-    runtime["peak_rss_gib"] = round(peak_rss_gib(), 2)
 
+    def raw_metrics(self) -> dict[str, float]:
+        """Rating metrics, unrounded."""
+        return score(self.estimate, self.truth.astype(np.int64), self.classes.astype(np.int64))
+
+
+def score_sets(
+    fitted: Fitted, sets: dict[str, pd.DataFrame], encoded: dict[str, Any] | None = None
+) -> dict[str, Scored]:
+    """Predict every named set of rows, in order. ``encoded``: already tokenised sets by name
+    (e.g. ``fitted.data`` for the training splits); the others are tokenised here."""
+    scored = {}
+    for name, rows in sets.items():
+        start = time.perf_counter()
+        data = encoded[name] if encoded is not None and name in encoded else fitted.encode(rows)
+        ordered, estimate, classes, truth = fitted.predict(rows, data)
+        scored[name] = Scored(ordered, estimate, classes, truth, time.perf_counter() - start)
+    return scored
+
+
+def runtime(
+    fitted: Fitted,
+    predicted: dict[str, Scored] | None = None,
+    eval_seconds: float | None = None,
+    total_seconds: float | None = None,
+    train_rows: bool = True,
+) -> dict[str, Any]:
+    """Cost of a run: ``train_seconds``, ``<set>_predict_seconds`` of each ``predicted`` set,
+    ``train_samples_per_second``, ``train_rows``, ``eval_seconds``, ``total_seconds`` (the ones
+    given) and ``peak_rss_gib`` (peak memory of this process so far), in that order."""
+    report: dict[str, Any] = {"train_seconds": round(fitted.train_seconds, 1)}
+    for name, scored in (predicted or {}).items():
+        report[f"{name}_predict_seconds"] = round(scored.seconds, 1)
+    report["train_samples_per_second"] = round(fitted.train_samples_per_second, 2)
+    if train_rows:
+        report["train_rows"] = len(fitted.parts["train"])
+    if eval_seconds is not None:
+        report["eval_seconds"] = round(eval_seconds, 1)
+    if total_seconds is not None:
+        report["total_seconds"] = round(total_seconds, 1)
+    report["peak_rss_gib"] = round(peak_rss_gib(), 2)
+    return report
+
+
+@dataclass
+class Evaluated:
+    """The ``finetune`` stage's report of a fitted model."""
+
+    metrics: dict[str, Any]  # finetune.json: selection metric, model entry (valid, test + CIs)
+    runtime: dict[str, Any]
+    predictions: pd.DataFrame  # validation and test predictions (+ label)
+    history: pd.DataFrame  # the Trainer's log history
+
+
+def evaluate_finetune(fitted: Fitted, ci: dict[str, Any]) -> Evaluated:
+    """Score validation and test (test with bootstrap ``ci``) in the baselines' layout."""
+    name = fitted.cfg.name
+    scored = score_sets(fitted, {s: fitted.parts[s] for s in ("valid", "test")}, fitted.data)
+    entry: dict[str, Any] = {"selected": {"best_step": _best_step(fitted.trainer)}}
+    predictions = []
+    for split, result in scored.items():
+        entry[split] = result.metrics(ci if split == "test" else None)
+        frame = prediction_frame(result.rows, name, split, result.estimate, result.classes)
+        predictions.append(frame.assign(label=result.truth))
     metrics = {
-        "selection_metric": cfg["selection_metric"],
+        "selection_metric": fitted.cfg.selection_metric,
         "best_on_valid": name,
         "models": {name: entry},
     }
-    write_json(paths.metrics_dir(dataset, root) / "finetune.json", metrics)
-    write_json(paths.metrics_dir(dataset, root) / "finetune_runtime.json", runtime)
-    scaler = fitted.scaler
-    save_model(
-        fitted.trainer.model,
-        out / "model",
-        {
-            "finetune": cfg,
-            "label": fitted.spec.__dict__,
-            "scaler": None if scaler is None else scaler.__dict__,
-        },
+    return Evaluated(
+        metrics,
+        runtime(fitted, predicted=scored),
+        pd.concat(predictions, ignore_index=True),
+        pd.DataFrame(fitted.trainer.state.log_history),
     )
-    fitted.tokenizer.save_pretrained(out / "model")
-    table = pd.concat(predictions, ignore_index=True)
-    table.to_parquet(out / "predictions.parquet", index=False)
-    history = pd.DataFrame(fitted.trainer.state.log_history)
-    shutil.rmtree(checkpoints, ignore_errors=True)  # complete: nothing left to resume
-    return FinetuneResult(metrics, runtime, history, table)
+
+
+def model_meta(fitted: Fitted) -> dict[str, Any]:
+    """What a saved model needs to be rebuilt and to predict (``save_model``'s ``meta``)."""
+    scaler = fitted.scaler
+    return {
+        "finetune": fitted.cfg.model_dump(by_alias=True),
+        "label": fitted.spec.__dict__,
+        "scaler": None if scaler is None else scaler.__dict__,
+    }
 
 
 def _rows_in_prediction_order(trainer, dataset, rows: pd.DataFrame, spec: LabelSpec, label_ids):
@@ -334,10 +358,3 @@ def _rows_in_prediction_order(trainer, dataset, rows: pd.DataFrame, spec: LabelS
 def _best_step(trainer) -> int | None:
     checkpoint = trainer.state.best_model_checkpoint
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
-
-
-def peak_rss_gib() -> float:
-    """Peak resident memory of this process (GiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -12,10 +12,14 @@ import numpy as np
 import torch
 from transformers import Trainer
 
-from reviewlab.core.evaluation import score
-from reviewlab.models.finetune.adversarial import AdversarialConfig, adversarial_step
+from reviewlab.core.evaluation import LABEL_METRIC_PATH, load_metric, score
+from reviewlab.core.params import AdversarialParams
+from reviewlab.models.finetune.adversarial import adversarial_step
 from reviewlab.models.finetune.data import LabelSpec
 from reviewlab.models.finetune.model import llrd_param_groups, rdrop_loss, task_loss
+
+#: Validation metrics of a binary head during training (NaN ROC-AUC with one class present).
+BINARY_METRICS = ("accuracy", "f1", "roc_auc")
 
 
 class ReviewTrainer(Trainer):
@@ -25,7 +29,7 @@ class ReviewTrainer(Trainer):
         self,
         *args: Any,
         labels: LabelSpec,
-        adversarial: AdversarialConfig,
+        adversarial: AdversarialParams,
         rdrop_alpha: float = 0.0,
         label_smoothing: float = 0.0,
         llrd_decay: float = 1.0,
@@ -115,19 +119,16 @@ def references(label_ids: np.ndarray, spec: LabelSpec) -> np.ndarray:
 
 def metrics_fn(spec: LabelSpec):
     """``compute_metrics`` for the Trainer: the project's rating metrics (rating labels) or
-    accuracy / F1 / ROC-AUC (binary labels)."""
-    from sklearn.metrics import f1_score, roc_auc_score
+    accuracy / F1 / ROC-AUC of the label metric module (binary labels)."""
 
     def compute(prediction) -> dict[str, float]:
         estimate, classes = to_predictions(prediction.predictions, spec)
         truth = references(prediction.label_ids, spec)
         if spec.head == "binary":
-            truth = truth.astype(np.int64)
-            return {
-                "accuracy": float(np.mean(classes == truth)),
-                "f1": float(f1_score(truth, classes, zero_division=0)),
-                "roc_auc": float(roc_auc_score(truth, estimate)) if len(set(truth)) > 1 else np.nan,
-            }
+            result = load_metric(LABEL_METRIC_PATH).compute(
+                predictions=classes, references=truth.astype(np.int64), scores=estimate, binary=True
+            )
+            return {k: result[k] for k in BINARY_METRICS}
         result = score(estimate, np.rint(truth).astype(np.int64), classes.astype(np.int64))
         result.pop("n")
         return result

@@ -1,0 +1,53 @@
+"""Stage ``ablate`` (a DVC matrix: variant x seed): one run of the ablation grid.
+
+Trains the variant's config (``finetune`` <- ``ablations.budget`` <- variant) with one seed on
+``ablations.dataset`` and scores the fixed test rows, validation rows and noisy test copies
+(:func:`reviewlab.models.ablations.run_variant`). Writes
+``metrics/<dataset>/ablations/<variant>-<seed>.json`` (+ ``_runtime.json``) and the run's
+predictions under ``artifacts/<dataset>/ablations/<variant>-<seed>/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.compose import variant_config
+from reviewlab.core.io import write_json
+from reviewlab.core.params import Params
+from reviewlab.models.ablations import run_variant
+from reviewlab.models.finetune.data import training_frame
+
+
+@dataclass
+class Result:
+    metrics: dict[str, Any]  # <variant>-<seed>.json
+    runtime: dict[str, Any]  # <variant>-<seed>_runtime.json
+    predictions: pd.DataFrame  # review_id, set, prediction, predicted_class, label
+
+
+def run(params: Params, *, variant: str, seed: int, catalogue: Catalogue | None = None) -> Result:
+    """Train and score ``variant`` with ``seed``; write its metrics and predictions."""
+    catalogue = catalogue or Catalogue()
+    grid = params.ablations
+    dataset = grid.dataset
+    cfg = variant_config(params, variant)
+    out = catalogue.ablation_run(dataset, variant, seed)
+    shutil.rmtree(out, ignore_errors=True)
+    done = run_variant(
+        training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset)),
+        cfg,
+        grid,
+        variant,
+        seed,
+        catalogue.run_checkpoints(out),
+        catalogue.cache("tokenised"),
+    )
+    catalogue.write_table(done.predictions, catalogue.predictions(out))
+    write_json(catalogue.ablation_metric(dataset, variant, seed), done.result)
+    write_json(catalogue.ablation_runtime(dataset, variant, seed), done.runtime)
+    return Result(done.result, done.runtime, done.predictions)

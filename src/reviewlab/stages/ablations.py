@@ -1,0 +1,82 @@
+"""Stage ``ablations``: the report of the ablation grid on ``ablations.dataset``.
+
+Reads the metrics, runtime and predictions of every run the params declare (variant x seed of
+``ablations``; files left by a removed variant or seed are never read) and the training
+ratings of the features table; writes ``metrics/<dataset>/ablations_summary.json`` and
+``ablations_runtime.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.io import read_json
+from reviewlab.core.params import Params
+from reviewlab.reporting import ablations as ar
+
+
+@dataclass
+class Result:
+    runs: pd.DataFrame  # one row per variant x seed: metrics per set + runtime
+    summary: pd.DataFrame  # test metrics, mean ± std over seeds
+    valid: pd.DataFrame | None  # the same on validation (None: no validation rows scored)
+    differences: pd.DataFrame  # paired differences against the references, with CIs
+    cost: pd.DataFrame  # training seconds and ratio to the reference
+    robustness: pd.DataFrame  # RMSE on noisy copies of the test rows
+    findings: list[str]
+    grid_seconds: float
+    reference: str
+    test_rows: int | None
+    budget: dict[str, Any]
+    variants: dict[str, dict[str, Any] | None]
+
+
+def run(params: Params, catalogue: Catalogue | None = None) -> Result:
+    catalogue = catalogue or Catalogue()
+    grid = params.ablations
+    dataset = grid.dataset
+    runs, predictions = load_runs(catalogue, dataset, grid.variants, grid.seeds)
+    table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
+    report = ar.summarise(
+        grid, params.evaluation, runs, predictions, table.loc[table["split"] == "train", "rating"]
+    )
+    catalogue.write_metric(dataset, "ablations_summary", report.metrics)
+    catalogue.write_metric(dataset, "ablations_runtime", report.runtime)
+    return Result(
+        runs=report.runs,
+        summary=report.summary,
+        valid=report.valid,
+        differences=report.differences,
+        cost=report.cost,
+        robustness=report.robustness,
+        findings=report.findings,
+        grid_seconds=report.runtime["grid_seconds"],
+        reference=grid.reference,
+        test_rows=grid.test_rows,
+        budget=grid.budget,
+        variants=grid.variants,
+    )
+
+
+def load_runs(
+    catalogue: Catalogue, dataset: str, variants: Iterable[str], seeds: list[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one row per declared run: metrics per set + runtime, their predictions); a declared
+    run without its files is an error."""
+    rows, tables = [], []
+    for variant in variants:
+        for seed in seeds:
+            file = catalogue.ablation_metric(dataset, variant, seed)
+            if not file.exists():
+                raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
+            runtime = read_json(catalogue.ablation_runtime(dataset, variant, seed))
+            rows.append(ar.run_row(variant, seed, read_json(file), runtime))
+            folder = catalogue.ablation_run(dataset, variant, seed)
+            predictions = pd.read_parquet(catalogue.predictions(folder))
+            tables.append(predictions.assign(variant=variant, seed=seed))
+    return pd.DataFrame(rows), pd.concat(tables, ignore_index=True)

@@ -1,0 +1,110 @@
+"""Stage ``report``: every results metrics file in one table, ``reports/index.html`` (results +
+links to each stage report) and ``reports/results.md``. Also the README's generated blocks
+(``reviewlab readme``: :func:`update_readme`), from the same metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
+from reviewlab.core.io import read_json
+from reviewlab.core.params import Params
+from reviewlab.reporting import ablations as ar
+from reviewlab.reporting import results as rs
+from reviewlab.stages.declared import dvc_stages
+
+
+@dataclass
+class Result:
+    results: pd.DataFrame  # one row per (dataset, model): test metrics with CIs
+    index: Path  # reports/index.html
+    markdown: Path  # reports/results.md
+
+
+def run(params: Params, catalogue: Catalogue | None = None) -> Result:
+    """``params``: the stage declares none (it reads ``metrics/`` only)."""
+    catalogue = catalogue or Catalogue()
+    results = collect_results(catalogue)
+    reports = catalogue.reports_dir()
+    pages = {
+        folder.name: sorted(page.name for page in folder.glob("*.html"))
+        for folder in sorted(p for p in reports.iterdir() if p.is_dir())
+    }
+    # report pages are linked in the order dvc.yaml declares their stages
+    page = rs.index_page(results, pages, list(dvc_stages(catalogue.root)))
+    index = _write_text(catalogue.report("report", None), page)
+    markdown = _write_text(catalogue.results_markdown(), rs.results_markdown(results))
+    return Result(results, index, markdown)
+
+
+def collect_results(catalogue: Catalogue) -> pd.DataFrame:
+    """One row per (dataset, model) of every ``metrics/<dataset>/{baselines,finetune}.json``."""
+    payloads = []
+    for folder in sorted(p for p in catalogue.metrics_dir().iterdir() if p.is_dir()):
+        for stage in rs.RESULT_STAGES:
+            file = catalogue.metric(folder.name, stage)
+            if file.is_file():
+                payloads.append((folder.name, stage, read_json(file)))
+    return rs.results_frame(payloads)
+
+
+def update_readme(catalogue: Catalogue | None = None) -> Path:
+    """Refresh the README's generated blocks: results and ablations (metrics/), benchmark,
+    studies; returns the README's path."""
+    catalogue = catalogue or Catalogue()
+    readme = catalogue.readme()
+    where = str(readme)
+    text = rs.replace_block(
+        readme.read_text(encoding="utf-8"),
+        "results",
+        rs.results_markdown(collect_results(catalogue)),
+        where,
+    )
+    bench = catalogue.bench_results()
+    if bench.is_file():
+        text = rs.replace_block(text, "bench", bench.read_text(encoding="utf-8"), where)
+    summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
+    if summaries:
+        grids = {
+            s.parent.name: (
+                read_json(s),
+                read_json(catalogue.metric(s.parent.name, "ablations_runtime")),
+            )
+            for s in summaries
+        }
+        text = rs.replace_block(text, "ablations", ar.readme_block(grids), where)
+    if catalogue.metric(STUDIES, "recommend").is_file():
+        text = rs.replace_block(text, "studies", studies_markdown(catalogue), where)
+    readme.write_text(text, encoding="utf-8")
+    return readme
+
+
+def studies_markdown(catalogue: Catalogue) -> str:
+    """README block ``studies`` from ``metrics/tasks``, ``metrics/studies`` and every dataset's
+    ``longtail.json``."""
+    tasks = [
+        read_json(file)
+        for file in sorted(catalogue.metrics_dir(TASKS).glob("*.json"))
+        if not file.stem.endswith("_runtime")
+    ]
+    longtail = {
+        file.parent.name: read_json(file)
+        for file in sorted(catalogue.metrics_dir().glob("*/longtail.json"))
+    }
+    return rs.studies_markdown(
+        tasks,
+        catalogue.read_metric(STUDIES, "opinions"),
+        catalogue.read_metric(STUDIES, "segments"),
+        catalogue.read_metric(STUDIES, "recommend"),
+        longtail,
+    )
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
