@@ -98,7 +98,8 @@ def test_every_quarantine_reason_jsonl(tmp_path):
         amazon_record(overall=None),  # 11 missing rating
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", lines)
-    result = load_reviews(DatasetParams(**AMAZON_CFG, path=str(path)), "t")
+    cfg = DatasetParams(**AMAZON_CFG, path=str(path), max_quarantine_rate=1)  # all but one bad
+    result = load_reviews(cfg, "t")
     reasons = dict(zip(result.quarantine["source_row"], result.quarantine["reason"], strict=True))
     assert reasons == {
         2: "unparsable_line",
@@ -131,6 +132,7 @@ def test_duplicate_ids_keep_first_valid_row(tmp_path):
         adapter="generic",
         path=str(path),
         columns={"review_id": "id", "rating": "stars", "text": "body"},
+        max_quarantine_rate=0.5,
     )
     result = load_reviews(cfg, "t")
     assert result.reviews["text"].tolist() == ["first", "valid b after an invalid b"]
@@ -148,7 +150,7 @@ def test_csv_bad_rows_multiline_and_non_utf8(tmp_path):
         b"4,1,fine\n"
     )
     columns = {"review_id": "id", "rating": "stars", "text": "body"}
-    cfg = DatasetParams(adapter="generic", path=str(path), columns=columns)
+    cfg = DatasetParams(adapter="generic", path=str(path), columns=columns, max_quarantine_rate=0.5)
     result = load_reviews(cfg, "t")
     assert result.reviews["review_id"].tolist() == ["1", "4"]
     assert result.reviews["source_row"].tolist() == [2, 6]

@@ -115,8 +115,19 @@ def run(cmd: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProc
     return result
 
 
+_BUILT: list[Path] = []  # the session's one tiny repo (tests/test_compare_e2e.py imports it too)
+
+
 @pytest.fixture(scope="session")
 def tiny_repo(tmp_path_factory) -> Path:
+    """Built once per session even where another module imports this fixture (pytest then
+    holds one fixture definition per module, each with its own cache)."""
+    if not _BUILT:
+        _BUILT.append(_build_tiny_repo(tmp_path_factory))
+    return _BUILT[0]
+
+
+def _build_tiny_repo(tmp_path_factory) -> Path:
     if not AMAZON.is_file():
         pytest.skip("data not pulled; run `make data`")
     work = tmp_path_factory.mktemp("e2e") / "repo"
@@ -131,14 +142,15 @@ def tiny_repo(tmp_path_factory) -> Path:
     for generated in ("metrics", "reports", "dvc.lock"):
         path = work / generated
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    make_shop_csv(work / "data" / "shop.csv")
+    (work / "data-local").mkdir()  # a new dataset lives outside data/, so data.dvc never changes
+    make_shop_csv(work / "data-local" / "shop.csv")
 
     params = yaml.safe_load((work / "params.yaml").read_text())
     for block in params["datasets"].values():
         block["max_rows"] = 300
     params["datasets"]["shop"] = {
         "adapter": "generic",
-        "path": "data/shop.csv",
+        "path": "data-local/shop.csv",
         "columns": {
             "review_id": "Comment ID",
             "user_id": "Customer",
@@ -202,6 +214,7 @@ def test_metrics_are_finite_and_complete(tiny_repo):
 
 
 def test_generic_dataset_plugged_in_by_params(tiny_repo):
+    assert (tiny_repo / "data.dvc").read_bytes() == (ROOT / "data.dvc").read_bytes()
     quality = json.loads((tiny_repo / "metrics/shop/data_quality.json").read_text())
     assert quality["rows_read"] == 300
     assert quality["by_reason"]["rating_out_of_range"] == 1
@@ -254,9 +267,11 @@ def test_studies_run_and_report(tiny_repo):
 def _instances(repo: Path) -> list[tuple[str, str, dict]]:
     """(address, stage, item) of every stage instance of the tiny profile."""
     from reviewlab.core.params import read_params
+    from reviewlab.stages.declared import dvc_stages
     from tests.test_stage_declarations import address, instances
 
-    return [(address(s, i), s, i) for s, i in instances(read_params(repo / "params.yaml"))]
+    raw, stages = read_params(repo / "params.yaml"), dvc_stages(repo)
+    return [(address(s, i), s, i) for s, i in instances(raw, stages)]
 
 
 def _declared(repo: Path) -> dict[str, list[str]]:
@@ -274,7 +289,7 @@ def _declared(repo: Path) -> dict[str, list[str]]:
 
 
 #: Files any stage may open: the pipeline's own files, caches and tools' state.
-ANYWHERE = ("params.yaml", "dvc.yaml", TRACE)
+ANYWHERE = ("params.yaml", "dvc.yaml", ".gitignore", ".dvcignore", TRACE)
 ANYWHERE_UNDER = (".git/", ".dvc/", "src/", "artifacts/.cache/")
 
 

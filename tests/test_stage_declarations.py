@@ -33,10 +33,10 @@ STAGES = dvc_stages(ROOT)
 HELPERS = {"declared"}  # modules of reviewlab.stages that are not stages
 
 
-def instances(raw: dict) -> list[tuple[str, dict]]:
-    """(stage, item) for every instance dvc.yaml expands to under the params ``raw``."""
+def instances(raw: dict, stages: dict | None = None) -> list[tuple[str, dict]]:
+    """(stage, item) for every instance dvc.yaml's ``stages`` expand to under the params ``raw``."""
     out = []
-    for name, entry in STAGES.items():
+    for name, entry in (stages or STAGES).items():
         if "foreach" in entry:
             keys = lookup(raw, entry["foreach"].strip("${}"))
             out += [(name, {"key": key}) for key in keys]

@@ -1,37 +1,64 @@
-"""``reviewlab`` command line: run a pipeline stage, refresh the README results table."""
+"""``reviewlab`` command line: run a pipeline stage, refresh the README results table.
+
+A data or params error (:class:`reviewlab.core.errors.ReviewlabError`) prints one clear line on
+stderr (file, line, key or field, what was expected, how to fix) and exits with 2, without a
+traceback; ``--debug`` (or ``REVIEWLAB_DEBUG=1``) shows the full traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
 from pathlib import Path
+
+DEBUG_ENV = "REVIEWLAB_DEBUG"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="reviewlab", description=__doc__)
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback of an error (also: REVIEWLAB_DEBUG=1)",
+    )
+    parser = argparse.ArgumentParser(prog="reviewlab", description=__doc__, parents=[debug])
     sub = parser.add_subparsers(dest="command", required=True)
-    stage = sub.add_parser("stage", help="run one instance of a dvc.yaml stage")
+    stage = sub.add_parser("stage", help="run one instance of a dvc.yaml stage", parents=[debug])
     stage.add_argument("name", help="a stage of dvc.yaml (its module: reviewlab.stages.<name>)")
     stage.add_argument("key", nargs="?", help="the foreach key (dataset or task) of the stage")
     stage.add_argument("--variant", help="matrix axis of `ablate`: a key of ablations.variants")
     stage.add_argument("--seed", type=int, help="matrix axis of `ablate`: one of ablations.seeds")
-    validate = sub.add_parser("validate", help="check params.yaml against the typed schema")
+    validate = sub.add_parser(
+        "validate", help="check params.yaml against the typed schema", parents=[debug]
+    )
     validate.add_argument("--params", type=Path, help="a params file (default: the project's)")
-    sub.add_parser("readme", help="regenerate the README results table from metrics/")
-    predict = sub.add_parser("predict", help="score new reviews with a fine-tuned model")
+    sub.add_parser(
+        "readme", help="regenerate the README results table from metrics/", parents=[debug]
+    )
+    predict = sub.add_parser(
+        "predict", help="score new reviews with a fine-tuned model", parents=[debug]
+    )
     predict.add_argument("--model", required=True, type=Path, help="a saved model folder")
     predict.add_argument("--input", required=True, type=Path, help=".csv or .jsonl reviews")
     predict.add_argument("--output", required=True, type=Path, help=".csv, .jsonl or .parquet")
     predict.add_argument("--text-column", default="text")
     predict.add_argument("--title-column", default="title")
     predict.add_argument("--batch-size", type=int, default=64)
-    bench = sub.add_parser("bench", help="fine-tuning throughput: naive loop vs project default")
+    bench = sub.add_parser(
+        "bench", help="fine-tuning throughput: naive loop vs project default", parents=[debug]
+    )
     bench.add_argument("--dataset", default="amazon")
     bench.add_argument("--steps", type=int, default=4, help="timed batches per configuration")
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--threads", type=int, default=None)
     bench.add_argument("--output", type=Path, default=Path("bench"))
     tune = sub.add_parser(
-        "sweep", help="validation-only sweep of one setting of an ablation variant (no test rows)"
+        "sweep",
+        help="validation-only sweep of one setting of an ablation variant (no test rows)",
+        parents=[debug],
     )
     tune.add_argument("--variant", required=True, help="a key of ablations.variants")
     tune.add_argument("--key", required=True, help="dotted finetune key, e.g. adversarial.epsilon")
@@ -40,12 +67,107 @@ def main(argv: list[str] | None = None) -> int:
     tune.add_argument("--valid-rows", type=int, default=500)
     tune.add_argument("--output", type=Path, help="JSON file for the table (default: print only)")
     args = parser.parse_args(argv)
-    from reviewlab.core.params import ParamsError
+    if getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return _run(args, parser)  # errors propagate with their traceback
+    from reviewlab.core.errors import ReviewlabError
 
     try:
         return _run(args, parser)
-    except ParamsError as err:
-        parser.exit(2, f"reviewlab {args.command}: invalid params\n{err}\n")
+    except (ReviewlabError, KeyError, FileNotFoundError) as err:
+        sys.stderr.write(error_report(args, err))
+        return 2
+
+
+def error_report(args: argparse.Namespace, err: BaseException) -> str:
+    """stderr for a user error: one line saying what and where, then any detail, no traceback."""
+    from reviewlab.core.errors import headline
+
+    if isinstance(err, KeyError):
+        message = f"missing key {err}: a key the command needs is not in the params or the data"
+    elif isinstance(err, FileNotFoundError) and err.filename:
+        message = (
+            f"{err.filename}: no such file: run the stages that write it first (`dvc repro`) "
+            "or fix the path"
+        )
+    else:
+        message = str(err)
+    first = _yaml_headline(message) or _params_headline(
+        headline(message), getattr(args, "params", None)
+    )
+    rest = [
+        line
+        for line in message.strip().splitlines()[1:]
+        if line.strip() and line.strip() not in first
+    ]
+    lines = [f"reviewlab {args.command}: error: {first}", *rest]
+    lines.append("(run with --debug for the full traceback)")
+    return "\n".join(lines) + "\n"
+
+
+#: ``<file>.yaml: <dotted key>: <what is wrong>`` (a params message's first line)
+_KEY_AT = re.compile(r"^(?P<file>[^:\s]+\.ya?ml): (?P<key>[A-Za-z_][\w.-]*): (?P<what>.*)$")
+_QUOTED_NUMBER = re.compile(r"\(got '(?P<value>[-+]?[\d.]+(?:e[-+]?\d+)?)'\)")
+
+
+def _params_headline(first: str, params_file: Path | None) -> str:
+    """``file:line: key: what`` with the key's line in the YAML file and a hint for a number
+    written as a string."""
+    match = _KEY_AT.match(first)
+    if match is None:
+        return first
+    file = Path(match["file"])
+    if not file.is_file() and params_file is not None and file.name == params_file.name:
+        file = params_file
+    line = _yaml_line(file, match["key"]) if file.is_file() else None
+    where = f"{match['file']}:{line}" if line else match["file"]
+    what, more = re.fullmatch(r"(.*?)( \(\+\d+ more below\))?", match["what"]).groups()
+    out = f"{where}: {match['key']}: {what}"
+    number = _QUOTED_NUMBER.search(what)
+    if number:
+        out += f": write {number['value']} without quotes"
+    elif what == "missing":
+        out += ": add it (the project's params.yaml has every key)"
+    return out + (more or "")
+
+
+_YAML_MARK = re.compile(r'in "(?P<file>[^"]+)", line (?P<line>\d+), column (?P<column>\d+)')
+
+
+def _yaml_headline(message: str) -> str | None:
+    """``file:line: not valid YAML: <problem> (column c)`` for a YAML syntax error."""
+    first, *rest = message.strip().splitlines() or [""]
+    if ": not valid YAML (" not in first or not rest:
+        return None
+    marks = [(i, m) for i, line in enumerate(rest) if (m := _YAML_MARK.search(line))]
+    if not marks:
+        return None
+    at, mark = marks[-1]
+    problem = rest[at - 1].strip() if at > 0 else first.split("(", 1)[1]
+    file = first.split(": not valid YAML (", 1)[0]
+    return f"{file}:{mark['line']}: not valid YAML: {problem} (column {mark['column']})"
+
+
+def _yaml_line(file: Path, dotted: str) -> int | None:
+    """1-based line of the deepest existing part of ``dotted`` in a YAML file (None: unknown)."""
+    import yaml
+
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in dotted.split("."):
+        if isinstance(node, yaml.MappingNode):
+            hit = [(k, v) for k, v in node.value if k.value == part]
+            if not hit:
+                break
+            line, node = hit[0][0].start_mark.line + 1, hit[0][1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
+from reviewlab.core.errors import USER_ERRORS, StageError
 from reviewlab.core.params import read_params
 from reviewlab.stages.declared import (
     address,
@@ -65,14 +66,33 @@ def execute(notebook: Path, executed: Path, parameters: dict[str, Any], root: Pa
 
     executed.parent.mkdir(parents=True, exist_ok=True)
     ensure_kernel()
-    pm.execute_notebook(
-        str(notebook),
-        str(executed),
-        parameters=parameters,
-        kernel_name=KERNEL,
-        cwd=str(root),
-        progress_bar=False,
-    )
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(executed),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(root),
+            progress_bar=False,
+            # the kernel's own log lines (a start-up warning, a KeyboardInterrupt at shutdown)
+            # would come before a failed stage's one-line error
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
+    except pm.PapermillExecutionError as err:
+        if err.ename not in USER_ERRORS:  # a bug: keep papermill's full report
+            raise
+        raise StageError(failure_message(err.ename, err.evalue, notebook, executed)) from err
+
+
+def failure_message(ename: str, evalue: str, notebook: Path, executed: Path) -> str:
+    """What a notebook's data / params error says, first; where its traceback is, second."""
+    first = evalue.strip() or ename
+    if ename == "KeyError":
+        first = (
+            f"{notebook.name}: KeyError {first}: a key the stage needs is missing from its "
+            "params or from the data"
+        )
+    return f"{first}\n(the executed notebook {executed} holds the full traceback)"
 
 
 def ensure_kernel() -> None:

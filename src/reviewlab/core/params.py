@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from reviewlab.core.artifacts import project_root
+from reviewlab.core.errors import ReviewlabError
 
 #: A number as written in params.yaml: ints stay ints (``C: 10`` is reported as ``10``).
 Real = int | float
@@ -39,18 +40,76 @@ class Block(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class RatingScale(Block):
+    """The scale a dataset's ratings are on (``{min: 0, max: 10}``); each rating ``r`` in
+    ``[min, max]`` becomes ``1 + 4 * (r - min) / (max - min)`` rounded to the nearest star
+    (halves up), so ``min`` is 1 star and ``max`` is 5."""
+
+    min: Real
+    max: Real
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RatingScale:
+        if not self.min < self.max:
+            raise ValueError(f"rating_scale: min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+#: Canonical columns a dataset may map (``source_row`` is the loader's own).
+_MAPPABLE = (
+    "review_id",
+    "user_id",
+    "item_id",
+    "rating",
+    "title",
+    "text",
+    "timestamp",
+    "helpful_votes",
+    "total_votes",
+)
+
+
 class DatasetParams(Block):
+    """A ``datasets.<name>`` block: see :mod:`reviewlab.data.loaders` and README "Data"."""
+
     adapter: Literal["amazon_jsonl", "clothing_csv", "generic"]
     path: str
     max_rows: Positive | None = None
     format: Literal["jsonl", "csv"] | None = None
     columns: dict[str, str] | None = None
     keep: dict[str, str] | None = None
+    #: ingest fails (naming the top reasons) when a larger share of the rows is quarantined
+    max_quarantine_rate: Annotated[Real, Field(ge=0, le=1)] = 0.2
+    #: the ratings' own scale, mapped linearly onto 1-5 (default: the ratings are 1-5 stars)
+    rating_scale: RatingScale | None = None
+    #: explicit ratings: source value (as text, e.g. "A" or "10") -> stars 1-5
+    rating_map: dict[str, Annotated[int, Field(ge=1, le=5)]] | None = None
 
     @model_validator(mode="after")
     def _generic_needs_columns(self) -> DatasetParams:
         if self.adapter == "generic" and not self.columns:
-            raise ValueError("the generic adapter needs `columns` (canonical name -> source field)")
+            raise ValueError(
+                "the generic adapter needs `columns` (canonical name -> source field), "
+                "e.g. columns: {text: body, rating: stars}"
+            )
+        if self.adapter == "generic":
+            missing = [c for c in ("text", "rating") if c not in (self.columns or {})]
+            if missing:
+                raise ValueError(
+                    f"adapter 'generic' maps no source field to required column(s) {missing}: "
+                    f"add them to `columns`, e.g. {{{missing[0]}: <field of your file>}}"
+                )
+        unknown = sorted(set(self.columns or {}) - set(_MAPPABLE))
+        if unknown:
+            raise ValueError(
+                f"columns: {unknown} are not canonical columns (allowed: {', '.join(_MAPPABLE)}); "
+                "carry other fields along with `keep`"
+            )
+        clash = sorted(set(self.keep or {}) & {*_MAPPABLE, "source_row"})
+        if clash:
+            raise ValueError(f"keep: {clash} are canonical columns: map them under `columns`")
+        if self.rating_scale is not None and self.rating_map is not None:
+            raise ValueError("give either rating_scale or rating_map, not both")
         return self
 
 
@@ -355,7 +414,7 @@ def check_model_path(name: str | None) -> None:
         raise ValueError(f"model path '{name}' does not exist (and is not a hub id like org/name)")
 
 
-class ParamsError(ValueError):
+class ParamsError(ReviewlabError, ValueError):
     """``params.yaml`` does not match the schema; the message lists every offending key."""
 
 

@@ -3,6 +3,7 @@
 | column        | type              | meaning                                                  |
 |---------------|-------------------|----------------------------------------------------------|
 | review_id     | str, unique       | stable id (from the source, else ``<dataset>-<row>``)     |
+|               |                   | (ids are text: JSON ``2`` and ``"2"`` are the same id)    |
 | user_id       | str, nullable     | reviewer (null where the source has none)                |
 | item_id       | str, nullable     | product                                                   |
 | rating        | int 1-5           | star rating, the main label                              |
@@ -38,12 +39,18 @@ RATINGS = [1, 2, 3, 4, 5]
 #: Why a row can be quarantined instead of loaded. Each is counted in the data-quality report.
 QUARANTINE_REASONS = {
     "unparsable_line": "the line/record could not be parsed (bad JSON, wrong field count)",
-    "non_utf8": "the record holds bytes that are not valid UTF-8",
+    "non_utf8": "a mapped or kept field holds bytes that are not valid UTF-8",
     "missing_text": "review text is missing, empty or whitespace only",
-    "rating_non_numeric": "rating is missing or not a number",
-    "rating_out_of_range": "rating is not an integer from 1 to 5",
+    "rating_non_numeric": "rating is missing or not a number (a boolean is not a number)",
+    "rating_out_of_range": "rating is not an integer from 1 to 5 (or not on the declared scale)",
     "bad_value": "an optional field (timestamp, votes) could not be parsed",
     "duplicate_review_id": "review id already seen earlier in the file",
+    # appended after the first seven, so their order in reports stays the same
+    "missing_review_id": "the mapped review id is missing, null or empty",
+    "wrong_type": (
+        "a JSON value of the wrong type: text/title not a string, an id not a string or "
+        "integer, a kept field a list or object"
+    ),
 }
 
 CANONICAL_SCHEMA = pa.DataFrameSchema(

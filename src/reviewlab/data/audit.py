@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.params import AuditParams, FeatureParams
 from reviewlab.data.features import FeatureSet, build_features
 
 PAIRS = (("train", "valid"), ("train", "test"), ("valid", "test"))
 
 
-class LeakageError(RuntimeError):
+class LeakageError(ReviewlabError, RuntimeError):
     """The splits or features leak held-out information; the message lists each finding."""
 
 

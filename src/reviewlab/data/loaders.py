@@ -2,25 +2,54 @@
 
 Every dataset goes through one generic reader driven by an *adapter*: the file format plus a
 mapping ``canonical column -> source field``. The two built-in adapters are presets; a new
-dataset needs only a ``datasets.<name>`` block in ``params.yaml``::
+dataset needs only a ``datasets.<name>`` block in ``params.yaml`` (and a file outside the
+DVC-tracked ``data/`` folder, see README "Data")::
 
     my_shop:
       adapter: generic
-      path: data/my_shop.csv          # .csv, .jsonl, .json.gz or .csv.gz
+      path: data-local/my_shop.csv    # .csv, .jsonl, .json.gz or .csv.gz
       columns: {text: body, rating: stars, item_id: sku, user_id: customer}
       keep: {country: Country}        # extra columns to carry along (optional)
+      rating_scale: {min: 0, max: 10} # optional: ratings not on 1-5 stars (or `rating_map`)
+      max_quarantine_rate: 0.2        # optional: fail when more rows are quarantined
 
 Source fields may address nested JSON with dots (``helpful.0`` is the first element of the
-list ``helpful``). Rows that break the contract are quarantined with a reason; a file that
-cannot be read at all raises :class:`DataLoadError` naming the file and line.
+list ``helpful``). Only the mapped (``columns``) and kept (``keep``) fields are read: the other
+fields of a record never decide its fate.
+
+The contract, per row (a row that breaks it is quarantined with a reason from
+:data:`~reviewlab.core.schema.QUARANTINE_REASONS`, never dropped silently):
+
+- ``text`` and ``title`` are strings (JSON: a list, object, number or boolean is ``wrong_type``);
+- ids (``review_id``, ``user_id``, ``item_id``) are **strings**: a JSON integer is taken as its
+  decimal text, so ``2`` and ``"2"`` are the same id (a duplicate); other JSON types are
+  ``wrong_type``; ``review_id``, when mapped, must be non-empty (``missing_review_id``), when
+  not mapped it is ``<dataset>-<line>``;
+- ``rating`` is a number or numeric text (not a boolean) from 1 to 5, or on the declared
+  ``rating_scale`` (mapped linearly onto 1-5, nearest star, halves up) or a key of
+  ``rating_map`` (source value as text -> stars);
+- ``timestamp`` (unix seconds or a date) and the vote counts (non-negative integers) may be
+  empty; a value that does not parse is ``bad_value``.
+
+A file that cannot be used at all raises :class:`DataLoadError`, whose first line names the
+file, the line or field, what was expected and how to fix it: a missing file, a directory, an
+unreadable (e.g. truncated gzip) file, an empty file, a mapped field that is in no record
+(JSONL) or not in the header (CSV), or more than ``max_quarantine_rate`` of the rows
+quarantined (default 0.2; the message lists the top reasons).
+
+Blank lines are skipped and not counted: they hold no record, so ``rows_read`` counts records
+(``rows_read = rows_loaded + rows_quarantined``), and ``source_row`` stays the line number in
+the file, blank lines included. A UTF-8 byte-order mark at the start of the file is ignored.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +58,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reviewlab.core.params import DatasetParams
+from reviewlab.core.errors import ReviewlabError
+from reviewlab.core.params import DatasetParams, ParamsError
 from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
 
 ADAPTERS: dict[str, dict[str, Any]] = {
@@ -69,10 +99,36 @@ ADAPTERS: dict[str, dict[str, Any]] = {
 }
 REQUIRED = ("text", "rating")
 EXAMPLES_PER_REASON = 3
+#: Canonical columns by the JSON types they accept (``None`` is always accepted here).
+TEXT_COLUMNS = ("title", "text")
+ID_COLUMNS = ("review_id", "user_id", "item_id")
+PARSED_COLUMNS = ("rating", "timestamp", "helpful_votes", "total_votes")
+_ABSENT = object()
+_FIX_HINTS = {
+    "unparsable_line": "check the file's format (datasets.{name}.format: csv or jsonl)",
+    "non_utf8": "convert the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+    "missing_text": "check columns.text of datasets.{name}",
+    "rating_non_numeric": "check columns.rating of datasets.{name}, or give a rating_map",
+    "rating_out_of_range": (
+        "declare the ratings' scale in datasets.{name}, e.g. rating_scale: {{min: 0, max: 10}}, "
+        "or a rating_map"
+    ),
+    "bad_value": "check the timestamp / vote columns of datasets.{name}",
+    "duplicate_review_id": "columns.review_id of datasets.{name} must identify one review",
+    "missing_review_id": (
+        "map a field every record has to review_id, or leave review_id out of columns "
+        "(rows are then numbered <dataset>-<line>)"
+    ),
+    "wrong_type": (
+        "map fields of the right type (text and title: strings; nested JSON fields with dots, "
+        "e.g. body.text)"
+    ),
+}
 
 
-class DataLoadError(ValueError):
-    """A raw file that cannot be read at all (names the file and line)."""
+class DataLoadError(ReviewlabError, ValueError):
+    """A raw file that cannot be used at all; the first line names the file, the line or
+    field, what was expected and how to fix it."""
 
 
 @dataclass
@@ -88,7 +144,7 @@ def resolve_adapter(cfg: DatasetParams) -> dict[str, Any]:
     """Merge a ``datasets.<name>`` block over its adapter preset."""
     name = cfg.adapter
     if name not in ADAPTERS:
-        raise ValueError(f"unknown adapter '{name}' (allowed: {sorted(ADAPTERS)})")
+        raise ParamsError(f"unknown adapter '{name}' (allowed: {sorted(ADAPTERS)})")
     given = {k: v for k, v in cfg.model_dump().items() if v is not None}
     spec = {**ADAPTERS[name], **given}
     spec["columns"] = {**ADAPTERS[name]["columns"], **(cfg.columns or {})}
@@ -98,7 +154,10 @@ def resolve_adapter(cfg: DatasetParams) -> dict[str, Any]:
         spec["format"] = "csv" if ".csv" in suffixes else "jsonl"
     missing = [c for c in REQUIRED if c not in spec["columns"]]
     if missing:
-        raise ValueError(f"adapter '{name}' maps no source field to required column(s) {missing}")
+        raise ParamsError(
+            f"adapter '{name}' maps no source field to required column(s) {missing}: "
+            "add them to `columns`"
+        )
     return spec
 
 
@@ -108,47 +167,109 @@ def _open_text_lines(path: Path) -> Iterator[bytes]:
         yield from handle
 
 
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict | None, str | None, str]]:
-    """Yield ``(line_no, record, reason, raw)``; reason is set when the line is unusable."""
-    line_no = 0
+def _read_jsonl(
+    path: Path, name: str, wanted: dict[str, str]
+) -> Iterator[tuple[int, dict | None, str | None, str]]:
+    """Yield ``(line_no, record, reason, raw)``; reason is set when the line is unusable.
+
+    Undecodable bytes are kept as surrogates (``surrogateescape``): a record is ``non_utf8``
+    only when a field it maps or keeps holds them (or the line is not JSON at all). After the
+    last line, a mapped field that no record has is an error naming the fields that exist.
+    """
+    line_no, found, fields = 0, set(), {}
     try:
         for line_no, line in enumerate(_open_text_lines(path), start=1):
+            if line_no == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
             if not line.strip():
                 continue
-            try:
-                text = line.decode("utf-8")
-            except UnicodeDecodeError:
-                yield line_no, None, "non_utf8", repr(line[:200])
-                continue
+            text = line.decode("utf-8", "surrogateescape")
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as err:
-                yield line_no, None, "unparsable_line", f"{err.msg}: {text[:200]!r}"
+                if _has_surrogates(text):
+                    yield line_no, None, "non_utf8", repr(line[:200])
+                else:
+                    yield line_no, None, "unparsable_line", f"{err.msg}: {text[:200]!r}"
                 continue
             if not isinstance(record, dict):
                 yield line_no, None, "unparsable_line", f"not a JSON object: {text[:200]!r}"
                 continue
+            fields.update(dict.fromkeys(record))
+            found.update(s for s in wanted.values() if _lookup(record, s, _ABSENT) is not _ABSENT)
             yield line_no, record, None, ""
     except (OSError, EOFError) as err:
-        raise DataLoadError(f"{path}: line {line_no + 1}: cannot read the file: {err}") from err
+        raise DataLoadError(
+            f"{path}: line {line_no + 1}: cannot read the file ({err}): it is damaged or "
+            "truncated; fetch it again (`dvc pull`) or fix datasets."
+            f"{name}.path"
+        ) from err
+    if fields:  # no parsed record at all: the quarantine rate tells
+        for target, source in wanted.items():
+            if source not in found:
+                shown = [_safe(f) for f in list(fields)[:30]] + (
+                    ["..."] if len(fields) > 30 else []
+                )
+                raise DataLoadError(
+                    f"{path}: field '{source}' (mapped to '{target}') is in no record; the "
+                    f"records have the fields {shown}: fix the mapping in datasets.{name}"
+                )
 
 
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    """Undecodable bytes (``surrogateescape``) or a lone surrogate escaped in JSON."""
+    return any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, str]]:
-    """Yield ``(start_line, record, reason, raw)`` for each CSV record after the header."""
+def _safe(value: Any) -> str:
+    """``str(value)`` writable as UTF-8: undecodable bytes shown as ``\\xe9``."""
+    text = str(value)
+    if not _has_surrogates(text):
+        return text
+    return "".join(
+        (f"\\x{ord(ch) - 0xDC00:02x}" if ch >= "\udc80" else f"\\u{ord(ch):04x}")
+        if "\ud800" <= ch <= "\udfff"
+        else ch
+        for ch in text
+    )
+
+
+def _read_csv(
+    path: Path, name: str, wanted: dict[str, str]
+) -> Iterator[tuple[int, dict | None, str | None, str]]:
+    """Yield ``(start_line, record, reason, raw)`` for each CSV record after the header;
+    first check that every mapped source column is in the header (clear error otherwise)."""
     try:
         raw = b"".join(_open_text_lines(path))
     except (OSError, EOFError) as err:
-        raise DataLoadError(f"{path}: cannot read the file: {err}") from err
-    reader = csv.reader(io.StringIO(raw.decode("utf-8", "surrogateescape"), newline=""))
+        raise DataLoadError(
+            f"{path}: cannot read the file ({err}): it is damaged or truncated; fetch it again "
+            f"(`dvc pull`) or fix datasets.{name}.path"
+        ) from err
+    text = raw.decode("utf-8", "surrogateescape")
+    if text.startswith("\ufeff"):  # a byte-order mark before a (possibly quoted) header
+        text = text[1:]
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader)  # _check_header has ruled out an empty file
+        header = next(reader, [])
     except csv.Error as err:
         raise DataLoadError(f"{path}: line 1: cannot parse the header: {err}") from err
-    header = [h.lstrip("\ufeff") for h in header]
+    if not "".join(header).strip():
+        raise DataLoadError(
+            f"{path}: line 1: empty file, expected a header row naming the columns "
+            f"(e.g. {','.join(wanted.values())})"
+        )
+    for target, source in wanted.items():
+        if source not in header:
+            raise DataLoadError(
+                f"{path}: line 1: column '{source}' (mapped to '{target}') is not in the header "
+                f"{[_safe(h) for h in header]}: fix the mapping in datasets.{name}"
+            )
+        if header.count(source) > 1:
+            raise DataLoadError(
+                f"{path}: line 1: column '{source}' (mapped to '{target}') appears "
+                f"{header.count(source)} times in the header: rename one of them"
+            )
     start = reader.line_num + 1
     while True:
         try:
@@ -156,21 +277,20 @@ def _read_csv(path: Path) -> Iterator[tuple[int, dict | None, str | None, str]]:
         except StopIteration:
             return
         except csv.Error as err:
-            raise DataLoadError(f"{path}: line {start}: cannot parse CSV: {err}") from err
+            raise DataLoadError(
+                f"{path}: line {start}: cannot parse CSV ({err}): fix that record"
+            ) from err
         if row:
             if len(row) != len(header):
                 detail = f"{len(row)} fields, header has {len(header)}: {str(row)[:200]}"
-                yield start, None, "unparsable_line", detail
-            elif any(_has_surrogates(v) for v in row):
-                bad = next(h for h, v in zip(header, row, strict=True) if _has_surrogates(v))
-                yield start, None, "non_utf8", f"field '{bad}'"
+                yield start, None, "unparsable_line", _safe(detail)
             else:
                 yield start, dict(zip(header, row, strict=True)), None, ""
         start = reader.line_num + 1
 
 
-def _lookup(record: dict, source: str) -> Any:
-    """``record[source]``, following dots into nested dicts and lists; None when absent."""
+def _lookup(record: dict, source: str, default: Any = None) -> Any:
+    """``record[source]``, following dots into nested dicts and lists; ``default`` when absent."""
     if source in record:
         return record[source]
     node: Any = record
@@ -180,25 +300,8 @@ def _lookup(record: dict, source: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return None
+            return default
     return node
-
-
-def _check_header(path: Path, spec: dict[str, Any]) -> None:
-    """CSV only: every mapped source column must be in the header (clear error otherwise)."""
-    if spec["format"] != "csv":
-        return
-    first = next(_open_text_lines(path), b"").decode("utf-8", "replace")
-    if not first.strip():
-        raise DataLoadError(f"{path}: line 1: empty file, expected a header row")
-    header = [h.lstrip("\ufeff") for h in next(csv.reader([first]), [])]
-    wanted = {**spec["columns"], **spec["keep"]}
-    for target, source in wanted.items():
-        if source not in header:
-            raise DataLoadError(
-                f"{path}: line 1: column '{source}' (mapped to '{target}') is not in the header "
-                f"{header}"
-            )
 
 
 def _blank(series: pd.Series) -> pd.Series:
@@ -221,10 +324,35 @@ def _to_timestamp(series: pd.Series) -> pd.Series:
 
 
 def _maybe_numeric(series: pd.Series) -> pd.Series:
-    numbers = _to_number(series)
+    present = series[~_blank(series)]
+    if len(present) and all(isinstance(v, bool | np.bool_) for v in present):
+        return series.where(~_blank(series)).astype("boolean")
+    numbers = _to_number(series.where(~series.map(_is_bool)))
     if numbers.notna().sum() == (~_blank(series)).sum() and numbers.notna().any():
         return numbers
     return series.where(~_blank(series)).astype("str")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
+def _type_ok(value: Any, column: str) -> bool:
+    """Whether a raw (JSON or CSV) value has a type ``column`` accepts; ``None`` always does."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    if column in TEXT_COLUMNS:
+        return isinstance(value, str)
+    if column in ID_COLUMNS:
+        return isinstance(value, str | int) and not _is_bool(value)
+    if column in PARSED_COLUMNS:
+        return isinstance(value, str | int | float) and not _is_bool(value)
+    return not isinstance(value, list | dict)  # a kept column: any scalar
+
+
+def _as_id(value: Any) -> Any:
+    """A JSON integer id as its decimal text (ids are strings: ``2`` and ``"2"`` are one id)."""
+    return str(value) if isinstance(value, int) and not _is_bool(value) else value
 
 
 def load_reviews(
@@ -234,20 +362,29 @@ def load_reviews(
 
     ``cfg`` is the ``datasets.<name>`` block; a relative ``cfg.path`` is resolved against
     ``root`` (the folder the calling stage passes). ``cfg.max_rows`` keeps a random subset of
-    the valid rows, drawn with ``seed`` (tiny profiles).
+    the valid rows, drawn with ``seed`` (tiny profiles). Raises :class:`DataLoadError` when
+    the file cannot be used or more than ``cfg.max_quarantine_rate`` of its rows is
+    quarantined.
     """
     spec = resolve_adapter(cfg)
     path = Path(spec["path"])
     if root is not None and not path.is_absolute():
         path = root / path
+    if path.is_dir():
+        raise DataLoadError(
+            f"{path}: is a directory, expected a review file (.csv or .jsonl, optionally .gz): "
+            f"fix datasets.{name}.path"
+        )
     if not path.is_file():
-        raise DataLoadError(f"{path}: file not found (datasets.{name}.path)")
-    _check_header(path, spec)
+        raise DataLoadError(
+            f"{path}: file not found (datasets.{name}.path): fix the path (relative to the "
+            "project folder) or fetch the data (`dvc pull`)"
+        )
+    wanted = {**spec["columns"], **spec["keep"]}
     reader = _read_csv if spec["format"] == "csv" else _read_jsonl
 
     rows, bad = [], []
-    wanted = {**spec["columns"], **spec["keep"]}
-    for line_no, record, reason, raw in reader(path):
+    for line_no, record, reason, raw in reader(path, name, wanted):
         if reason:
             bad.append({"source_row": line_no, "reason": reason, "field": "", "value": raw})
             continue
@@ -256,16 +393,18 @@ def load_reviews(
         rows.append(row)
     rows_read = len(rows) + len(bad)
     if rows_read == 0:
-        raise DataLoadError(f"{path}: no records found")
+        holds = "a header and no rows" if spec["format"] == "csv" else "only blank lines"
+        raise DataLoadError(f"{path}: no records found: the file holds {holds}")
 
-    table = pd.DataFrame(rows, columns=[*wanted, "source_row"])
-    reviews, flagged = _check_rows(table, name)
+    table = pd.DataFrame(rows, columns=[*wanted, "source_row"], dtype=object)
+    reviews, flagged = _check_rows(table, name, spec)
     quarantine = pd.DataFrame(
         bad + flagged, columns=["source_row", "reason", "field", "value"]
     ).sort_values("source_row", kind="stable", ignore_index=True)
-    reviews = validate(reviews)
+    reviews = _validated(reviews, path)
 
     quality = quality_report(path, rows_read, reviews, quarantine)
+    _check_quarantine_rate(quality, quarantine, table, spec, path, name)
     if cfg.max_rows and len(reviews) > cfg.max_rows:
         keep = reviews.sample(n=int(cfg.max_rows), random_state=int(seed))
         reviews = keep.sort_values("source_row", ignore_index=True)
@@ -273,8 +412,62 @@ def load_reviews(
     return LoadResult(reviews, quarantine, quality)
 
 
-def _check_rows(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[dict]]:
-    """Coerce mapped columns to canonical types; return the valid rows and flagged ones."""
+def _validated(reviews: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The pandera contract; a failure (a loader bug: bad rows are quarantined before) names
+    the file and the source lines instead of positions after filtering."""
+    import pandera.errors
+
+    try:
+        return validate(reviews)
+    except pandera.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        lines = sorted(
+            {int(reviews["source_row"].iloc[i]) for i in cases["index"].dropna().astype(int)}
+        )
+        checks = sorted({f"{c}: {k}" for c, k in zip(cases["column"], cases["check"], strict=True)})
+        raise DataLoadError(
+            f"{path}: line(s) {lines[:10]}: loaded rows break the canonical contract "
+            f"({'; '.join(checks[:5])}); please report this with the file"
+        ) from err
+
+
+def _scaled_rating(raw: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
+    """``(stars, present)``: stars 1-5 (NaN where invalid) and whether a rating was given.
+
+    Without a declared scale the value itself must be 1-5; ``rating_scale`` maps
+    ``[min, max]`` linearly onto 1-5 (nearest star, halves up); ``rating_map`` looks the
+    value up by its text (an integral number by its integer text: ``10.0`` is ``"10"``).
+    """
+    usable = raw.where(raw.map(lambda v: _type_ok(v, "rating")))  # booleans, lists: not ratings
+    present = ~_blank(usable)
+    if spec.get("rating_map"):
+        mapping = spec["rating_map"]
+
+        def stars_of(value: Any) -> float:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            return float(mapping.get(str(value).strip(), math.nan))
+
+        return usable.where(present).map(stars_of, na_action="ignore").astype("float64"), present
+    numbers = _to_number(usable)
+    if spec.get("rating_scale"):
+        low, high = spec["rating_scale"]["min"], spec["rating_scale"]["max"]
+        inside = numbers.between(low, high)
+        stars = np.floor(1 + 4 * (numbers - low) / (high - low) + 0.5 + 1e-9)
+        return stars.where(inside), numbers.notna()
+    return numbers.where(numbers.isin([1, 2, 3, 4, 5])), numbers.notna()
+
+
+def _check_rows(
+    table: pd.DataFrame, name: str, spec: dict[str, Any] | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
+    """Coerce mapped columns to canonical types; return the valid rows and flagged ones.
+
+    The first reason that applies wins, in this order: ``non_utf8``, ``wrong_type``,
+    ``missing_review_id``, ``missing_text``, ``rating_non_numeric``, ``rating_out_of_range``,
+    ``bad_value``, ``duplicate_review_id``.
+    """
+    spec = spec or {}
     reason = pd.Series(None, index=table.index, dtype="object")
     fieldname = pd.Series("", index=table.index, dtype="object")
 
@@ -283,39 +476,57 @@ def _check_rows(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[dict
         reason[new] = why
         fieldname[new] = column
 
-    for column in table.columns:
-        if column != "source_row":
-            bad = [isinstance(v, str) and _has_surrogates(v) for v in table[column]]
-            flag(pd.Series(bad, index=table.index, dtype=bool), "non_utf8", column)
+    columns = [c for c in table.columns if c != "source_row"]
+    table = table.copy()
+    for column in columns:
+        bad = pd.Series(
+            [isinstance(v, str) and _has_surrogates(v) for v in table[column]],
+            index=table.index,
+            dtype=bool,
+        )
+        flag(bad, "non_utf8", column)
+        if bad.any():  # flagged: from here on shown as escapes (\xe9), valid text
+            table.loc[bad, column] = table.loc[bad, column].map(_safe)
+    for column in columns:
+        if column not in PARSED_COLUMNS:  # a bad rating / timestamp / vote has its own reason
+            bad = [not _type_ok(v, column) for v in table[column]]
+            flag(pd.Series(bad, index=table.index, dtype=bool), "wrong_type", column)
 
+    if "review_id" in table:
+        ids = table["review_id"].map(_as_id)
+        flag(_blank(ids), "missing_review_id", "review_id")
+        review_id = ids.where(~_blank(ids), "").astype("str")
+    else:
+        review_id = name + "-" + table["source_row"].astype("str")
     text = table["text"] if "text" in table else pd.Series(None, index=table.index)
     flag(_blank(text), "missing_text", "text")
-    rating = _to_number(table["rating"])
-    flag(rating.isna(), "rating_non_numeric", "rating")
-    flag(rating.notna() & ~rating.isin([1, 2, 3, 4, 5]), "rating_out_of_range", "rating")
+    stars, given = _scaled_rating(table["rating"], spec)
+    flag(~given, "rating_non_numeric", "rating")
+    flag(stars.isna(), "rating_out_of_range", "rating")
 
     out = pd.DataFrame(index=table.index)
-    out["review_id"] = (
-        table["review_id"].astype("str")
-        if "review_id" in table
-        else name + "-" + table["source_row"].astype("str")
-    )
+    out["review_id"] = review_id
     for column in ("user_id", "item_id"):
-        values = table[column] if column in table else pd.Series(None, index=table.index)
+        values = (
+            table[column].map(_as_id) if column in table else pd.Series(None, index=table.index)
+        )
         out[column] = values.where(~_blank(values)).astype("str")
-    out["rating"] = rating.where(rating.isin([1, 2, 3, 4, 5]), 0).astype("int64")  # bad: flagged
+    out["rating"] = stars.where(stars.isin([1, 2, 3, 4, 5]), 0).astype("int64")  # bad: flagged
     out["title"] = table["title"].fillna("").astype("str") if "title" in table else ""
     out["text"] = text.astype("str")
     if "timestamp" in table:
-        stamps = _to_timestamp(table["timestamp"])
-        flag(stamps.isna() & ~_blank(table["timestamp"]), "bad_value", "timestamp")
+        raw = table["timestamp"]
+        wrong = ~raw.map(lambda v: _type_ok(v, "timestamp"))
+        stamps = _to_timestamp(raw.where(~wrong))
+        flag((stamps.isna() & ~_blank(raw)) | wrong, "bad_value", "timestamp")
         out["timestamp"] = stamps
     else:
         out["timestamp"] = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns, UTC]")
     for column in ("helpful_votes", "total_votes"):
         values = table[column] if column in table else pd.Series(None, index=table.index)
-        numbers = _to_number(values)
-        invalid = (numbers.isna() & ~_blank(values)) | (numbers < 0) | (numbers.mod(1) > 0)
+        wrong = ~values.map(lambda v, c=column: _type_ok(v, c))
+        numbers = _to_number(values.where(~wrong))
+        invalid = wrong | (numbers.isna() & ~_blank(values)) | (numbers < 0) | (numbers.mod(1) > 0)
         flag(invalid, "bad_value", column)
         out[column] = numbers.where(~invalid).astype("Int64")
     out["source_row"] = table["source_row"].astype("int64")
@@ -332,11 +543,47 @@ def _check_rows(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[dict
             "source_row": int(table.at[i, "source_row"]),
             "reason": reason[i],
             "field": fieldname[i],
-            "value": str(table.at[i, fieldname[i]])[:200] if fieldname[i] in table else "",
+            "value": _safe(table.at[i, fieldname[i]])[:200] if fieldname[i] in table else "",
         }
         for i in reason.index[reason.notna()]
     ]
     return out[reason.isna()].reset_index(drop=True), flagged
+
+
+def _check_quarantine_rate(
+    quality: dict[str, Any],
+    quarantine: pd.DataFrame,
+    table: pd.DataFrame,
+    spec: dict[str, Any],
+    path: Path,
+    name: str,
+) -> None:
+    """Fail when more than ``max_quarantine_rate`` of the rows is quarantined (a wrong
+    mapping or scale, not a few bad rows), naming the top reasons with an example each."""
+    limit = spec.get(
+        "max_quarantine_rate", DatasetParams.model_fields["max_quarantine_rate"].default
+    )
+    if quality["rows_quarantined"] <= limit * quality["rows_read"]:
+        return
+    top = [(r, n) for r, n in quality["by_reason"].items() if n]
+    top.sort(key=lambda item: -item[1])
+    parts = []
+    for why, count in top[:3]:
+        first = quarantine[quarantine["reason"] == why].iloc[0]
+        where = f"line {first['source_row']}"
+        shown = f"{first['field']} {first['value']!r}" if first["field"] else first["value"][:60]
+        parts.append(f"{why} {count:,} (e.g. {where}: {shown})")
+    hint = _FIX_HINTS.get(top[0][0], "check datasets.{name}").format(name=name)
+    if top[0][0] == "rating_out_of_range":
+        ratings = table["rating"]
+        numbers = _to_number(ratings.where(ratings.map(lambda v: _type_ok(v, "rating"))))
+        hint = f"ratings span {numbers.min():g} to {numbers.max():g}: {hint}"
+    raise DataLoadError(
+        f"{path}: {quality['rows_quarantined']:,} of {quality['rows_read']:,} rows "
+        f"({quality['quarantine_rate']:.0%}) quarantined, more than "
+        f"datasets.{name}.max_quarantine_rate = {limit}: {'; '.join(parts)}. Fix: {hint}; "
+        "or raise max_quarantine_rate"
+    )
 
 
 def quality_report(

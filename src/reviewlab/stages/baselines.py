@@ -8,31 +8,13 @@ the validation search).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
-
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.params import Params
 from reviewlab.data.features import FeatureSet
-from reviewlab.models.baselines import fit_and_score
+from reviewlab.models.baselines import Scored, fit_and_score
 
 
-@dataclass
-class Result:
-    payload: dict[str, Any]  # baselines.json
-    table: pd.DataFrame  # one row per model: valid_* and test_* metrics
-    predictions: pd.DataFrame  # validation and test predictions of every model
-    search: pd.DataFrame  # every validation grid point with its score
-
-    @property
-    def best(self) -> str:
-        """The model selected on validation."""
-        return self.payload["best_on_valid"]
-
-
-def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
+def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Scored:
     """Fit and score every baseline of ``dataset``; write metrics, predictions and search."""
     catalogue = catalogue or Catalogue()
     features = FeatureSet.load(catalogue.features(dataset))
@@ -43,4 +25,4 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     folder = catalogue.baselines(dataset)
     catalogue.write_table(scored.predictions, catalogue.predictions(folder))
     scored.search.to_csv(catalogue.search(folder), index=False)
-    return Result(scored.payload, scored.table, scored.predictions, scored.search)
+    return scored

@@ -48,8 +48,8 @@ def resolve(
         key = item.get("key")
         if key not in over:
             raise ParamsError(
-                f"stage '{stage}' runs once per key of {entry['foreach']}: "
-                f"'{key}' is not one (known: {sorted(over)})"
+                f"stage '{stage}' runs once per key of {entry['foreach']}: '{key}' is not one "
+                f"(known: {sorted(over)}); add a {entry['foreach'][2:-1]}.{key} block to params.yaml"
             )
         context |= {"key": key, "item": over[key]}
         entry = entry["do"]
@@ -128,12 +128,16 @@ def trace_opens(stage: str) -> None:
     log = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (lives with the process)
 
     def hook(event: str, args: tuple) -> None:
-        if event == "open" and isinstance(args[0], str | Path) and args[0] != target:
-            mode = (
-                args[1]
-                if isinstance(args[1], str)
-                else ("w" if args[2] & (os.O_WRONLY | os.O_RDWR) else "r")
-            )
-            log.write(f"{stage}\t{mode}\t{os.path.abspath(args[0])}\n")
+        if event != "open" or not isinstance(args[0], str | Path) or args[0] == target:
+            return
+        path = os.path.abspath(args[0])
+        if isinstance(args[1], str):
+            mode = args[1]
+        else:  # os.open: flags
+            mode = "w" if args[2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT) else "r"
+        # files only: not folders, and not a read that fails or is relative to a dir_fd
+        if os.path.isdir(path) or ("r" in mode and "+" not in mode and not os.path.isfile(path)):
+            return
+        log.write(f"{stage}\t{mode}\t{path}\n")
 
     sys.addaudithook(hook)

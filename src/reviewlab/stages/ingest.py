@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
-from reviewlab.core.params import Params
+from reviewlab.core.params import Params, dataset_config
 from reviewlab.data.loaders import load_reviews
 
 
@@ -25,9 +25,14 @@ class Result:
 
 
 def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
-    """Load ``dataset`` (seeded subsample with ``params.seed``) and write its canonical tables."""
+    """Load ``dataset`` (seeded subsample with ``params.seed``) and write its canonical tables.
+
+    Raises ``ParamsError`` for a dataset params.yaml does not define and ``DataLoadError`` for
+    a file that cannot be used (nothing is written then).
+    """
     catalogue = catalogue or Catalogue()
-    loaded = load_reviews(params.datasets[dataset], dataset, catalogue.root, seed=params.seed)
+    cfg = dataset_config(params, dataset)
+    loaded = load_reviews(cfg, dataset, catalogue.root, seed=params.seed)
     catalogue.write_table(loaded.reviews, catalogue.reviews(dataset))
     catalogue.write_table(loaded.quarantine, catalogue.quarantine(dataset))
     catalogue.write_metric(dataset, "data_quality", loaded.quality)

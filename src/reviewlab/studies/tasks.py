@@ -29,7 +29,6 @@ from sklearn.metrics import f1_score
 
 from reviewlab.core.compose import TASK_LABEL as LABEL
 from reviewlab.core.evaluation import evaluate_labels
-from reviewlab.core.formatting import metric_with_ci
 from reviewlab.core.params import FinetuneParams, LabelBins, LabelMap, TaskBudget, TaskParams
 from reviewlab.data.features import FeatureSet
 from reviewlab.models import baselines
@@ -273,27 +272,4 @@ def _frame(rows: pd.DataFrame, predicted: np.ndarray, score: np.ndarray | None) 
             "predicted": np.asarray(predicted, dtype=np.int64),
             "score": np.nan if score is None else score,
         }
-    )
-
-
-def results_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    """One row per model: each metric as ``value [low, high]`` strings, best first."""
-    rows = []
-    for model, entry in metrics["models"].items():
-        row = {"model": model}
-        for metric in ("macro_f1", "f1", "roc_auc", "accuracy"):
-            if metric in entry:
-                row[metric] = metric_with_ci(entry, metric)
-        rows.append(row)
-    order = sorted(rows, key=lambda r: -metrics["models"][r["model"]]["macro_f1"])
-    return pd.DataFrame(order).set_index("model")
-
-
-def describe(metrics: dict[str, Any]) -> str:
-    """One line on a task's data: classes, test rows, fine-tuning rows, excluded rows."""
-    classes = f"classes {metrics['classes']}; " if metrics["classes"] else ""
-    return (
-        f"{metrics['task']} ({metrics['dataset']}): {classes}{metrics['test_rows']} test rows; "
-        f"fine-tuned on {metrics['train_rows_finetune']} training rows; rows without a label, "
-        f"excluded: {metrics['rows']['excluded']}"
     )

@@ -198,10 +198,9 @@ def fit(
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience))
     if live_dir is not None:
         from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
 
         live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)
-        callbacks.append(DVCLiveCallback(live=live))
+        callbacks.append(_curves_callback(live))
     regularization = cfg.regularization
     trainer = ReviewTrainer(
         model=model,
@@ -358,3 +357,16 @@ def _rows_in_prediction_order(trainer, dataset, rows: pd.DataFrame, spec: LabelS
 def _best_step(trainer) -> int | None:
     checkpoint = trainer.state.best_model_checkpoint
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
+
+
+def _curves_callback(live: Any) -> Any:
+    """DVCLive's Trainer callback logging the training curves only: not its own params.yaml
+    (params.yaml and dvc.lock record the run's settings; the copy held the checkpoint folder's
+    absolute path and was no declared output of the stage)."""
+    from transformers.integrations import DVCLiveCallback
+
+    class CurvesCallback(DVCLiveCallback):
+        def setup(self, args, state, model) -> None:
+            self._initialized = True
+
+    return CurvesCallback(live=live)
