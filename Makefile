@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Offline Hugging Face settings come with the package (reviewlab/__init__.py).
 export DVC_NO_ANALYTICS=1 PYTHONHASHSEED=0
 
-.PHONY: help install data repro results test test-fast lint format lab lock clean
+.PHONY: help install data repro results plots test test-fast lint format lab lock clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,12 +25,16 @@ install: $(STAMP)  ## create .venv and install the pinned environment
 data: $(STAMP)  ## materialise data/ from the DVC remote (../shared/dvc-remote)
 	$(BIN)/dvc pull -q data.dvc
 
-repro: data  ## run the whole pipeline (dvc repro) and refresh the README results table
+repro: data  ## run the whole pipeline (dvc repro), refresh the README tables and reports/plots
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	$(BIN)/reviewlab readme
+	$(BIN)/dvc plots show -q -o reports/plots
 
-results: $(STAMP)  ## regenerate the README results table from metrics/
+results: $(STAMP)  ## regenerate the README results tables from metrics/ and headlines/
 	$(BIN)/reviewlab readme
+
+plots: $(STAMP)  ## render every DVC plot (dvc.yaml `plots`) to reports/plots/index.html
+	$(BIN)/dvc plots show -q -o reports/plots
 
 test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end dvc repro
 	$(BIN)/pytest

@@ -504,7 +504,7 @@ def test_dataset_block_errors(extra, message):
 
 
 def test_every_canonical_column_can_be_mapped():
-    from reviewlab.core.schema import CANONICAL_COLUMNS
+    from reviewlab.core.columns import CANONICAL_COLUMNS
 
     mappable = [c for c in CANONICAL_COLUMNS if c != "source_row"]
     assert DatasetParams(adapter="generic", path="x.csv", columns={c: c for c in mappable})

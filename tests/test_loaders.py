@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reviewlab.core.columns import CANONICAL_COLUMNS
 from reviewlab.core.params import DatasetParams
-from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
+from reviewlab.core.schema import QUARANTINE_REASONS, validate
 from reviewlab.data.loaders import DataLoadError, load_reviews, resolve_adapter
 
 AMAZON_CFG = {"adapter": "amazon_jsonl"}

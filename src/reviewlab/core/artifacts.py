@@ -8,6 +8,8 @@ dvc.yaml spells the same layout, and tests keep the two in step.
   ``studies``);
 - ``reports/<folder>/<stage>.html``: committed HTML reports; executed notebooks beside the
   artifacts under ``artifacts/<folder>/notebooks/``.
+- ``headlines/...json`` and ``plots/...csv``: committed headline metrics and plot data (stage
+  ``headlines``), the files ``dvc metrics`` / ``dvc plots`` compare across experiments.
 """
 
 from __future__ import annotations
@@ -194,3 +196,20 @@ class Catalogue:
     def run_checkpoints(self, folder: Path) -> Path:
         """Checkpoints of a fixed-budget run inside its output ``folder`` (removed after)."""
         return folder / "checkpoints"
+
+    # ---- headlines (stage headlines): what `dvc metrics show` / `dvc plots` compare ---------
+    def headlines_dir(self) -> Path:
+        """``headlines/``: the small flat files dvc.yaml declares as DVC ``metrics``."""
+        return self.root / "headlines"
+
+    def headline(self, name: str) -> Path:
+        """``headlines/<name>.json``: one headline metrics file (one row of the table)."""
+        return self.headlines_dir() / f"{name}.json"
+
+    def plots_dir(self) -> Path:
+        """``plots/``: the data of dvc.yaml's top-level ``plots``."""
+        return self.root / "plots"
+
+    def plot_data(self, name: str) -> Path:
+        """``plots/<name>.csv``: the data of one DVC plot."""
+        return self.plots_dir() / f"{name}.csv"

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from reviewlab.core.artifacts import project_root
+from reviewlab.core.columns import MAPPABLE_COLUMNS
 from reviewlab.core.errors import ReviewlabError
 
 #: A number as written in params.yaml: ints stay ints (``C: 10`` is reported as ``10``).
@@ -55,20 +56,6 @@ class RatingScale(Block):
         return self
 
 
-#: Canonical columns a dataset may map (``source_row`` is the loader's own).
-_MAPPABLE = (
-    "review_id",
-    "user_id",
-    "item_id",
-    "rating",
-    "title",
-    "text",
-    "timestamp",
-    "helpful_votes",
-    "total_votes",
-)
-
-
 class DatasetParams(Block):
     """A ``datasets.<name>`` block: see :mod:`reviewlab.data.loaders` and README "Data"."""
 
@@ -99,13 +86,14 @@ class DatasetParams(Block):
                     f"adapter 'generic' maps no source field to required column(s) {missing}: "
                     f"add them to `columns`, e.g. {{{missing[0]}: <field of your file>}}"
                 )
-        unknown = sorted(set(self.columns or {}) - set(_MAPPABLE))
+        unknown = sorted(set(self.columns or {}) - set(MAPPABLE_COLUMNS))
         if unknown:
             raise ValueError(
-                f"columns: {unknown} are not canonical columns (allowed: {', '.join(_MAPPABLE)}); "
+                f"columns: {unknown} are not canonical columns "
+                f"(allowed: {', '.join(MAPPABLE_COLUMNS)}); "
                 "carry other fields along with `keep`"
             )
-        clash = sorted(set(self.keep or {}) & {*_MAPPABLE, "source_row"})
+        clash = sorted(set(self.keep or {}) & {*MAPPABLE_COLUMNS, "source_row"})
         if clash:
             raise ValueError(f"keep: {clash} are canonical columns: map them under `columns`")
         if self.rating_scale is not None and self.rating_map is not None:

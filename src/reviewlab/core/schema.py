@@ -22,18 +22,6 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-CANONICAL_COLUMNS = [
-    "review_id",
-    "user_id",
-    "item_id",
-    "rating",
-    "title",
-    "text",
-    "timestamp",
-    "helpful_votes",
-    "total_votes",
-    "source_row",
-]
 RATINGS = [1, 2, 3, 4, 5]
 
 #: Why a row can be quarantined instead of loaded. Each is counted in the data-quality report.

@@ -58,9 +58,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reviewlab.core.columns import CANONICAL_COLUMNS
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.params import DatasetParams, ParamsError
-from reviewlab.core.schema import CANONICAL_COLUMNS, QUARANTINE_REASONS, validate
+from reviewlab.core.schema import QUARANTINE_REASONS, validate
 
 ADAPTERS: dict[str, dict[str, Any]] = {
     "amazon_jsonl": {

@@ -95,9 +95,15 @@ def plot_confusion(predictions: pd.DataFrame, model: str, split: str = "test"):
     return fig
 
 
-def index_page(results: pd.DataFrame, pages: dict[str, list[str]], stage_order: list[str]) -> str:
-    """``reports/index.html``: the results table and a link to every stage report
-    (``pages``: report folder -> its HTML file names, linked in ``stage_order``)."""
+def index_page(
+    results: pd.DataFrame,
+    pages: dict[str, list[str]],
+    stage_order: list[str],
+    plots: str | None = None,
+) -> str:
+    """``reports/index.html``: the results table, a link to the rendered DVC plots page
+    (``plots``: its path relative to the index) and one to every stage report (``pages``:
+    report folder -> its HTML file names, linked in ``stage_order``)."""
     links = []
     for folder, names in pages.items():
         ordered = sorted(names, key=lambda name: _stage_order(name, stage_order))
@@ -109,8 +115,18 @@ def index_page(results: pd.DataFrame, pages: dict[str, list[str]], stage_order: 
     table = results.assign(**{m: results.apply(_with_ci, axis=1, metric=m) for m in METRICS})[
         ["dataset", "model", "valid_rmse", *METRICS, "best_on_valid"]
     ]
+    plots_link = (
+        f'<h2>Plots</h2><p><a href="{html.escape(plots)}">Every DVC plot</a> (training curves, '
+        "calibration, the ablation forest plot, long-tail errors, recommendation metrics), "
+        "rendered by <code>make plots</code> (<code>dvc plots show</code>); "
+        "<code>dvc plots diff main &lt;experiment&gt;</code> draws two side by side.</p>"
+        if plots
+        else ""
+    )
     return _PAGE.format(
-        table=table.to_html(index=False, border=0, classes="results"), links="".join(links)
+        table=table.to_html(index=False, border=0, classes="results"),
+        plots=plots_link,
+        links="".join(links),
     )
 
 
@@ -230,6 +246,7 @@ table.results th, table.results td {{ padding: 4px 10px; border-bottom: 1px soli
 validation split only; <code>best_on_valid</code> marks the selected one per dataset.
 Generated from <code>metrics/</code> by the <code>report</code> stage.</p>
 {table}
+{plots}
 <h2>Stage reports</h2>
 {links}
 </body></html>

@@ -49,7 +49,8 @@ def resolve(
         if key not in over:
             raise ParamsError(
                 f"stage '{stage}' runs once per key of {entry['foreach']}: '{key}' is not one "
-                f"(known: {sorted(over)}); add a {entry['foreach'][2:-1]}.{key} block to params.yaml"
+                f"(known: {sorted(over)}); add a {entry['foreach'][2:-1]}.{key} block to "
+                "params.yaml"
             )
         context |= {"key": key, "item": over[key]}
         entry = entry["do"]

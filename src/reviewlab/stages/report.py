@@ -1,21 +1,29 @@
 """Stage ``report``: every results metrics file in one table, ``reports/index.html`` (results +
-links to each stage report) and ``reports/results.md``. Also the README's generated blocks
-(``reviewlab readme``: :func:`update_readme`), from the same metrics.
+links to the plots page and to each stage report) and ``reports/results.md``. Also the README's
+generated blocks (``reviewlab readme``: :func:`update_readme`), from the same metrics, and
+``dvc metrics show``'s table of the headlines.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
+from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
 from reviewlab.reporting import ablations as ar
 from reviewlab.reporting import results as rs
 from reviewlab.stages.declared import dvc_stages
+
+#: ``reports/plots/``: every DVC plot rendered by ``make plots`` (linked from the index page).
+PLOTS = "plots"
 
 
 @dataclass
@@ -30,12 +38,15 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     results = collect_results(catalogue)
     reports = catalogue.reports_dir()
+    plots = catalogue.reports_dir(PLOTS)  # `make plots`: `dvc plots show -o reports/plots`
     pages = {
         folder.name: sorted(page.name for page in folder.glob("*.html"))
-        for folder in sorted(p for p in reports.iterdir() if p.is_dir())
+        for folder in sorted(p for p in reports.iterdir() if p.is_dir() and p != plots)
     }
     # report pages are linked in the order dvc.yaml declares their stages
-    page = rs.index_page(results, pages, list(dvc_stages(catalogue.root)))
+    page = rs.index_page(
+        results, pages, list(dvc_stages(catalogue.root)), plots=f"{PLOTS}/index.html"
+    )
     index = _write_text(catalogue.report("report", None), page)
     markdown = _write_text(catalogue.results_markdown(), rs.results_markdown(results))
     return Result(results, index, markdown)
@@ -79,8 +90,26 @@ def update_readme(catalogue: Catalogue | None = None) -> Path:
         text = rs.replace_block(text, "ablations", ar.readme_block(grids), where)
     if catalogue.metric(STUDIES, "recommend").is_file():
         text = rs.replace_block(text, "studies", studies_markdown(catalogue), where)
+    if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone
+        shown = dvc_output(catalogue.root, "metrics", "show")
+        text = rs.replace_block(text, "metrics-show", _console("dvc metrics show", shown), where)
     readme.write_text(text, encoding="utf-8")
     return readme
+
+
+def dvc_output(root: Path, *args: str) -> str:
+    """What ``dvc <args>`` prints, run in ``root`` (README blocks show DVC's own output)."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=root, env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise ReviewlabError(f"`dvc {' '.join(args)}` failed in {root}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _console(command: str, output: str) -> str:
+    return f"```text\n$ {command}\n{output.rstrip()}\n```\n"
 
 
 def studies_markdown(catalogue: Catalogue) -> str:
