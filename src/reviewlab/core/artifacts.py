@@ -107,14 +107,10 @@ class Catalogue:
         return self.metric(f"{dataset}/ablations", f"{variant}-{seed}")
 
     # ---- notebooks and reports -----------------------------------------------------------
-    def executed_notebook(self, stage: str, folder: str | None) -> Path:
-        base = self.artifacts(folder) if folder else self.root / "artifacts"
-        return base / "notebooks" / f"{stage}.ipynb"
-
-    def report(self, stage: str, folder: str | None) -> Path:
-        if folder is None:
-            return self.reports_dir() / "index.html"
-        return self.reports_dir(folder) / f"{stage}.html"
+    def index_page(self) -> Path:
+        """``reports/index.html``, the front page the ``report`` stage writes (stage reports
+        and executed notebooks are the outs dvc.yaml declares for each stage)."""
+        return self.reports_dir() / "index.html"
 
     # ---- reading and writing -------------------------------------------------------------
     def load_reviews(self, dataset: str) -> pd.DataFrame:

@@ -47,7 +47,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     page = rs.index_page(
         results, pages, list(dvc_stages(catalogue.root)), plots=f"{PLOTS}/index.html"
     )
-    index = _write_text(catalogue.report("report", None), page)
+    index = _write_text(catalogue.index_page(), page)
     markdown = _write_text(catalogue.results_markdown(), rs.results_markdown(results))
     return Result(results, index, markdown)
 
