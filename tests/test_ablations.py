@@ -163,6 +163,7 @@ def _grid_params(grid: dict, n_bootstrap: int):
     ablations = {
         "dataset": "shop",
         "valid_rows": 0,
+        "train_rows": 0,
         "test_rows": None,
         **grid,
         "robustness": {"seed": 0, "rows": None, **grid["robustness"]},
@@ -220,7 +221,8 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
         "compare": {},
         "budget": {"max_train_rows": 100},
         "robustness": {"levels": levels},
-        "variants": {"plain": {}, "good": {}, "twin": {}},
+        "variants": {"plain": {}, "good": {}, "twin": {}, "removed": {}},
+        "grid": ["plain", "good", "twin"],  # a defined variant outside the grid: never read
         "seeds": [1, 2],
     }
     catalogue = Catalogue(tmp_path)

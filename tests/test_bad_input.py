@@ -290,7 +290,7 @@ def test_validate_reports_yaml_syntax_and_missing_keys_on_one_line(tmp_path, mon
     assert main(["validate", "--params", "partial.yaml"]) == 2
     stderr = capsys.readouterr().err
     assert stderr.splitlines()[0].startswith(
-        "reviewlab validate: error: partial.yaml: datasets: missing: add it"
+        "reviewlab validate: error: partial.yaml: profile: missing: add it"
     )
     assert "Traceback" not in stderr
 

@@ -34,6 +34,7 @@ FINETUNE = {
     "behaviour_features": False,
     "freeze_encoder": False,
     "max_train_rows": None,
+    "max_valid_rows": None,
     "input": {"max_length": 32, "head_tokens": 16, "title_max_tokens": 8, "pad_to_multiple_of": 8},
     "dropout": {"hidden": 0.1, "attention": 0.0, "head": 0.1},
     "train": {

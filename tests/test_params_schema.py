@@ -53,7 +53,7 @@ def test_committed_params_are_valid():
         ("finetune.model_name_or_path", "./no/such/model", "model path './no/such/model' does not"),
         ("evaluation.ci_level", 95, "evaluation.ci_level: Input should be less than 1"),
         ("finetune.dataset", "nope", "finetune.dataset 'nope' is not in datasets"),
-        ("ablations.reference", "nope", "variant 'nope' is not defined"),
+        ("ablations.reference", "nope", "the reference 'nope' must be in the grid"),
         ("ablations.variants.bad", {"adversarial": {"methd": "fgm"}}, "methd is not a finetune"),
         (
             "ablations.variants.bad",

@@ -43,12 +43,14 @@ TINY = {
     "finetune.train.log_every": 1,
     "ablations.seeds": [1, 2],
     "ablations.valid_rows": 20,
+    "ablations.train_rows": 16,
     "ablations.test_rows": 24,
     "ablations.robustness.rows": 12,
     "ablations.budget": {
         "max_train_rows": 48,
+        "max_valid_rows": 20,
         "input": {"max_length": 64, "head_tokens": 32},
-        "train": {"epochs": 1, "max_steps": 3, "batch_size": 16, "eval_every": None},
+        "train": {"epochs": 1, "max_steps": 4, "batch_size": 16, "eval_every": 2},
     },
     "task_budget.test_rows": 40,
     "task_budget.valid_rows": 40,
@@ -163,9 +165,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
     }
     for dotted, value in TINY.items():
         _set(params, dotted, value)
-    variants = params["ablations"]["variants"]
-    params["ablations"]["variants"] = {k: variants[k] for k in TINY_VARIANTS}
-    params["ablations"]["compare"] = {}  # the schema rejects pairs naming dropped variants
+    params["ablations"]["grid"] = list(TINY_VARIANTS)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q"], work)  # a clone has history; DVCLive needs a commit
     run(["git", "add", "-A"], work)
@@ -173,6 +173,8 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
         ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", "commit", "-qm", "copy"],
         work,
     )
+    # the tiny params are written above, not composed from conf/ by `dvc exp run`
+    run(["dvc", "config", "--local", "hydra.enabled", "false"], work)
     run(["dvc", "repro"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
     return work
 

@@ -111,13 +111,18 @@ def is_face(file: str) -> bool:
     )
 
 
+#: What turns a notebook stage's executed notebook into its HTML report (an out of the stage).
+RENDERER = "reviewlab.reporting.render"
+
+
 def stage_code(stage: str, deps: list[str]) -> set[str]:
-    """Files under src/ that one stage runs: its module's closure, its notebook's, and that of
-    :mod:`reviewlab.stages.declared` (which builds every stage's params)."""
+    """Files under src/ that one stage runs: its module's closure, its notebook's, that of
+    :mod:`reviewlab.stages.declared` (which builds every stage's params) and, for a notebook
+    stage, that of the renderer of its report."""
     roots = {f"reviewlab.stages.{stage}", "reviewlab.stages.declared"}
     for dep in deps:
-        if dep.endswith(".ipynb"):
-            roots |= notebook_imports(ROOT / dep)
+        if dep.endswith(".ipynb"):  # executed, then rendered to its report by RENDERER
+            roots |= notebook_imports(ROOT / dep) | {RENDERER}
     files = {module_file(m) for m in closure(roots)}
     return {f for f in files if not (f.endswith("__init__.py") and is_face(f))}
 
@@ -214,7 +219,7 @@ def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
         monkeypatch.setattr(
             runner, "execute", lambda nb, out, parameters, root: seen.update(parameters)
         )
-        monkeypatch.setattr(runner, "to_html", lambda nb, target: target)
+        monkeypatch.setattr(runner, "to_html", lambda nb, target, provenance: target)
     else:
         import importlib
 

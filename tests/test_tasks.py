@@ -13,8 +13,11 @@ from reviewlab.core.compose import task_config
 from reviewlab.core.config import load_params, validate_params
 from reviewlab.core.evaluation import evaluate_labels
 from reviewlab.core.params import LabelBins, LabelMap, ParamsError, TaskParams, read_params
+from reviewlab.reporting.results import studies_markdown, task_table
 from reviewlab.studies.tasks import (
+    COLLAPSE_SHARE,
     best_threshold,
+    collapse,
     derive,
     derive_labels,
     label_json,
@@ -170,3 +173,68 @@ def test_derive_keeps_labelled_rows_with_their_features_and_counts_the_rest():
         derive(
             "age", task.model_copy(update={"label": "age"}), FeatureSet(table, tfidf, []), canonical
         )
+
+
+def test_collapse_flags_a_model_that_predicts_one_class_for_most_rows():
+    mostly = np.array([1] * 97 + [0] * 3)
+    assert collapse(mostly) == {
+        "majority_prediction": 1,
+        "majority_share": 0.97,
+        "collapsed": True,
+    }
+    mixed = np.array([2] * 60 + [0] * 40)
+    assert collapse(mixed)["collapsed"] is False and collapse(mixed)["majority_prediction"] == 2
+    assert COLLAPSE_SHARE == 0.95
+    assert collapse(np.array([0] * 95 + [1] * 5))["collapsed"] is True  # the threshold counts
+    assert collapse(np.array([0] * 94 + [1] * 6))["collapsed"] is False
+
+
+def task_metrics(collapsed: bool) -> dict:
+    entry = {"macro_f1": 0.154, "macro_f1_low": 0.14, "macro_f1_high": 0.16, "accuracy": 0.45}
+    return {
+        "task": "age_group",
+        "classes": ["18-34", "35-49", "50-64"],
+        "models": {
+            "finetune": entry
+            | {"majority_prediction": 1, "majority_share": 0.97, "collapsed": collapsed},
+            "tfidf_logreg": entry | {"macro_f1": 0.3, "collapsed": False},
+        },
+    }
+
+
+def test_task_table_and_readme_block_mark_a_collapsed_model():
+    table = task_table(task_metrics(collapsed=True))
+    assert table.loc["finetune", "collapsed"] == "predicts 35-49 for 97% of test rows"
+    assert table.loc["tfidf_logreg", "collapsed"] == "no"
+    assert table.index[0] == "tfidf_logreg" and "macro-F1" in table.columns
+    assert task_table(task_metrics(collapsed=False)).loc["finetune", "collapsed"] == "no"
+    old = task_metrics(True)  # metrics written before the flag existed
+    for key in ("collapsed", "majority_share", "majority_prediction"):
+        old["models"]["finetune"].pop(key)
+    assert task_table(old).loc["finetune", "collapsed"] == "no"
+
+    opinions = {
+        "dataset": "d",
+        "category": "c",
+        "mentions": 1,
+        "test_agreement": {
+            "spearman_review_aspect": 0.1,
+            "review_aspect_pairs": 9,
+            "spearman_item_aspect": 0.2,
+            "item_aspect_pairs": 3,
+            "mean_stars_praised": 4.0,
+            "mean_stars_criticised": 3.0,
+        },
+    }
+    segments = {
+        "dataset": "d",
+        "k": 2,
+        "structure": "weak",
+        "users": 5,
+        "silhouette": [{"k": 2, "silhouette": 0.3}],
+        "segments": [{"users": 5}],
+    }
+    recommend = {"dataset": "d", "k": 10, "models": {}, "findings": []}
+    block = studies_markdown([task_metrics(collapsed=True)], opinions, segments, recommend, {})
+    assert "| age_group | finetune (collapsed: predicts 35-49 for 97% of test rows) |" in block
+    assert "| age_group | tfidf_logreg |" in block

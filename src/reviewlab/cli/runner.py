@@ -9,6 +9,8 @@ without one calls ``reviewlab.stages.<name>.run`` directly. Either way the stage
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,7 +57,20 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
         execute(root / notebooks[0], executed, parameters, root)
         # the notebook's report: the out named after the stage (`report` writes its own pages)
         html = [o for o in outs if o.endswith(f"/{stage}.html")]
-        result = to_html(executed, root / html[0]) if html else executed
+        if html:
+            from reviewlab.reporting.render import Provenance
+
+            target = root / html[0]
+            where = Provenance(
+                address=address(stage, **item, **matrix),
+                commit=commit(root, paths_of(entry.get("deps"))),
+                params=parameters["params"],
+                notebook=os.path.relpath(executed, target.parent),
+                back=os.path.relpath(root / "reports" / "index.html", target.parent),
+            )
+            result = to_html(executed, target, where)
+        else:
+            result = executed
     label = " ".join(str(v) for v in (key, *matrix.values()) if v is not None)
     print(f"[reviewlab] {stage} {label} executed in {time.perf_counter() - start:.1f}s")
     return result
@@ -110,19 +125,27 @@ def ensure_kernel() -> None:
     install(kernel_name=KERNEL, display_name="reviewlab", prefix=sys.prefix)
 
 
-def to_html(notebook: Path, target: Path) -> Path:
-    """Render an executed notebook to a self-contained HTML page (figures embedded)."""
+def to_html(notebook: Path, target: Path, provenance: Any) -> Path:
+    """Render an executed notebook to a self-contained report page (figures embedded)."""
     import nbformat
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
 
-    config = Config()
-    config.TagRemovePreprocessor.remove_input_tags = {"hide-input"}
-    config.TagRemovePreprocessor.enabled = True
-    exporter = HTMLExporter(config=config, template_name="lab")
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    from reviewlab.reporting.render import render
+
+    page = render(nbformat.read(notebook, as_version=4), provenance)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(body, encoding="utf-8")
+    target.write_text(page, encoding="utf-8")
     return target
+
+
+def commit(root: Path, deps: list[str]) -> str:
+    """The short commit of ``root``, with ``+ local changes`` where a dep differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "(not a git checkout)"
+    code = [d for d in deps if not d.startswith(("data", "artifacts", "metrics"))]
+    return f"{head} + local changes" if git("status", "--porcelain", "--", *code) else head

@@ -251,6 +251,7 @@ class FinetuneParams(Block):
     behaviour_features: bool
     freeze_encoder: bool = False
     max_train_rows: Positive | None
+    max_valid_rows: Positive | None = None  # fixed seeded subset of validation (null: all)
     input: InputParams
     dropout: DropoutParams
     train: TrainParams
@@ -279,14 +280,18 @@ class AblationParams(Block):
     compare: dict[str, str] = {}
     valid_rows: Annotated[int, Field(ge=0)] | None
     test_rows: Positive | None
+    train_rows: Annotated[int, Field(ge=0)]  # training rows scored after training (0: none)
     budget: dict[str, Any]
     robustness: RobustnessParams
-    variants: dict[str, dict[str, Any] | None]
+    variants: dict[str, dict[str, Any] | None]  # every defined variant (the catalogue)
+    grid: Annotated[list[str], Field(min_length=1)]  # the variants this profile runs
 
     @model_validator(mode="after")
     def _names_exist(self) -> AblationParams:
         names = set(self.variants)
-        for name in [self.reference, *self.compare, *self.compare.values()]:
+        if self.reference not in self.grid:
+            raise ValueError(f"the reference '{self.reference}' must be in the grid {self.grid}")
+        for name in [*self.grid, self.reference, *self.compare, *self.compare.values()]:
             if name not in names:
                 raise ValueError(f"variant '{name}' is not defined (known: {sorted(names)})")
         return self
@@ -360,6 +365,7 @@ class LongtailParams(Block):
 
 
 class Params(Block):
+    profile: str  # the conf/profile/<name>.yaml these params were composed with
     seed: int
     datasets: dict[str, DatasetParams]
     eda: EdaParams

@@ -75,6 +75,8 @@ def run_variant(
     sets = {"test": test}
     if grid.valid_rows != 0:  # null: all validation rows, 0: none
         sets["valid"] = fixed_rows(fitted.parts["valid"], grid.valid_rows, robustness.seed)
+    if grid.train_rows:  # the train-validation gap: how far the run overfits
+        sets["train"] = fixed_rows(fitted.parts["train"], grid.train_rows, robustness.seed)
     subset = noise_subset(test, robustness)
     for name, level in robustness.levels.items():
         keys = subset["review_id"].tolist()
@@ -83,6 +85,7 @@ def run_variant(
             text=perturb_texts(subset["text"].tolist(), keys, level, robustness.seed),
         )
     result: dict[str, Any] = {"variant": variant, "seed": seed}
+    result["training"] = training_summary(fitted.trainer.state.log_history)
     eval_start = time.perf_counter()
     scored = score_sets(fitted, sets)
     for name, rows in scored.items():
@@ -103,6 +106,24 @@ def run_variant(
         total_seconds=time.perf_counter() - start,
     )
     return VariantRun(result, cost, predictions)
+
+
+def training_summary(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """From the Trainer's log history: the steps trained, and where the validation loss was
+    lowest (``eval_loss_min_step`` before ``steps``: the run overfits within its budget, and
+    early stopping restored the best checkpoint)."""
+    steps = max((h.get("step", 0) for h in history), default=0)
+    evals = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
+    summary: dict[str, Any] = {"steps": int(steps), "evaluations": len(evals)}
+    if evals:
+        step, loss = min(evals, key=lambda e: e[1])
+        summary |= {
+            "eval_loss_min_step": int(step),
+            "eval_loss_min": round(float(loss), 6),
+            "eval_loss_last": round(float(evals[-1][1]), 6),
+            "min_before_end": bool(step < evals[-1][0]),
+        }
+    return summary
 
 
 def _predictions(name: str, scored: Scored) -> pd.DataFrame:

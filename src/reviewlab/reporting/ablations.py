@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
 from reviewlab.core.formatting import with_ci
@@ -16,6 +17,10 @@ from reviewlab.core.params import AblationParams, EvaluationParams
 
 #: Metrics the report leads with (the rest are in the tables).
 HEADLINE = ("rmse", "accuracy")
+#: A head predicting one class for at least this share of test rows has collapsed onto it.
+COLLAPSED = 0.95
+#: The power at which minimum detectable effects are stated.
+POWER = 0.8
 
 
 def run_row(
@@ -82,6 +87,13 @@ def bootstrap_metrics(
     return point, draws
 
 
+def minimum_detectable(spread: float, level: float = 0.95, power: float = 0.8) -> float:
+    """The smallest true difference a two-sided test at ``level`` detects with ``power``,
+    given the bootstrap standard error ``spread`` of the difference: (z_(1-a/2) + z_power) x
+    SE (2.80 x SE at 95% / 80%)."""
+    return float((norm.ppf(1 - (1 - level) / 2) + norm.ppf(power)) * spread)
+
+
 def paired_differences(
     point: pd.DataFrame,
     draws: dict[str, np.ndarray],
@@ -95,7 +107,8 @@ def paired_differences(
     the same rows) and, within each variant, a resample of its seeds with replacement, so the
     CI carries both row and seed variance (with 3 seeds the seed level is coarse; a row-only CI
     would call seed luck significant). ``significant``: the CI excludes 0; ``helps``:
-    significant and in the good direction.
+    significant and in the good direction; ``mde``: the minimum detectable effect of the
+    design (:func:`minimum_detectable`, from the spread of the same draws).
     """
     variants = point.index.get_level_values("variant")
     alpha = (1 - level) / 2
@@ -113,6 +126,7 @@ def paired_differences(
             )
             a, b = (np.take_along_axis(draws[metric], pick, axis=1).mean(1) for pick in picks)
             low, high = np.nanquantile(a - b, alpha), np.nanquantile(a - b, 1 - alpha)
+            spread = float(np.nanstd(a - b, ddof=1))
             significant = bool(low > 0 or high < 0)
             better = diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0
             rows.append(
@@ -123,6 +137,7 @@ def paired_differences(
                     "difference": float(diff),
                     "low": float(low),
                     "high": float(high),
+                    "mde": minimum_detectable(spread, level, POWER),
                     "significant": significant,
                     "helps": significant and bool(better),
                     "hurts": significant and not better,
@@ -225,6 +240,66 @@ def findings(
     return lines
 
 
+def fit_table(runs: pd.DataFrame) -> pd.DataFrame | None:
+    """Per variant (means over seeds): RMSE on the scored training rows, on validation and on
+    test, the train-validation gap, the steps trained, the step of the lowest validation loss
+    and the share of seeds whose validation loss passed its minimum before training ended."""
+    if "train.rmse" not in runs or "valid.rmse" not in runs:
+        return None
+    grouped = runs.groupby("variant", sort=False)
+    table = pd.DataFrame(
+        {
+            "train_rmse": grouped["train.rmse"].mean(),
+            "valid_rmse": grouped["valid.rmse"].mean(),
+            "test_rmse": grouped["test.rmse"].mean(),
+        }
+    )
+    table["gap"] = table["valid_rmse"] - table["train_rmse"]
+    if "training.eval_loss_min_step" in runs:
+        table["steps"] = grouped["training.steps"].mean()
+        table["best_step"] = grouped["training.eval_loss_min_step"].mean()
+        table["min_before_end"] = grouped["training.min_before_end"].mean()
+    return table.round(4)
+
+
+def fit_findings(fit: pd.DataFrame | None, reference: str) -> list[str]:
+    """Whether the reference trains to convergence and overfits within the budget."""
+    if fit is None or reference not in fit.index:
+        return []
+    row = fit.loc[reference]
+    line = (
+        f"{reference} fits its training rows to RMSE {row['train_rmse']:.3f} against "
+        f"{row['valid_rmse']:.3f} on validation (train-validation gap {row['gap']:+.3f})"
+    )
+    if "min_before_end" in fit:
+        line += (
+            f"; its validation loss passed its minimum before training ended in "
+            f"{row['min_before_end']:.0%} of seeds (lowest at step {row['best_step']:.0f} of "
+            f"{row['steps']:.0f} on average; early stopping restored that checkpoint)"
+        )
+    return [line + "."]
+
+
+def mde_findings(diffs: pd.DataFrame, reference: str, metric: str = "rmse") -> list[str]:
+    """For each variant against the reference: significant, or smaller than the design's
+    minimum detectable effect (80% power), if there at all."""
+    rows = diffs[(diffs["reference"] == reference) & (diffs["metric"] == metric)]
+    lines = []
+    for _, row in rows.iterrows():
+        difference = with_ci(row["difference"], row["low"], row["high"], 3, sign=True)
+        verdict = (
+            "significant"
+            if row["significant"]
+            else f"not significant: a true effect is likely smaller than {row['mde']:.3f}"
+        )
+        lines.append(
+            f"{row['variant']} vs {reference}: {metric} {difference}; {verdict} (minimum "
+            f"detectable effect at {POWER:.0%} power with these seeds and rows: "
+            f"{row['mde']:.3f})."
+        )
+    return lines
+
+
 def constant_floor(predictions: pd.DataFrame, train_ratings: pd.Series) -> dict[str, float]:
     """Scores of text-blind constants on the test rows: the training mean and majority rating."""
     truth = predictions[predictions["set"] == "test"].drop_duplicates("review_id")["label"]
@@ -248,7 +323,7 @@ def floor_findings(
     reference_test: dict[str, float],
     reference: str,
     shares: pd.Series,
-    collapsed: float = 0.95,
+    collapsed: float = COLLAPSED,
 ) -> list[str]:
     """How far the reference is from a constant, and which variants collapsed onto one."""
     gain = floor["rmse"] - reference_test["rmse"]
@@ -274,15 +349,19 @@ def _names(items: list[str]) -> str:
     return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
-def forest_plot(diffs: pd.DataFrame, reference: str, metrics=HEADLINE):
-    """Difference vs ``reference`` with its 95% CI, per variant and metric."""
+def forest_plot(diffs: pd.DataFrame, reference: str, collapsed=(), metrics=HEADLINE):
+    """Difference vs ``reference`` with its 95% CI, per variant and metric. A variant in
+    ``collapsed`` (predicts the majority rating almost always) is drawn hollow in orange and
+    labelled: a significant accuracy "gain" there is the majority class's, not a finding."""
     fig, axes = plt.subplots(
-        1, len(metrics), figsize=(5 * len(metrics), 0.35 * diffs["variant"].nunique() + 1.5)
+        1, len(metrics), figsize=(5.5 * len(metrics), 0.35 * diffs["variant"].nunique() + 1.5)
     )
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         rows = diffs[(diffs["metric"] == metric) & (diffs["reference"] == reference)]
         y = np.arange(len(rows))
+        stuck = rows["variant"].isin(list(collapsed)).to_numpy()
         colours = np.where(rows["helps"], "tab:green", np.where(rows["hurts"], "tab:red", "grey"))
+        colours = np.where(stuck, "tab:orange", colours)
         ax.errorbar(
             rows["difference"],
             y,
@@ -290,9 +369,19 @@ def forest_plot(diffs: pd.DataFrame, reference: str, metrics=HEADLINE):
             fmt="none",
             ecolor=colours,
         )
-        ax.scatter(rows["difference"], y, c=colours, zorder=3)
+        ax.scatter(rows["difference"][~stuck], y[~stuck], c=colours[~stuck], zorder=3)
+        ax.scatter(
+            rows["difference"][stuck],
+            y[stuck],
+            facecolors="white",
+            edgecolors="tab:orange",
+            zorder=3,
+        )
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(y, rows["variant"])
+        labels = [
+            f"{v} (collapsed)" if s else v for v, s in zip(rows["variant"], stuck, strict=True)
+        ]
+        ax.set_yticks(y, labels)
         better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
         ax.set_title(f"{metric}: variant - {reference} ({better} is better)")
     fig.tight_layout()
@@ -300,24 +389,61 @@ def forest_plot(diffs: pd.DataFrame, reference: str, metrics=HEADLINE):
 
 
 def cost_gain_plot(diffs: pd.DataFrame, costs: pd.DataFrame, reference: str, metric: str = "rmse"):
-    """Training-time ratio vs gain in ``metric`` (sign flipped so that up is better)."""
+    """Training-time ratio vs the difference in ``metric`` (variant - reference, with its 95%
+    CI: the same sign as the forest plot), labels staggered so that they do not overlap."""
     rows = diffs[(diffs["metric"] == metric) & (diffs["reference"] == reference)].set_index(
         "variant"
     )
-    gain = rows["difference"] * (1 if HIGHER_IS_BETTER[metric] else -1)
     ratio = costs.loc[rows.index, "cost_vs_reference"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.scatter(ratio, gain)
-    for name in rows.index:
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ax.errorbar(
+        ratio,
+        rows["difference"],
+        yerr=[rows["difference"] - rows["low"], rows["high"] - rows["difference"]],
+        fmt="o",
+        capsize=3,
+        color="tab:blue",
+        ecolor="lightsteelblue",
+    )
+    for rank, name in enumerate(ratio.sort_values().index):
         ax.annotate(
-            name, (ratio[name], gain[name]), fontsize=8, xytext=(3, 3), textcoords="offset points"
+            name,
+            (ratio[name], rows.loc[name, "difference"]),
+            fontsize=8,
+            xytext=(5, 10 if rank % 2 else -14),
+            textcoords="offset points",
         )
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel(f"training time / {reference} (log)")
-    ax.set_ylabel(f"{metric} gain over {reference}")
+    ticks = [
+        t for t in (0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8) if ratio.min() / 1.2 <= t <= ratio.max() * 1.2
+    ]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.minorticks_off()
+    better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+    ax.set_xlabel(f"training time relative to {reference} (log scale)")
+    ax.set_ylabel(f"{metric}: variant - {reference} ({better} is better)")
     fig.tight_layout()
     return fig
+
+
+def definitions(variants: dict[str, dict[str, Any] | None]) -> pd.DataFrame:
+    """Each variant's overrides as ``key = value`` lines, never truncated."""
+    rows = {
+        name: "; ".join(f"{k} = {v}" for k, v in _flat(spec or {}).items()) or "(none)"
+        for name, spec in variants.items()
+    }
+    return pd.DataFrame({"overrides of the budgeted finetune params": rows}).rename_axis("variant")
+
+
+def _flat(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            out |= _flat(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 @dataclass
@@ -331,7 +457,9 @@ class GridReport:
     differences: pd.DataFrame
     cost: pd.DataFrame
     robustness: pd.DataFrame
+    fit: pd.DataFrame | None  # train / validation / test RMSE, gap, where the loss bottomed
     findings: list[str]
+    collapsed: list[str]  # variants predicting the majority rating for >= COLLAPSED of rows
     metrics: dict[str, Any]
     runtime: dict[str, Any]
 
@@ -358,8 +486,12 @@ def summarise(
     }
     floor = constant_floor(predictions, train_ratings)
     shares = majority_shares(predictions, floor["majority"])
+    collapsed = shares[shares >= COLLAPSED].index.tolist()
+    fit = fit_table(runs)
     lines = [
         *floor_findings(floor, test_means[reference], reference, shares),
+        *fit_findings(fit, reference),
+        *mde_findings(diffs, reference),
         *findings(diffs, robust, reference, levels[-1]),
     ]
     metrics = {
@@ -372,13 +504,17 @@ def summarise(
             v: {
                 "test": test_means[v],
                 "vs_reference": {
-                    r["metric"]: {k: r[k] for k in ("difference", "low", "high", "significant")}
+                    r["metric"]: {
+                        k: r[k] for k in ("difference", "low", "high", "mde", "significant")
+                    }
                     for _, r in diffs[
                         (diffs["variant"] == v) & (diffs["reference"] == reference)
                     ].iterrows()
                 },
                 "rmse_drop": {lvl: float(robust.loc[v, f"drop_{lvl}"]) for lvl in levels},
                 "majority_share": round(float(shares[v]), 4),
+                "collapsed": v in collapsed,
+                **({} if fit is None else {"fit": {k: float(x) for k, x in fit.loc[v].items()}}),
             }
             for v in variants
         },
@@ -396,7 +532,9 @@ def summarise(
         differences=diffs,
         cost=costs,
         robustness=robust,
+        fit=fit,
         findings=lines,
+        collapsed=collapsed,
         metrics=metrics,
         runtime=runtime,
     )

@@ -25,8 +25,11 @@ def errors_by(predictions: pd.DataFrame, groups: pd.Series, name: str) -> pd.Dat
 
 
 def length_buckets(words: pd.Series) -> pd.Series:
-    """Review length in words, bucketed by quartiles of the given rows."""
-    return pd.qcut(words, 4, duplicates="drop").astype(str)
+    """Review length in words, bucketed by quartiles of the given rows: an ordered categorical
+    labelled ``"a-b words"`` (tables sort by length, not as text)."""
+    buckets = pd.qcut(words, 4, duplicates="drop")
+    labels = [f"{int(np.floor(i.left)) + 1}-{int(i.right)} words" for i in buckets.cat.categories]
+    return buckets.cat.rename_categories(labels)
 
 
 def plot_calibration(predictions: pd.DataFrame, title: str = "Calibration"):

@@ -6,7 +6,6 @@ Everything here is generated from the committed ``metrics/*/*.json`` payloads (r
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -31,9 +30,11 @@ def results_frame(payloads: list[tuple[str, str, dict[str, Any]]]) -> pd.DataFra
             row = {"dataset": dataset, "stage": stage, "model": model}
             row["valid_rmse"] = entry["valid"]["rmse"]
             row.update({k: v for k, v in entry["test"].items()})
-            row["best_on_valid"] = model == payload.get("best_on_valid")
             rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # one selected model per dataset: the lowest validation RMSE among all its models
+    chosen = frame.groupby("dataset")["valid_rmse"].idxmin() if rows else []
+    return frame.assign(best_on_valid=frame.index.isin(chosen))
 
 
 def _with_ci(row: pd.Series, metric: str) -> str:
@@ -63,9 +64,18 @@ def test_table(payload: dict[str, Any]) -> pd.DataFrame:
     """A ``baselines.json`` payload as a table of test metrics with CI strings."""
     frame = pd.DataFrame({m: e["test"] for m, e in payload["models"].items()}).T
     shown = pd.DataFrame({m: frame.apply(_with_ci, axis=1, metric=m) for m in METRICS})
-    shown.insert(0, "valid rmse", [e["valid"]["rmse"] for e in payload["models"].values()])
-    shown.insert(0, "selected", [str(e["selected"]) for e in payload["models"].values()])
-    return shown
+    shown.insert(
+        0, "valid rmse", [round(e["valid"]["rmse"], 3) for e in payload["models"].values()]
+    )
+    shown.insert(
+        0, "chosen on validation", [_settings(e["selected"]) for e in payload["models"].values()]
+    )
+    return shown.rename_axis("model")
+
+
+def _settings(chosen: dict[str, Any]) -> str:
+    """A model's hyperparameters chosen on validation, as ``name=value`` pairs."""
+    return ", ".join(f"{k}={v}" for k, v in chosen.items()) or "(none)"
 
 
 def plot_comparison(payload: dict[str, Any], metrics: tuple[str, ...] = ("rmse", "accuracy")):
@@ -84,55 +94,28 @@ def plot_comparison(payload: dict[str, Any], metrics: tuple[str, ...] = ("rmse",
     return fig
 
 
-def plot_confusion(predictions: pd.DataFrame, model: str, split: str = "test"):
-    """Row-normalised confusion matrix of one model's predicted stars."""
+def confusion_counts(predictions: pd.DataFrame, model: str, split: str = "test") -> pd.DataFrame:
+    """Counts of (true, predicted) stars of one model, every star 1-5 on both axes."""
     rows = predictions[(predictions["model"] == model) & (predictions["split"] == split)]
-    matrix = pd.crosstab(rows["rating"], rows["predicted_class"], normalize="index")
-    matrix = matrix.reindex(index=range(1, 6), columns=range(1, 6), fill_value=0.0)
-    fig, ax = plt.subplots(figsize=(4.8, 4))
-    sns.heatmap(matrix, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, ax=ax, cbar=False)
-    ax.set(title=f"{model}: {split} confusion (row-normalised)", xlabel="predicted", ylabel="true")
+    counts = pd.crosstab(rows["rating"], rows["predicted_class"])
+    return counts.reindex(index=range(1, 6), columns=range(1, 6), fill_value=0)
+
+
+def plot_confusion(predictions: pd.DataFrame, model: str, split: str = "test"):
+    """Confusion matrix of one model's predicted stars: colour = share of the true row, each
+    cell annotated with its count, each row label with its number of reviews."""
+    counts = confusion_counts(predictions, model, split)
+    totals = counts.sum(axis=1)
+    shares = counts.div(totals.where(totals > 0, 1), axis=0)
+    fig, ax = plt.subplots(figsize=(5.2, 4))
+    sns.heatmap(shares, annot=counts, fmt="d", cmap="Blues", vmin=0, vmax=1, ax=ax, cbar=False)
+    ax.set_yticks(np.arange(5) + 0.5, [f"{star} (n={totals[star]})" for star in range(1, 6)])
+    ax.set(
+        title=f"{model}: {split} confusion (counts; colour: share of the row)",
+        xlabel="predicted stars",
+        ylabel="true stars",
+    )
     return fig
-
-
-def index_page(
-    results: pd.DataFrame,
-    pages: dict[str, list[str]],
-    stage_order: list[str],
-    plots: str | None = None,
-) -> str:
-    """``reports/index.html``: the results table, a link to the rendered DVC plots page
-    (``plots``: its path relative to the index) and one to every stage report (``pages``:
-    report folder -> its HTML file names, linked in ``stage_order``)."""
-    links = []
-    for folder, names in pages.items():
-        ordered = sorted(names, key=lambda name: _stage_order(name, stage_order))
-        items = "".join(
-            f'<li><a href="{folder}/{name}">{html.escape(name.removesuffix(".html"))}</a></li>'
-            for name in ordered
-        )
-        links.append(f"<h3>{html.escape(folder)}</h3><ul>{items}</ul>")
-    table = results.assign(**{m: results.apply(_with_ci, axis=1, metric=m) for m in METRICS})[
-        ["dataset", "model", "valid_rmse", *METRICS, "best_on_valid"]
-    ]
-    plots_link = (
-        f'<h2>Plots</h2><p><a href="{html.escape(plots)}">Every DVC plot</a> (training curves, '
-        "calibration, the ablation forest plot, long-tail errors, recommendation metrics), "
-        "rendered by <code>make plots</code> (<code>dvc plots show</code>); "
-        "<code>dvc plots diff main &lt;experiment&gt;</code> draws two side by side.</p>"
-        if plots
-        else ""
-    )
-    return _PAGE.format(
-        table=table.to_html(index=False, border=0, classes="results"),
-        plots=plots_link,
-        links="".join(links),
-    )
-
-
-def _stage_order(name: str, order: list[str]) -> int:
-    stem = name.removesuffix(".html")
-    return order.index(stem) if stem in order else len(order)
 
 
 def replace_block(text: str, name: str, content: str, where: str) -> str:
@@ -145,27 +128,46 @@ def replace_block(text: str, name: str, content: str, where: str) -> str:
     return f"{head}{start}\n{content}{end}{rest.split(end, 1)[1]}"
 
 
+#: Readable names of the task metrics, in table order.
+TASK_METRICS = {"macro_f1": "macro-F1", "f1": "F1", "roc_auc": "ROC-AUC", "accuracy": "accuracy"}
+
+
 def task_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """A task's metrics (``metrics/tasks/<name>.json``): one row per model, each metric as
-    ``value [low, high]``, best macro-F1 first."""
+    ``value [low, high]``, best macro-F1 first; column ``collapsed`` says which class a
+    collapsed model predicts for how many test rows (:func:`collapse_note`)."""
     rows = []
     for model, entry in metrics["models"].items():
         row = {"model": model}
-        for metric in ("macro_f1", "f1", "roc_auc", "accuracy"):
+        for metric, name in TASK_METRICS.items():
             if metric in entry:
-                row[metric] = metric_with_ci(entry, metric)
+                row[name] = metric_with_ci(entry, metric)
+        row["collapsed"] = collapse_note(metrics, model) or "no"
         rows.append(row)
     order = sorted(rows, key=lambda r: -metrics["models"][r["model"]]["macro_f1"])
     return pd.DataFrame(order).set_index("model")
 
 
+def collapse_note(metrics: dict[str, Any], model: str) -> str:
+    """``predicts 35-49 for 97% of test rows`` where ``model`` of a task's metrics collapsed
+    onto one class (``collapsed`` in its entry), else an empty string."""
+    entry = metrics["models"][model]
+    if not entry.get("collapsed"):
+        return ""
+    value = entry["majority_prediction"]
+    label = metrics["classes"][value] if metrics.get("classes") else value
+    return f"predicts {label} for {entry['majority_share']:.0%} of test rows"
+
+
 def task_description(metrics: dict[str, Any]) -> str:
     """One line on a task's data: classes, test rows, fine-tuning rows, excluded rows."""
-    classes = f"classes {metrics['classes']}; " if metrics["classes"] else ""
+    classes = f"classes {', '.join(metrics['classes'])}; " if metrics["classes"] else ""
+    excluded = metrics["rows"]["excluded"]
+    reasons = ", ".join(f"{n:,} {reason.replace('_', ' ')}" for reason, n in excluded.items())
     return (
-        f"{metrics['task']} ({metrics['dataset']}): {classes}{metrics['test_rows']} test rows; "
-        f"fine-tuned on {metrics['train_rows_finetune']} training rows; rows without a label, "
-        f"excluded: {metrics['rows']['excluded']}"
+        f"{metrics['task']} ({metrics['dataset']}): {classes}{metrics['test_rows']:,} test rows; "
+        f"fine-tuned on {metrics['train_rows_finetune']:,} training rows; rows without a label, "
+        f"excluded: {reasons or 'none'}."
     )
 
 
@@ -189,7 +191,9 @@ def studies_markdown(
     for task in tasks:
         for model, entry in task["models"].items():
             cells = [metric_with_ci(entry, m) for m in ("macro_f1", "roc_auc", "accuracy")]
-            lines.append(f"| {task['task']} | {model} | " + " | ".join(cells) + " |")
+            note = collapse_note(task, model)
+            name = f"{model} (collapsed: {note})" if note else model
+            lines.append(f"| {task['task']} | {name} | " + " | ".join(cells) + " |")
     check = opinions["test_agreement"]
     lines += [
         "",
@@ -232,22 +236,3 @@ def studies_markdown(
         "**Long-tail errors** (test RMSE on tail items minus head items): " + "; ".join(gaps) + ".",
     ]
     return "\n".join(lines) + "\n"
-
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reviewlab results</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }}
-table.results {{ border-collapse: collapse; font-size: 14px; }}
-table.results th, table.results td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
-</style></head><body>
-<h1>reviewlab: results</h1>
-<p>Test-split metrics with 95% bootstrap confidence intervals. Models are selected on the
-validation split only; <code>best_on_valid</code> marks the selected one per dataset.
-Generated from <code>metrics/</code> by the <code>report</code> stage.</p>
-{table}
-{plots}
-<h2>Stage reports</h2>
-{links}
-</body></html>
-"""

@@ -1,7 +1,7 @@
 """Stage ``ablations``: the report of the ablation grid on ``ablations.dataset``.
 
-Reads the metrics, runtime and predictions of every run the params declare (variant x seed of
-``ablations``; files left by a removed variant or seed are never read) and the training
+Reads the metrics, runtime and predictions of every run the params declare (``ablations.grid``
+x ``ablations.seeds``; files left by a removed variant or seed are never read) and the training
 ratings of the features table; writes ``metrics/<dataset>/ablations_summary.json`` and
 ``ablations_runtime.json``.
 """
@@ -28,7 +28,9 @@ class Result:
     differences: pd.DataFrame  # paired differences against the references, with CIs
     cost: pd.DataFrame  # training seconds and ratio to the reference
     robustness: pd.DataFrame  # RMSE on noisy copies of the test rows
+    fit: pd.DataFrame | None  # train-validation gap and where the validation loss bottomed
     findings: list[str]
+    collapsed: list[str]  # variants that predict the majority rating for >= 95% of test rows
     grid_seconds: float
     reference: str
     test_rows: int | None
@@ -40,7 +42,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     grid = params.ablations
     dataset = grid.dataset
-    runs, predictions = load_runs(catalogue, dataset, grid.variants, grid.seeds)
+    runs, predictions = load_runs(catalogue, dataset, grid.grid, grid.seeds)
     table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
     report = ar.summarise(
         grid, params.evaluation, runs, predictions, table.loc[table["split"] == "train", "rating"]
@@ -54,12 +56,14 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         differences=report.differences,
         cost=report.cost,
         robustness=report.robustness,
+        fit=report.fit,
         findings=report.findings,
+        collapsed=report.collapsed,
         grid_seconds=report.runtime["grid_seconds"],
         reference=grid.reference,
         test_rows=grid.test_rows,
         budget=grid.budget,
-        variants=grid.variants,
+        variants={name: grid.variants[name] for name in grid.grid},
     )
 
 

@@ -19,6 +19,7 @@ from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
 from reviewlab.reporting import ablations as ar
+from reviewlab.reporting import front
 from reviewlab.reporting import results as rs
 from reviewlab.stages.declared import dvc_stages
 
@@ -37,19 +38,35 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     """``params``: the stage declares none (it reads ``metrics/`` only)."""
     catalogue = catalogue or Catalogue()
     results = collect_results(catalogue)
-    reports = catalogue.reports_dir()
-    plots = catalogue.reports_dir(PLOTS)  # `make plots`: `dvc plots show -o reports/plots`
-    pages = {
-        folder.name: sorted(page.name for page in folder.glob("*.html"))
-        for folder in sorted(p for p in reports.iterdir() if p.is_dir() and p != plots)
-    }
-    # report pages are linked in the order dvc.yaml declares their stages
-    page = rs.index_page(
-        results, pages, list(dvc_stages(catalogue.root)), plots=f"{PLOTS}/index.html"
+    summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
+    findings = [line for file in summaries for line in read_json(file)["findings"]]
+    studies = front.study_findings(
+        _tasks(catalogue),
+        *(_optional(catalogue, STUDIES, name) for name in ("recommend", "segments", "opinions")),
     )
+    page = front.index_page(results, report_links(catalogue), findings, studies)
     index = _write_text(catalogue.index_page(), page)
     markdown = _write_text(catalogue.results_markdown(), rs.results_markdown(results))
     return Result(results, index, markdown)
+
+
+def report_links(catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
+    """Stage -> (label, path relative to the index) of each of its reports, in dvc.yaml order;
+    the fine-tuning report's training curves get their own link."""
+    reports = catalogue.reports_dir()
+    plots = catalogue.reports_dir(PLOTS)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for page in sorted(reports.glob("*/*.html")):
+        if page.parent != plots:
+            found.setdefault(page.stem, []).append(
+                (page.parent.name, f"{page.parent.name}/{page.name}")
+            )
+    links = {stage: found[stage] for stage in dvc_stages(catalogue.root) if stage in found}
+    if "finetune" in links:
+        links["training curves"] = [
+            (label, f"{path}#Training-curves") for label, path in links["finetune"]
+        ]
+    return links
 
 
 def collect_results(catalogue: Catalogue) -> pd.DataFrame:
@@ -115,11 +132,7 @@ def _console(command: str, output: str) -> str:
 def studies_markdown(catalogue: Catalogue) -> str:
     """README block ``studies`` from ``metrics/tasks``, ``metrics/studies`` and every dataset's
     ``longtail.json``."""
-    tasks = [
-        read_json(file)
-        for file in sorted(catalogue.metrics_dir(TASKS).glob("*.json"))
-        if not file.stem.endswith("_runtime")
-    ]
+    tasks = _tasks(catalogue)
     longtail = {
         file.parent.name: read_json(file)
         for file in sorted(catalogue.metrics_dir().glob("*/longtail.json"))
@@ -131,6 +144,17 @@ def studies_markdown(catalogue: Catalogue) -> str:
         catalogue.read_metric(STUDIES, "recommend"),
         longtail,
     )
+
+
+def _tasks(catalogue: Catalogue) -> list[dict]:
+    """Every task's metrics (``metrics/tasks/<task>.json``)."""
+    files = sorted(catalogue.metrics_dir(TASKS).glob("*.json"))
+    return [read_json(file) for file in files if not file.stem.endswith("_runtime")]
+
+
+def _optional(catalogue: Catalogue, folder: str, name: str) -> dict | None:
+    file = catalogue.metric(folder, name)
+    return read_json(file) if file.is_file() else None
 
 
 def _write_text(path: Path, text: str) -> Path:

@@ -64,15 +64,17 @@ def als_scores(inter: Interactions, factors: int, regularization: float, seed: i
     """User x item scores of implicit's ALS fitted on the (binary) interaction matrix."""
     from implicit.als import AlternatingLeastSquares
 
-    model = AlternatingLeastSquares(
-        factors=factors,
-        regularization=regularization,
-        iterations=20,
-        random_state=seed,
-        use_gpu=False,
-        calculate_training_loss=False,
-    )
-    with threadpool_limits(1, "blas"):  # implicit parallelises itself; BLAS threads fight it
+    # implicit parallelises itself and BLAS threads fight it; it checks (and warns) when the
+    # model is built, so the single-thread limit covers construction and fit
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(
+            factors=factors,
+            regularization=regularization,
+            iterations=20,
+            random_state=seed,
+            use_gpu=False,
+            calculate_training_loss=False,
+        )
         model.fit(inter.matrix, show_progress=False)
     return np.asarray(model.user_factors) @ np.asarray(model.item_factors).T
 

@@ -39,6 +39,8 @@ from reviewlab.models.finetune.run import fit, runtime, score_sets
 VADER_POSITIVE = 0.05
 #: Iterations of the tasks' TF-IDF logistic regression (its solver needs more than ratings').
 LOGREG_MAX_ITER = 500
+#: A model whose test predictions put one class on at least this share of rows has collapsed.
+COLLAPSE_SHARE = 0.95
 
 #: A task's label: a column, a value map or bins (``tasks.<name>.label``).
 TaskLabel = str | LabelMap | LabelBins
@@ -159,6 +161,20 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     return round(float(candidates[int(np.argmax(f1s))]), 6)
 
 
+def collapse(predicted: np.ndarray) -> dict[str, Any]:
+    """The class a model predicts most often (``majority_prediction``), its share of the
+    predictions (``majority_share``) and whether the model has ``collapsed`` onto it (a share
+    of at least :data:`COLLAPSE_SHARE`)."""
+    values, counts = np.unique(np.asarray(predicted), return_counts=True)
+    top = int(np.argmax(counts))
+    share = float(counts[top] / counts.sum())
+    return {
+        "majority_prediction": int(values[top]),
+        "majority_share": round(share, 6),
+        "collapsed": share >= COLLAPSE_SHARE,
+    }
+
+
 @dataclass
 class TaskRun:
     """One task scored: its metrics JSON, its runtime JSON and every model's predictions."""
@@ -245,7 +261,7 @@ def run_task(
         scores = chosen["score"].to_numpy() if binary and chosen["score"].notna().all() else None
         models[model_name] = evaluate_labels(
             chosen["predicted"].to_numpy(), truth.to_numpy(), scores, binary, ci
-        )
+        ) | collapse(chosen["predicted"].to_numpy())
     result = {
         "task": name,
         "dataset": task.dataset,

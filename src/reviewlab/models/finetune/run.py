@@ -151,6 +151,21 @@ def _readable_json(path: Path) -> bool:
     return True
 
 
+#: Threads of one job where several share the machine (``REVIEWLAB_THREADS=1 dvc queue start
+#: --jobs 2``): an execution setting, not a param, so it never changes a stage's hash.
+THREADS_ENV = "REVIEWLAB_THREADS"
+
+
+def job_threads() -> int:
+    """Torch threads for this process: ``$REVIEWLAB_THREADS``, else every core."""
+    return int(os.environ.get(THREADS_ENV) or 0) or os.cpu_count() or 1
+
+
+#: Seed of the validation subset (``max_valid_rows``): fixed, so every variant and seed of a
+#: grid selects its checkpoint on the same rows.
+VALID_SUBSET_SEED = 0
+
+
 def fit(
     frame: pd.DataFrame,
     cfg: FinetuneParams,
@@ -168,17 +183,21 @@ def fit(
     ``cache_dir`` keeps the tokenised rows; ``live_dir`` logs DVCLive curves.
     """
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
+    from transformers.utils.notebook import NotebookProgressCallback
 
     from reviewlab.core.backbone import resolve_model
 
-    torch.set_num_threads(cfg.train.threads or os.cpu_count() or 1)
+    torch.set_num_threads(cfg.train.threads or job_threads())
     train = frame[frame["split"] == "train"]
     if cfg.max_train_rows and len(train) > cfg.max_train_rows:
         train = train.sample(n=cfg.max_train_rows, random_state=seed)
     train = augment_training(train, cfg.augment, seed)
+    valid = frame[frame["split"] == "valid"]
+    if cfg.max_valid_rows and len(valid) > cfg.max_valid_rows:  # the same rows for every seed
+        valid = valid.sample(n=cfg.max_valid_rows, random_state=VALID_SUBSET_SEED)
     parts = {
         "train": train,
-        "valid": frame[frame["split"] == "valid"],
+        "valid": valid,
         "test": frame[frame["split"] == "test"],
     }
     spec = LabelSpec.fit(cfg.label_column, cfg.head, train[cfg.label_column])
@@ -220,6 +239,8 @@ def fit(
         llrd_decay=regularization.llrd_decay,
         head_lr=cfg.train.head_lr,
     )
+    # in a notebook the Trainer draws an HTML progress table into the report: logs only
+    trainer.remove_callback(NotebookProgressCallback)
     start = time.perf_counter()
     if resume:
         print(f"[reviewlab] resuming from {resume}")

@@ -1,0 +1,206 @@
+"""``reports/index.html``: the front page of the study, generated from ``metrics/``.
+
+The question, the headline answers with their confidence intervals (rating prediction per
+dataset, the ablation grid, the neighbouring studies), one figure comparing every model, the
+results table with one selected model per dataset, and every stage report grouped by stage.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mistune  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from reviewlab.core.evaluation import METRICS  # noqa: E402
+from reviewlab.core.formatting import metric_with_ci, with_ci  # noqa: E402
+from reviewlab.reporting.page import document  # noqa: E402
+
+_markdown = mistune.create_markdown()
+
+QUESTION = (
+    "Which star rating (1-5) will a customer give a product, from the review text and the "
+    "customer's and product's history? Does fine-tuning a pretrained encoder beat linear and "
+    "tree baselines, and do adversarial training and regularisation make it better?"
+)
+
+
+def selected_rows(results: pd.DataFrame) -> pd.DataFrame:
+    """Each dataset's model selected on validation RMSE among all its models (one per dataset)."""
+    return results.loc[results.groupby("dataset")["valid_rmse"].idxmin()]
+
+
+def rating_findings(results: pd.DataFrame) -> list[str]:
+    """Per dataset: the selected model and the best baseline, test RMSE with 95% CIs."""
+    lines = []
+    for dataset, rows in results.groupby("dataset", sort=False):
+        chosen = rows.loc[rows["valid_rmse"].idxmin()]
+        baselines = rows[rows["stage"] == "baselines"]
+        best = baselines.loc[baselines["valid_rmse"].idxmin()]
+        line = (
+            f"**{dataset}**: selected on validation: **{chosen['model']}**, test RMSE "
+            f"{_ci(chosen, 'rmse')}, accuracy {_ci(chosen, 'accuracy')}"
+        )
+        if chosen["model"] != best["model"]:
+            overlap = chosen["rmse_high"] >= best["rmse_low"]
+            line += (
+                f"; the best baseline ({best['model']}) reaches RMSE {_ci(best, 'rmse')}: the "
+                + ("intervals overlap." if overlap else "intervals do not overlap.")
+            )
+        else:
+            line += " (no fine-tuned model on this dataset)."
+        lines.append(line)
+    return lines
+
+
+def study_findings(
+    tasks: list[dict[str, Any]],
+    recommend: dict[str, Any] | None,
+    segments: dict[str, Any] | None,
+    opinions: dict[str, Any] | None,
+) -> list[str]:
+    """One sentence per neighbouring study, from its metrics (macro-F1 with 95% CIs)."""
+    lines = []
+    for task in tasks:
+        models = task["models"]
+        best = max(models, key=lambda m: models[m]["macro_f1"])
+        tuned = models.get("finetune")
+        line = (
+            f"Task **{task['task']}** ({task['dataset']}): best macro-F1 {best} "
+            f"{metric_with_ci(models[best], 'macro_f1')}"
+        )
+        if tuned and best != "finetune":
+            line += f"; the fine-tuned encoder {metric_with_ci(tuned, 'macro_f1')}"
+        if tuned and tuned.get("collapsed"):
+            line += " (collapsed onto one class)"
+        lines.append(line + ".")
+    if opinions:
+        check = opinions["test_agreement"]
+        lines.append(
+            f"Aspects ({opinions['dataset']}): aspect sentiment agrees "
+            f"{_strength(check['spearman_review_aspect'])} with the stars "
+            f"(Spearman {check['spearman_review_aspect']:.2f} over "
+            f"{check['review_aspect_pairs']:,} review-aspect pairs; mean stars "
+            f"{check['mean_stars_praised']:.2f} where praised vs "
+            f"{check['mean_stars_criticised']:.2f} where criticised)."
+        )
+    if segments:
+        lines.append(
+            f"Segments ({segments['dataset']}, {segments['users']:,} users): k = "
+            f"{segments['k']}, {segments['structure']}."
+        )
+    if recommend:
+        lines += [f"Recommendation: {line}" for line in recommend["findings"]]
+    return lines
+
+
+def _strength(rho: float) -> str:
+    """A rank correlation in words (Cohen's conventions: 0.1 small, 0.3 medium, 0.5 large)."""
+    size = abs(rho)
+    return (
+        "hardly"
+        if size < 0.1
+        else "weakly"
+        if size < 0.3
+        else "moderately"
+        if size < 0.5
+        else "strongly"
+    )
+
+
+def _ci(row: pd.Series, metric: str) -> str:
+    return with_ci(row[metric], row.get(f"{metric}_low"), row.get(f"{metric}_high"))
+
+
+def overview_figure(results: pd.DataFrame) -> str:
+    """Test RMSE with 95% CI of every model, one panel per dataset, as an inline PNG <img>."""
+    datasets = list(dict.fromkeys(results["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3), squeeze=False)
+    chosen = set(selected_rows(results).index)
+    for ax, dataset in zip(axes[0], datasets, strict=True):
+        rows = results[results["dataset"] == dataset].sort_values("rmse", ascending=False)
+        for y, (index, row) in enumerate(rows.iterrows()):
+            colour = "#0b5cad" if index in chosen else "#777"
+            ax.errorbar(
+                row["rmse"],
+                y,
+                xerr=[[row["rmse"] - row["rmse_low"]], [row["rmse_high"] - row["rmse"]]],
+                fmt="o",
+                color=colour,
+                capsize=3,
+            )
+        ax.set_yticks(range(len(rows)), rows["model"])
+        ax.set(title=dataset, xlabel="test RMSE (95% CI), lower is better")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return (
+        f'<img alt="Test RMSE of every model with its 95% CI" src="data:image/png;base64,{data}">'
+        "<p><small>Blue: the model selected on validation for that dataset.</small></p>"
+    )
+
+
+def results_table(results: pd.DataFrame) -> str:
+    """Every (dataset, model) with test metrics and CIs; the selected model marked."""
+    chosen = set(selected_rows(results).index)
+    table = pd.DataFrame(
+        {
+            "dataset": results["dataset"],
+            "model": results["model"],
+            "selected": ["selected on validation" if i in chosen else "" for i in results.index],
+            "valid RMSE": results["valid_rmse"].map("{:.3f}".format),
+            **{f"test {m}": results.apply(_ci, axis=1, metric=m) for m in METRICS},
+        }
+    )
+    return table.to_html(index=False, border=0)
+
+
+def _list(heading: str, lines: list[str]) -> str:
+    items = "".join(f"<li>{_markdown(line)}</li>" for line in lines)
+    return f'<h3>{html.escape(heading)}</h3><ul class="summary">{items}</ul>' if lines else ""
+
+
+def index_page(
+    results: pd.DataFrame,
+    links: dict[str, list[tuple[str, str]]],
+    ablations: list[str],
+    studies: list[str],
+) -> str:
+    """The front page: ``links`` maps a stage to its reports' (label, relative path);
+    ``ablations``: the grid's generated findings; ``studies``: :func:`study_findings`."""
+    sections = "".join(
+        f"<li><b>{html.escape(stage)}</b>: "
+        + ", ".join(
+            f'<a href="{html.escape(path)}">{html.escape(label)}</a>' for label, path in pages
+        )
+        + "</li>"
+        for stage, pages in links.items()
+    )
+    rating = "".join(f"<li>{_markdown(line)}</li>" for line in rating_findings(results))
+    body = (
+        "<h1>reviewlab: predicting review ratings</h1>"
+        f"<p><b>The question.</b> {html.escape(QUESTION)}</p>"
+        "<h2>Headline answers</h2><h3>Rating prediction (test split, 95% bootstrap CIs)</h3>"
+        f'<ul class="summary">{rating}</ul>'
+        + _list("What the ablation grid says", ablations)
+        + _list("The neighbouring studies", studies)
+        + "<h2>Every model at a glance</h2>"
+        + overview_figure(results)
+        + "<h2>Results</h2><p>Test-split metrics with 95% bootstrap CIs. One model per dataset "
+        "is selected, on validation RMSE only; the test split plays no part in any choice.</p>"
+        + results_table(results)
+        + f"<h2>Stage reports</h2><ul>{sections}</ul>"
+        "<footer><p>Generated from <code>metrics/</code> by the <code>report</code> stage "
+        "(<code>dvc repro report</code>); every number above comes from a committed metrics "
+        "file.</p></footer>"
+    )
+    return document("reviewlab: results", body)

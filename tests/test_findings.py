@@ -1,0 +1,371 @@
+"""Generated findings of the stage reports follow the numbers of the results they are given.
+
+Each test builds small stand-ins of a stage's ``Result`` (``SimpleNamespace``) and checks that
+the sentences carry the input's numbers, so a number typed into a sentence would fail when the
+inputs change.
+"""
+
+from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reviewlab.reporting import data_findings as df
+from reviewlab.reporting import study_findings as sf
+
+
+def text(findings) -> str:
+    return " ".join(findings.summary) + " " + findings.conclusion
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def test_spearman_ci_brackets_the_estimate_and_narrows_with_more_pairs():
+    low, high = df.spearman_ci(0.3, 50)
+    assert low < 0.3 < high
+    wide, narrow = high - low, np.subtract(*df.spearman_ci(0.3, 5000)[::-1])
+    assert narrow < wide
+    assert df.spearman_ci(0.3, 3) == (None, None)
+    assert df.spearman_ci(float("nan"), 100) == (None, None)
+
+
+def test_key_values_and_readable_format_numbers_for_readers():
+    table = df.key_values({"n_rows": 12345, "share": 0.123456, "nested": {"a_b": 2.0}, "x": None})
+    assert table["value"].tolist() == ["12,345", "0.123", "2", "None"]
+    assert table.index.tolist() == ["n rows", "share", "nested a b", "x"]
+    assert df.key_values({"rho": float("nan")})["value"].tolist() == ["—"]
+    frame = pd.DataFrame({"mean_rating": [4.123456], "model": ["tfidf_ridge"]}).set_index("model")
+    shown = df.readable(frame)
+    assert shown.columns.tolist() == ["mean rating"] and shown.iloc[0, 0] == 4.123
+    assert shown.index.tolist() == ["tfidf_ridge"]  # row labels (names) unchanged
+
+
+# ---------------------------------------------------------------- data stages
+
+
+def quality(read: int, loaded: int, held: int, users: int = 40, **extra) -> dict:
+    return {
+        "file": "/abs/path/to/data/reviews.csv",
+        "rows_read": read,
+        "rows_loaded": loaded,
+        "rows_quarantined": held,
+        "quarantine_rate": held / read,
+        "by_reason": {"missing_text": held, "non_utf8": 0},
+        "n_users": users,
+        "n_items": 20,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(("read", "loaded", "held"), [(1000, 990, 10), (2500, 2000, 500)])
+def test_ingest_findings_follow_the_counts(read, loaded, held):
+    found = df.ingest(SimpleNamespace(quality=quality(read, loaded, held)))
+    assert 3 <= len(found.summary) <= 5
+    words = text(found)
+    assert f"{read:,} rows" in words and f"{loaded:,} loaded" in words
+    assert f"{held:,} ({held / read:.2%}) quarantined" in words
+    assert f"{held:,} missing text" in words and "non utf8" not in words  # zero reasons left out
+    assert "/abs/path" not in words and "`reviews.csv`" in words  # no machine path
+    assert found.conclusion.startswith("Yes") and f"{loaded / read:.2%}" in found.conclusion
+
+
+def test_ingest_flags_unaccounted_rows_missing_users_and_the_subsample():
+    found = df.ingest(SimpleNamespace(quality=quality(1000, 900, 50, users=0)))
+    assert "50 rows are unaccounted for" in text(found)
+    assert found.conclusion.startswith("Not entirely")
+    assert "no user ids" in text(found)
+    kept = df.ingest(SimpleNamespace(quality=quality(1000, 990, 10, rows_subsampled_to=300)))
+    assert "subset of 300" in text(kept) and "300 of these 990" in kept.conclusion
+
+
+def eda_summary(shares: dict[str, float], tokens: bool = True) -> dict:
+    out = {
+        "n_reviews": 5000,
+        "n_users": 700,
+        "n_items": 90,
+        "mean_rating": 3.9,
+        "rating_share": shares,
+        "words_median": 41.0,
+        "words_p95": 300.0,
+        "item_gini": 0.61,
+        "item_reviews_median": 7.0,
+    }
+    if tokens:
+        out |= {
+            "tokens_median": 55.0,
+            "tokens_p95": 410.4,
+            "share_over_128_tokens": 0.3,
+            "share_over_256_tokens": 0.12,
+            "share_over_512_tokens": 0.01,
+        }
+    return out
+
+
+def test_eda_findings_name_the_majority_star_and_the_lengths():
+    shares = {"1": 0.05, "2": 0.05, "3": 0.1, "4": 0.5, "5": 0.3}
+    found = df.eda(SimpleNamespace(summary=eda_summary(shares)))
+    words = text(found)
+    assert "50.0% of reviews give 4 stars" in words and "10.0% give 1 or 2" in words
+    assert "12.0% exceed 256" in words and "a 256-token input cuts 12.0%" in found.conclusion
+    assert "Gini coefficient of 0.61" in found.conclusion
+    other = df.eda(SimpleNamespace(summary=eda_summary({"1": 0.7, "5": 0.3}, tokens=False)))
+    assert "70.0% of reviews give 1 stars" in text(other) and "tokens" not in text(other)
+
+
+def feature_result(constant: bool) -> SimpleNamespace:
+    rng = np.random.default_rng(0)
+    n = 200
+    rating = rng.integers(1, 6, n)
+    table = pd.DataFrame(
+        {
+            "split": ["train"] * 160 + ["valid"] * 20 + ["test"] * 20,
+            "rating": rating,
+            "signal": rating + rng.normal(0, 1.5, n),
+            "noise": rng.normal(size=n),
+            "flat": np.ones(n) if constant else rng.normal(size=n),
+            "user_id": ["u"] * n,
+        }
+    )
+    features = SimpleNamespace(table=table, dense_columns=["signal", "noise", "flat"])
+    summary = pd.DataFrame(
+        {"rows": [160, 20, 20], "mean_rating": [3.0, 3.1, 2.9], "share_5": [0.2, 0.25, 0.2]},
+        index=pd.Index(["train", "valid", "test"], name="split"),
+    )
+    report = {
+        "rows_in": 203,
+        "duplicates_removed": 3,
+        "rows_out": 200,
+        "split": {"train": 160, "valid": 20, "test": 20},
+        "user_seen_in_train": {"valid": 0.9, "test": 0.85},
+        "item_seen_in_train": {"valid": 0.7, "test": 0.65},
+        "n_features": {"dense": 3, "tfidf_word": 1000, "tfidf_char": 500},
+    }
+    return SimpleNamespace(features=features, summary=summary, report=report, duplicates=None)
+
+
+def test_preprocess_skips_constant_features_without_a_warning_and_names_them():
+    result = feature_result(constant=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's ConstantInputWarning would raise here
+        corr, constant = df.rating_correlations(result.features)
+        found = df.preprocess(result)
+    assert constant == ["flat"] and "flat" not in corr.index
+    words = text(found)
+    assert "left out: flat" in words and "`signal`" in words
+    train = result.features.table.iloc[:160]
+    rho = train["signal"].corr(train["rating"], method="spearman")
+    assert f"Spearman {rho:+.3f} [" in words
+    assert "203 → 200 rows" in words and "5.0 percentage points" in words
+    assert "85% (validation 90%) are by users" in words
+    assert "left out" not in " ".join(df.preprocess(feature_result(constant=False)).summary)
+
+
+def test_preprocess_flags_a_suspiciously_perfect_feature():
+    result = feature_result(constant=False)
+    result.features.table["signal"] = result.features.table["rating"]
+    assert "signal correlate above 0.9: check them for leakage" in df.preprocess(result).conclusion
+
+
+def audit_report(strategy: str = "stratified", temporal: int | None = 2051, leakage=()) -> dict:
+    report = {
+        "strategy": strategy,
+        "shared": [
+            {"split": s, "rows": 1000, "review_id_shared": 0, "user_id_shared": 800}
+            | {"user_id_shared_share": 0.8, "item_id_shared": 990, "item_id_shared_share": 0.99}
+            for s in ("valid", "test")
+        ],
+        "exact_duplicates": [
+            {"pair": "train-test", "duplicate_texts": 4, "same_user": 1, "same_user_share": 0.001}
+        ],
+        "near_duplicates": [{"pair": "train-test", "near_duplicates": 6}],
+        "near_duplicates_same_user": 2,
+        "label_probe": [],
+        "leakage": list(leakage),
+    }
+    if temporal is not None:
+        report["temporal_violations"] = temporal
+    return report
+
+
+@pytest.mark.parametrize("count", [2051, 17])
+def test_audit_shows_temporal_violations_with_their_meaning(count):
+    report = audit_report(temporal=count)
+    found = df.audit(SimpleNamespace(report=report))
+    words = text(found)
+    assert f"{count:,} of 2,000 held-out reviews ({count / 2000:.1%})" in words
+    assert "expected under the stratified split" in words
+    assert found.conclusion.startswith("No:") and f"{count:,} held-out reviews predate" in words
+    checks = df.audit_checks(report)
+    row = checks.loc["held-out reviews older than the newest training review"]
+    assert row["found"] == f"{count:,} of 2,000" and "temporal" in row["what it means"]
+
+
+def test_audit_without_timestamps_and_with_leakage():
+    report = audit_report(temporal=None)
+    assert "older than" not in text(df.audit(SimpleNamespace(report=report)))
+    assert "older than the newest" not in " ".join(df.audit_checks(report).index)
+    leaking = audit_report("temporal", 5, ["temporal split: 5 held-out reviews predate training"])
+    found = df.audit(SimpleNamespace(report=leaking))
+    assert found.conclusion == "Yes: temporal split: 5 held-out reviews predate training."
+    assert "a temporal split must have none" in text(found)
+
+
+# ---------------------------------------------------------------- study stages
+
+
+def longtail_result(tail_rmse: dict[str, float], users: bool = True) -> SimpleNamespace:
+    rows = []
+    for model, tail in tail_rmse.items():
+        for bucket, rmse, n in (("head", 0.5, 30), ("torso", 0.6, 20), ("tail", tail, 50)):
+            rows.append({"by": "item", "model": model, "bucket": bucket, "n": n, "rmse": rmse})
+            if users:
+                rows.append({"by": "user", "model": model, "bucket": bucket, "n": n, "rmse": 0.5})
+    errors = pd.DataFrame(rows).assign(mae=lambda f: f["rmse"] / 2)
+    gap = errors.pivot_table(index=["by", "model"], columns="bucket", values="rmse")
+    gap = (gap["tail"] - gap["head"]).rename("tail_minus_head_rmse").reset_index()
+    return SimpleNamespace(errors=errors, gap=gap)
+
+
+def test_longtail_findings_follow_the_gaps():
+    found = sf.longtail(longtail_result({"a": 0.9, "b": 0.7}))
+    words = text(found)
+    assert "2 of 2 models" in words and "+0.200 to +0.400" in words
+    assert (
+        "smallest for `b` and largest for `a`" in words
+        and "`b` on tail items (RMSE 0.700)" in words
+    )
+    assert found.conclusion.startswith("On the long tail") and "tail 50" in found.conclusion
+    mixed = sf.longtail(longtail_result({"a": 0.9, "b": 0.4}, users=False))
+    assert mixed.conclusion.startswith("Partly") and "no user ids" in text(mixed)
+    assert sf.longtail(longtail_result({"a": 0.3})).conclusion.startswith("Not on the long tail")
+
+
+def entry(ndcg: float, tail_share: float) -> dict:
+    bounds = {"ndcg": ndcg, "ndcg_low": ndcg - 0.01, "ndcg_high": ndcg + 0.01, "recall": 0.1}
+    return {
+        "all": bounds,
+        "tail": bounds,
+        "head": bounds,
+        "coverage": 0.4,
+        "tail_share": tail_share,
+    }
+
+
+def recommend_result(content_tail: float, head_high: float) -> SimpleNamespace:
+    diff = {"ndcg_difference": -0.02, "low": -0.04, "high": head_high}
+    metrics = {
+        "k": 10,
+        "users": 1429,
+        "items": 900,
+        "item_buckets": {"tail": 569, "torso": 253, "head": 78},
+        "models": {"als": entry(0.044, 0.036), "content": entry(0.024, content_tail)},
+        "vs_als": {"content": {"all": diff, "tail": diff, "head": diff}},
+    }
+    return SimpleNamespace(metrics=metrics)
+
+
+def test_recommend_findings_answer_with_the_tail_share_and_the_head_cost():
+    found = sf.recommend(recommend_result(0.286, head_high=-0.01))
+    words = text(found)
+    assert "569 tail, 253 torso, 78 head" in words and "`als` has the highest NDCG@10" in words
+    assert "content 28.6%" in words and "als 3.6%" in words
+    assert found.conclusion.startswith("Yes") and "at a significant cost" in found.conclusion
+    assert "-0.020 [-0.040, -0.010] (significant)" in words
+    other = sf.recommend(recommend_result(0.01, head_high=0.01))
+    assert other.conclusion.startswith("No") and "with no significant cost" in other.conclusion
+
+
+def task(name: str, finetune_f1: float, collapsed: bool, binary: bool = False) -> dict:
+    def model(f1: float, **extra) -> dict:
+        return {"macro_f1": f1, "macro_f1_low": f1 - 0.02, "macro_f1_high": f1 + 0.02} | extra
+
+    share = 0.97 if collapsed else 0.5
+    return {
+        "task": name,
+        "dataset": "clothing",
+        "test_rows": 500,
+        "classes": None if binary else ["18-34", "35-49", "50-64"],
+        "models": {
+            "finetune": model(finetune_f1, collapsed=collapsed, majority_share=share)
+            | {"majority_prediction": 1},
+            "tfidf_logreg": model(0.36, collapsed=False, majority_share=0.4),
+            "majority": model(0.154, collapsed=True, majority_share=1.0, majority_prediction=1),
+        },
+    }
+
+
+def segments_result(age_group: dict, low_segment_rating: float) -> SimpleNamespace:
+    table = pd.DataFrame(
+        {
+            "users": [60, 40],
+            "share": [0.6, 0.4],
+            "reviews": [2.0, 9.5],
+            "mean_rating": [4.6, low_segment_rating],
+            "distinctive_terms": ["strings, tuner", "pedal, amp"],
+        },
+        index=pd.Index([0, 1], name="segment"),
+    )
+    search = pd.DataFrame({"k": [2, 3, 4], "silhouette": [0.21, 0.18, 0.12]})
+    return SimpleNamespace(
+        k=2,
+        structure="no substantial structure",
+        search=search,
+        labels=pd.Series([0] * 60 + [1] * 40),
+        table=table,
+        age_group=age_group,
+    )
+
+
+def test_segments_findings_name_the_collapsed_model_and_the_segments():
+    found = sf.segments(segments_result(task("age_group", 0.154, collapsed=True), 3.9))
+    words = text(found)
+    assert "100 users" in words and "silhouette 0.210, the highest of k = [2, 3, 4]" in words
+    assert "Segment 1 (40% of users, mean 3.90 stars" in words
+    assert "`finetune` on `age_group` predicts 35-49 for 97% of test rows" in words
+    assert "the majority baseline's" in words  # equal macro-F1 is said
+    assert "`tfidf_logreg`" in found.conclusion and "clearly above it" in found.conclusion
+    fine = sf.segments(segments_result(task("age_group", 0.3, collapsed=False), 4.8))
+    assert "Collapsed" not in text(fine) and "Segment 0 (60% of users" in text(fine)
+    assert "0.300 [0.280, 0.320]" in text(fine)
+
+
+def test_opinions_findings_cover_tasks_collapse_and_aspect_agreement():
+    tasks = {
+        "recommended": task("recommended", 0.8, collapsed=False, binary=True),
+        "polarity": task("polarity", 0.154, collapsed=True, binary=True),
+    }
+    products = {
+        "a": pd.DataFrame({"verdict": ["pro", "con"]}),
+        "b": pd.DataFrame({"verdict": ["pro"]}),
+    }
+    agreement = {
+        "review_aspect_pairs": 3903,
+        "spearman_review_aspect": 0.1861,
+        "item_aspect_pairs": 386,
+        "spearman_item_aspect": 0.2,
+        "mean_stars_praised": 4.2718,
+        "mean_stars_criticised": 3.4965,
+    }
+    result = SimpleNamespace(
+        tasks=tasks,
+        aspects={"Tops": ["size", "color"], "Dresses": ["dress"]},
+        mentions=pd.DataFrame({"sentence": ["x"] * 1234}),
+        agreement=agreement,
+        products=products,
+    )
+    found = sf.opinions(result)
+    assert 3 <= len(found.summary) <= 5
+    words = text(found)
+    assert "`finetune` on `polarity` predicts 1 for 97% of test rows" in words
+    assert "recommended" not in words.split("Collapsed")[1].split(".")[0]
+    assert "3 aspect terms over 2 categories, mentioned 1,234 times" in words
+    low, high = df.spearman_ci(0.1861, 3903)
+    assert f"+0.186 [{low:+.3f}, {high:+.3f}]" in words and "4.27 stars" in words
+    assert "1 have at least one con" in words
+    assert "weakly (the CI excludes 0)" in found.conclusion
+    assert sf.aspects_table(result.aspects).loc["Tops", "aspect terms"] == "size, color"

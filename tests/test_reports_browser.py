@@ -1,0 +1,249 @@
+"""The reports as a reader sees them (issue #15): each page of the tiny repro opened in a real
+headless browser (Debian's chromium, driven by selenium + chromedriver) loads cleanly, offline,
+with every image decoded and every index link resolving, and shows results only: no code, no
+traceback, no warning, no absolute path.
+
+The check functions are tested first (not slow) on hand-made pages that keep or break a rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.test_pipeline_e2e import tiny_repo  # noqa: F401  (the session fixture)
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+FLAGS = (  # as root, with no network
+    "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-sync "
+    "--disable-background-networking --disable-component-update --disable-default-apps"
+)
+INPUTS = (".jp-InputArea", ".input_area", "div.input", ".jp-CodeMirrorEditor", ".highlight-ipynb")
+ERRORS = (".ansi-red-fg", ".output_error")
+STDERR = ('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]', ".output_stderr")
+CODE = re.compile(r"\s*(from [\w.]+ import |import [\w.]+|\w+ = [\w.]+\(|def \w+\(|class \w+)")
+TRACEBACK = "Traceback (most recent call last)"
+WARNING = re.compile(r"\b\w*Warning:")
+ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|usr|opt|private|Users)/|\b[A-Z]:\\")
+DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
+LOCAL, SENT = ("file:", "data:"), "Network.requestWillBeSent"
+PLOTS = "plots"  # reports/plots/: DVC's own plots page (`make plots`), not a stage report
+SNAPSHOT = """
+const [selectors, done] = arguments;
+const images = [...document.images];
+Promise.all(images.map(i => i.decode().catch(() => null))).then(() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('script, style, template').forEach(e => e.remove());
+  done({
+    images: images.map(i => ({src: (i.getAttribute('src') || '').slice(0, 80),
+                              complete: i.complete, width: i.naturalWidth})),
+    links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
+    pres: [...document.querySelectorAll('pre')].map(p => p.textContent),
+    found: selectors.filter(s => document.querySelector(s)),
+    text: body.textContent,
+  });
+});
+"""
+
+
+@dataclass(frozen=True)
+class Page:
+    """What the browser saw of one page: ``name`` is its path below the site's folder."""
+
+    name: str
+    path: Path
+    errors: list[str]  # console messages of level SEVERE
+    requests: list[str]  # every URL the page asked for
+    images: list[dict]
+    links: list[str]
+    pres: list[str]
+    found: list[str]  # the selectors of INPUTS, ERRORS and STDERR that match an element
+    text: str  # the body's text, without scripts and styles
+    html: str
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One headless chromium for the module, offline, logging the console and the network."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.skip("no chromium + chromedriver: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS.split(), f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(str(CHROMEDRIVER)))
+    driver.get("about:blank")  # leave the new-tab page, whose loading the log would show
+    yield driver
+    driver.quit()
+
+
+def open_page(driver, path: Path, site: Path) -> Page:
+    """Load ``path`` by its file:// URL and take what the checks need."""
+    for log in ("browser", "performance"):  # drop the previous page's entries
+        driver.get_log(log)
+    driver.get(path.as_uri())
+    seen = driver.execute_async_script(SNAPSHOT, [*INPUTS, *ERRORS, *STDERR])
+    events = [json.loads(e["message"])["message"] for e in driver.get_log("performance")]
+    return Page(
+        name=path.relative_to(site).as_posix(),
+        path=path,
+        errors=[e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"],
+        requests=[e["params"]["request"]["url"] for e in events if e["method"] == SENT],
+        html=driver.page_source,
+        **seen,
+    )
+
+
+def console_errors(page: Page) -> list[str]:
+    return [f"{page.name}: console error: {message}" for message in page.errors]
+
+
+def remote_requests(page: Page) -> list[str]:
+    return [
+        f"{page.name}: request leaves the machine: {url}"
+        for url in page.requests
+        if not url.startswith(LOCAL) and url != "about:blank"
+    ]
+
+
+def broken_images(page: Page) -> list[str]:
+    return [
+        f"{page.name}: image not decoded: {image['src']}"
+        for image in page.images
+        if not (image["complete"] and image["width"] > 0)
+    ]
+
+
+def input_cells(page: Page) -> list[str]:
+    code = [f"<pre>{text.strip()[:60]!r}" for text in page.pres if CODE.match(text)]
+    found = [s for s in page.found if s in INPUTS] + code
+    return [f"{page.name}: input cell shown: {what}" for what in found]
+
+
+def tracebacks(page: Page) -> list[str]:
+    found = [s for s in page.found if s in ERRORS]
+    found += [TRACEBACK] * (TRACEBACK in page.text)
+    return [f"{page.name}: traceback shown: {what}" for what in found]
+
+
+def warnings_shown(page: Page) -> list[str]:
+    found = [s for s in page.found if s in STDERR] + WARNING.findall(page.text)
+    return [f"{page.name}: warning shown: {what}" for what in found]
+
+
+def absolute_paths(page: Page, also: tuple[str, ...] = ()) -> list[str]:
+    html = DATA_URI.sub("data:", page.html)
+    starts = [m.start() for m in ABSOLUTE.finditer(html)]
+    starts += [m.start() for path in also for m in re.finditer(re.escape(path), html)]
+    return [f"{page.name}: absolute path: {html[i : i + 60]!r}" for i in sorted(starts)]
+
+
+def ids(path: Path) -> set[str]:
+    """The element ids of an HTML file."""
+    return {tag["id"] for tag in BeautifulSoup(path.read_text(), "html.parser").find_all(id=True)}
+
+
+def broken_links(page: Page) -> list[str]:
+    """Every link is relative and lands on a file (and, with a #fragment, on an element)."""
+    problems = []
+    for href in page.links:
+        url = urlsplit(href)
+        target = (page.path.parent / unquote(url.path)).resolve() if url.path else page.path
+        if url.scheme or url.netloc:
+            problems.append(f"{page.name}: link not relative: {href}")
+        elif not target.is_file():
+            problems.append(f"{page.name}: link to a missing file: {href}")
+        elif url.fragment and url.fragment not in ids(target):
+            problems.append(f"{page.name}: link to a missing #id: {href}")
+    return problems
+
+
+PAGE_CHECKS = (console_errors, remote_requests, broken_images, input_cells, tracebacks)
+PAGE_CHECKS += (warnings_shown,)
+CHECKS = (*PAGE_CHECKS, absolute_paths, broken_links)
+PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC"
+    "hwGA60e6kgAAAABJRU5ErkJggg=="
+)
+GOOD = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fine</title>
+<style>pre {{ color: #333; }}</style></head><body><nav><a href="#top">top</a></nav>
+<h1 id="top">Fine</h1><p>RMSE 0.91 (95% CI 0.88 to 0.94).</p><img alt="dot" src="{PNG}">
+<pre>rows 300</pre><a href="other.html#end">end</a><a href="other.html">other</a></body></html>"""
+BAD = {  # one page per rule: what breaks it, and the check that must name it
+    "console": ("<script>console.error('boom')</script>", console_errors, "boom"),
+    "network": ('<img src="http://localhost:9/x.png">', remote_requests, "localhost:9"),
+    "image": ('<img src="data:image/png;base64,AAAA">', broken_images, "data:image/png"),
+    "input": ('<div class="jp-InputArea">x = 1</div>', input_cells, ".jp-InputArea"),
+    "code": ("<pre>from reviewlab.stages import eda</pre>", input_cells, "from reviewlab"),
+    "traceback": ("<pre>Traceback (most recent call last):</pre>", tracebacks, "Traceback"),
+    "red": ('<span class="ansi-red-fg">ValueError</span>', tracebacks, "ansi-red-fg"),
+    "stderr": ('<div class="output_stderr">!</div>', warnings_shown, "output_stderr"),
+    "warning": ("<p>FutureWarning: soon</p>", warnings_shown, "FutureWarning:"),
+    "path": ("<p>/work/main/data/x.csv</p>", absolute_paths, "/work/main"),
+    "windows": ("<p>C:\\Users\\me</p>", absolute_paths, "C:"),
+    "missing": ('<a href="gone.html">x</a>', broken_links, "gone.html"),
+    "fragment": ('<a href="other.html#nowhere">x</a>', broken_links, "#nowhere"),
+    "remote": ('<a href="https://example.org/">x</a>', broken_links, "https://example.org/"),
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """A good page, the page it links to, and one page breaking each rule."""
+    folder = tmp_path_factory.mktemp("site")
+    (folder / "good.html").write_text(GOOD)
+    (folder / "other.html").write_text('<p id="end">end</p>')
+    for name, (snippet, _, _) in BAD.items():
+        (folder / f"{name}.html").write_text(GOOD.replace("</body>", f"{snippet}</body>"))
+    return folder
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_a_good_page_passes(browser, site, check):
+    assert check(open_page(browser, site / "good.html", site)) == []
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_each_check_names_the_page_and_what_breaks_it(browser, site, name):
+    check, offending = BAD[name][1:]
+    problems = check(open_page(browser, site / f"{name}.html", site))
+    assert problems and all(p.startswith(f"{name}.html: ") for p in problems), problems
+    assert any(offending in p for p in problems), problems
+
+
+@pytest.fixture(scope="module")
+def pages(browser, tiny_repo) -> list[Page]:  # noqa: F811
+    """The index and every stage report of the tiny repro (not DVC's plots page)."""
+    site = tiny_repo / "reports"
+    files = [p for p in sorted(site.glob("**/*.html")) if p.relative_to(site).parts[0] != PLOTS]
+    assert site / "index.html" in files and len(files) > 20
+    return [open_page(browser, path, site) for path in files]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", PAGE_CHECKS, ids=lambda c: c.__name__)
+def test_every_report_page(pages, check):
+    problems = [problem for page in pages for problem in check(page)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_no_report_shows_an_absolute_path(pages, tiny_repo):  # noqa: F811
+    also = (str(tiny_repo), str(tiny_repo.resolve()))
+    problems = [problem for page in pages for problem in absolute_paths(page, also)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_every_index_link_resolves(pages):
+    (index,) = [page for page in pages if page.name == "index.html"]
+    problems = broken_links(index)
+    assert len(index.links) > 20 and not problems, "\n".join(problems)
