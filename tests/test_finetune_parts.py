@@ -35,6 +35,7 @@ FINETUNE = {
     "freeze_encoder": False,
     "max_train_rows": None,
     "max_valid_rows": None,
+    "class_weights": "none",
     "input": {"max_length": 32, "head_tokens": 16, "title_max_tokens": 8, "pad_to_multiple_of": 8},
     "dropout": {"hidden": 0.1, "attention": 0.0, "head": 0.1},
     "train": {
@@ -293,6 +294,7 @@ def _fitted_stub(n_train: int = 3):
     stub = SimpleNamespace(
         train_seconds=12.345,
         train_samples_per_second=7.891,
+        side_seconds={},
         parts={"train": pd.DataFrame({"rating": [1] * n_train})},
         encoded=[],
     )
@@ -348,3 +350,28 @@ def test_runtime_keeps_the_key_order_of_each_stage():
         "peak_rss_gib",
     ]
     assert task["peak_rss_gib"] > 0
+
+
+def test_balanced_class_weights_make_a_rare_class_weigh_as_much_as_a_common_one():
+    import torch
+
+    from reviewlab.models.finetune.data import LabelSpec
+    from reviewlab.models.finetune.model import task_loss
+
+    values = pd.Series([0] * 90 + [1] * 10)
+    binary = LabelSpec.fit("y", "binary", values)
+    assert binary.balanced_weights(values) == [9.0]
+    multi = LabelSpec.fit("y", "classification", pd.Series([0] * 6 + [1] * 3 + [2] * 1))
+    weights = multi.balanced_weights(pd.Series([0] * 6 + [1] * 3 + [2] * 1))
+    assert weights == pytest.approx([10 / 18, 10 / 9, 10 / 3])
+    # the loss of a wrong rare-class prediction grows with its weight
+    logits, labels = torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([2])
+    plain = task_loss(logits, labels, "classification")
+    weighted = task_loss(logits, labels, "classification", weight=torch.tensor(weights))
+    assert weighted == pytest.approx(plain.item())  # one row: weighted mean = its own loss
+    both = torch.tensor([[2.0, 0.0, 0.0], [2.0, 0.0, 0.0]]), torch.tensor([0, 2])
+    assert task_loss(*both, "classification", weight=torch.tensor(weights)) > task_loss(
+        *both, "classification"
+    )
+    with pytest.raises(ValueError, match="classification or binary"):
+        LabelSpec.fit("y", "regression", values).balanced_weights(values)

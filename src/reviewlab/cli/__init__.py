@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--batch-size", type=int, default=32)
     bench.add_argument("--threads", type=int, default=None)
     bench.add_argument("--output", type=Path, default=Path("bench"))
+    bench.add_argument(
+        "--only-default",
+        action="store_true",
+        help="time the project default's rung alone (printed, bench/results.* left as they are)",
+    )
     tune = sub.add_parser(
         "sweep",
         help="validation-only sweep of one setting of an ablation variant (no test rows)",
@@ -246,8 +251,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
         train = frame[frame["split"] == "train"]
         rows = train.sample(n=min(len(train), args.batch_size * args.steps), random_state=0)
-        report = benchmark.run(rows, args.batch_size, threads=args.threads)
-        benchmark.save(report, args.output)
+        report = benchmark.run(
+            rows, args.batch_size, threads=args.threads, only_default=args.only_default
+        )
+        if not args.only_default:
+            benchmark.save(report, args.output)
         print(benchmark.markdown(report))
     return 0
 

@@ -252,6 +252,7 @@ class FinetuneParams(Block):
     freeze_encoder: bool = False
     max_train_rows: Positive | None
     max_valid_rows: Positive | None = None  # fixed seeded subset of validation (null: all)
+    class_weights: Literal["none", "balanced"] = "none"  # balanced: rare classes weigh more
     input: InputParams
     dropout: DropoutParams
     train: TrainParams

@@ -189,8 +189,11 @@ def run(
     batch_size: int = 32,
     seed: int = 0,
     threads: int | None = None,
+    only_default: bool = False,
 ) -> dict[str, Any]:
-    """The whole ladder; speed-ups against the naive loop; MFU against the measured peak."""
+    """The whole ladder (``only_default``: the project default's rung alone, e.g. to compare a
+    stage's throughput with it); speed-ups against the first rung; MFU against the measured
+    peak."""
     from reviewlab.core.backbone import load_tokenizer
 
     if threads:
@@ -200,7 +203,10 @@ def run(
 
     native_bf16 = bf16_supported()
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16, windows=1)}
-    rows = [run_config(cfg, frame, tokenizer, batch_size, seed) for cfg in ladder(native_bf16)]
+    configs = ladder(native_bf16)
+    if only_default:
+        configs = [cfg for cfg in configs if cfg.name == DEFAULT]
+    rows = [run_config(cfg, frame, tokenizer, batch_size, seed) for cfg in configs]
     naive = rows[0]
     for row in rows:
         row["train_speedup"] = row["train_samples_per_s"] / naive["train_samples_per_s"]

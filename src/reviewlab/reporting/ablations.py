@@ -275,7 +275,12 @@ def fit_findings(fit: pd.DataFrame | None, reference: str) -> list[str]:
         line += (
             f"; its validation loss passed its minimum before training ended in "
             f"{row['min_before_end']:.0%} of seeds (lowest at step {row['best_step']:.0f} of "
-            f"{row['steps']:.0f} on average; early stopping restored that checkpoint)"
+            f"{row['steps']:.0f} on average)"
+            + (
+                ": it overfits within the budget, and the checkpoint kept is the best on validation"
+                if row["min_before_end"] > 0
+                else ": it was still improving when training ended (no overfitting to remedy)"
+            )
         )
     return [line + "."]
 
@@ -290,12 +295,12 @@ def mde_findings(diffs: pd.DataFrame, reference: str, metric: str = "rmse") -> l
         verdict = (
             "significant"
             if row["significant"]
-            else f"not significant: a true effect is likely smaller than {row['mde']:.3f}"
+            else "not significant: a true effect, if there at all, is likely smaller than that"
         )
         lines.append(
-            f"{row['variant']} vs {reference}: {metric} {difference}; {verdict} (minimum "
-            f"detectable effect at {POWER:.0%} power with these seeds and rows: "
-            f"{row['mde']:.3f})."
+            f"{row['variant']} vs {reference}: {metric} {difference}; this design (its seeds "
+            f"and test rows) detects a difference of {row['mde']:.3f} with {POWER:.0%} power; "
+            f"{verdict}."
         )
     return lines
 

@@ -122,6 +122,20 @@ class LabelSpec:
         shares = np.bincount(targets, minlength=len(self.classes)) / len(targets)
         return np.log(np.clip(shares, 1e-4, None)).tolist()
 
+    def balanced_weights(self, train_values: pd.Series) -> list[float]:
+        """Class weights n / (k * count) (binary: the positive weight, negatives / positives),
+        so that a rare class weighs as much in the loss as a common one."""
+        targets = self.targets(train_values)
+        if self.head == "regression":
+            raise ValueError(
+                "finetune.class_weights: balanced needs a classification or binary head"
+            )
+        if self.head == "binary":
+            positives = float(targets.sum())
+            return [(len(targets) - positives) / max(positives, 1.0)]
+        counts = np.bincount(targets, minlength=len(self.classes)).astype(float)
+        return (len(targets) / (len(counts) * np.clip(counts, 1, None))).tolist()
+
     def targets(self, values: pd.Series) -> np.ndarray:
         if self.head == "regression":
             return values.to_numpy(dtype=np.float32)

@@ -154,9 +154,14 @@ def load_model(folder: Path) -> tuple[ReviewModel, dict[str, Any]]:
 
 
 def task_loss(
-    logits: torch.Tensor, labels: torch.Tensor, head: str, label_smoothing: float = 0.0
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    head: str,
+    label_smoothing: float = 0.0,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """MSE (regression), cross-entropy with label smoothing (classification), BCE (binary)."""
+    """MSE (regression), cross-entropy with label smoothing (classification), BCE (binary);
+    ``weight``: class weights (classification) or the positive class's weight (binary)."""
     logits = logits.float()
     if head == "regression":
         return F.mse_loss(logits.squeeze(-1), labels.float())
@@ -164,8 +169,8 @@ def task_loss(
         target = labels.float()
         if label_smoothing:
             target = target * (1 - label_smoothing) + 0.5 * label_smoothing
-        return F.binary_cross_entropy_with_logits(logits.squeeze(-1), target)
-    return F.cross_entropy(logits, labels.long(), label_smoothing=label_smoothing)
+        return F.binary_cross_entropy_with_logits(logits.squeeze(-1), target, pos_weight=weight)
+    return F.cross_entropy(logits, labels.long(), weight=weight, label_smoothing=label_smoothing)
 
 
 def rdrop_loss(
@@ -175,6 +180,7 @@ def rdrop_loss(
     head: str,
     alpha: float,
     label_smoothing: float = 0.0,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """R-Drop (Liang et al., 2021): mean task loss of two dropout passes + alpha * consistency.
 
@@ -182,8 +188,8 @@ def rdrop_loss(
     the two predictions (regression).
     """
     loss = 0.5 * (
-        task_loss(logits_a, labels, head, label_smoothing)
-        + task_loss(logits_b, labels, head, label_smoothing)
+        task_loss(logits_a, labels, head, label_smoothing, weight)
+        + task_loss(logits_b, labels, head, label_smoothing, weight)
     )
     a, b = logits_a.float(), logits_b.float()
     if head == "regression":

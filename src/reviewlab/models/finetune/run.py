@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,7 @@ class Fitted:
     train_seconds: float
     train_samples_per_second: float
     cache_dir: Path | None = None
+    side_seconds: dict[str, float] = field(default_factory=dict)  # evaluate / checkpoint in train
 
     def encode(self, rows: pd.DataFrame):
         """Tokenise ``rows`` (title, text, label, behaviour columns) like the training rows."""
@@ -238,6 +239,9 @@ def fit(
         label_smoothing=regularization.label_smoothing,
         llrd_decay=regularization.llrd_decay,
         head_lr=cfg.train.head_lr,
+        class_weight=(
+            spec.balanced_weights(train[spec.column]) if cfg.class_weights == "balanced" else None
+        ),
     )
     # in a notebook the Trainer draws an HTML progress table into the report: logs only
     trainer.remove_callback(NotebookProgressCallback)
@@ -257,6 +261,7 @@ def fit(
         seconds,
         output.metrics["train_samples_per_second"],
         cache_dir,
+        trainer.side_seconds,
     )
 
 
@@ -312,6 +317,13 @@ def runtime(
     for name, scored in (predicted or {}).items():
         report[f"{name}_predict_seconds"] = round(scored.seconds, 1)
     report["train_samples_per_second"] = round(fitted.train_samples_per_second, 2)
+    side = fitted.side_seconds
+    if side:  # evaluation and checkpoints inside train(): the training-only throughput too
+        samples = fitted.train_samples_per_second * fitted.train_seconds
+        training = fitted.train_seconds - sum(side.values())
+        report["in_training_eval_seconds"] = round(side["evaluate"], 1)
+        report["in_training_checkpoint_seconds"] = round(side["checkpoint"], 1)
+        report["train_samples_per_second_excluding_eval"] = round(samples / training, 2)
     if train_rows:
         report["train_rows"] = len(fitted.parts["train"])
     if eval_seconds is not None:

@@ -6,6 +6,7 @@ Trainer's own.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -34,14 +35,32 @@ class ReviewTrainer(Trainer):
         label_smoothing: float = 0.0,
         llrd_decay: float = 1.0,
         head_lr: float | None = None,
+        class_weight: list[float] | None = None,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.labels, self.adversarial = labels, adversarial
         self.rdrop_alpha, self.label_smoothing = rdrop_alpha, label_smoothing
         self.llrd_decay, self.head_lr = llrd_decay, head_lr
+        self.class_weight = None if class_weight is None else torch.tensor(class_weight)
         # our loss is a per-batch mean: let the Trainer scale it for gradient accumulation
         self.model_accepts_loss_kwargs = False
+        # seconds inside train() spent evaluating and checkpointing (not training)
+        self.side_seconds = {"evaluate": 0.0, "checkpoint": 0.0}
+
+    def evaluate(self, *args: Any, **kwargs: Any):
+        start = time.perf_counter()
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            self.side_seconds["evaluate"] += time.perf_counter() - start
+
+    def _save_checkpoint(self, *args: Any, **kwargs: Any):
+        start = time.perf_counter()
+        try:
+            return super()._save_checkpoint(*args, **kwargs)
+        finally:
+            self.side_seconds["checkpoint"] += time.perf_counter() - start
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
@@ -51,12 +70,20 @@ class ReviewTrainer(Trainer):
             doubled = {k: torch.cat([v, v]) if torch.is_tensor(v) else v for k, v in inputs.items()}
             outputs = model(**doubled)
             first, second = outputs.logits.chunk(2)
-            loss = rdrop_loss(first, second, labels, head, self.rdrop_alpha, self.label_smoothing)
+            loss = rdrop_loss(
+                first, second, labels, head, self.rdrop_alpha, self.label_smoothing, self.weight()
+            )
             outputs.logits = first
         else:
             outputs = model(**inputs)
-            loss = task_loss(outputs.logits, labels, head, self.label_smoothing)
+            loss = task_loss(outputs.logits, labels, head, self.label_smoothing, self.weight())
         return (loss, outputs) if return_outputs else loss
+
+    def weight(self) -> torch.Tensor | None:
+        """The class weights on the model's device (None: unweighted)."""
+        if self.class_weight is not None and self.class_weight.device != self.args.device:
+            self.class_weight = self.class_weight.to(self.args.device)
+        return self.class_weight
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         if self.adversarial.method == "none":
