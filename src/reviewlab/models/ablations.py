@@ -31,6 +31,7 @@ from reviewlab.core.params import (
     RobustnessParams,
     describe,
 )
+from reviewlab.core.runtime import hardware
 from reviewlab.data.robustness import perturb_texts
 from reviewlab.models.finetune.run import Scored, fit, runtime, score_sets
 
@@ -105,6 +106,7 @@ def run_variant(
         eval_seconds=time.perf_counter() - eval_start,
         total_seconds=time.perf_counter() - start,
     )
+    cost["hardware"] = hardware()
     return VariantRun(result, cost, predictions)
 
 

@@ -11,7 +11,6 @@ attention implementation and dropout. Model-FLOPs utilisation (MFU) counts the u
 from __future__ import annotations
 
 import contextlib
-import platform
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from reviewlab.core.runtime import processor_name
 from reviewlab.models.finetune.data import encode
 from reviewlab.models.finetune.model import load_encoder, with_head
 
@@ -214,7 +214,7 @@ def run(
         row["mfu"] = row["train_tflops"] / peaks["bf16" if row["bf16"] else "fp32"]
     return {
         "machine": {
-            "processor": _cpu_name(),
+            "processor": processor_name(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "native_bf16": native_bf16,
@@ -230,15 +230,6 @@ def run(
         "default": DEFAULT,
         "results": rows,
     }
-
-
-def _cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def markdown(report: dict[str, Any]) -> str:

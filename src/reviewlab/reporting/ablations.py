@@ -475,6 +475,7 @@ def summarise(
     runs: pd.DataFrame,
     predictions: pd.DataFrame,
     train_ratings: pd.Series,
+    profile: str = "",
 ) -> GridReport:
     """The report of the grid from its ``runs`` (:func:`run_row` rows), their ``predictions``
     (with ``variant`` and ``seed`` columns) and the training split's ratings."""
@@ -499,7 +500,10 @@ def summarise(
         *mde_findings(diffs, reference),
         *findings(diffs, robust, reference, levels[-1]),
     ]
+    machines = sorted(runs["hardware"].dropna().unique()) if "hardware" in runs else []
     metrics = {
+        "profile": profile,
+        "hardware": "; ".join(machines),
         "budget": grid.budget,
         "seeds": sorted(runs["seed"].unique().tolist()),
         "runs": len(runs),
@@ -548,8 +552,13 @@ def summarise(
 def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     """README block: one row per variant (differences vs the reference, cost, noise) + findings."""
     levels = list(next(iter(summary_json["variants"].values()))["rmse_drop"])
+    where = (
+        f"Profile `{summary_json['profile']}` on {summary_json['hardware']}: "
+        if summary_json.get("profile")
+        else ""
+    )
     lines = [
-        f"{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
+        f"{where}{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
         f"`{summary_json['budget']}`; grid time inside the runs "
         f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
         "Differences: seed-averaged variant minus reference on the same test rows; 95% CI "

@@ -118,6 +118,7 @@ def budget_line(result: Any) -> str:
     runs = result.runs
     seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
     return (
+        f"Profile {result.profile} on {result.hardware or 'unrecorded hardware'}: "
         f"{len(runs)} runs, seeds {seeds}, {int(runs['train_rows'].iloc[0]):,} training rows "
         f"per run (augmentation adds copies), {result.test_rows or 'all'} test rows scored per "
         f"run; grid time inside the runs: {result.grid_seconds / 60:.1f} min."

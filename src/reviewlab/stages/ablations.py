@@ -35,6 +35,8 @@ class Result:
     reference: str
     test_rows: int | None
     budget: dict[str, Any]
+    profile: str  # the params profile the grid ran with (conf/profile/)
+    hardware: str  # the machine(s) its runs ran on
     variants: dict[str, dict[str, Any] | None]
 
 
@@ -45,7 +47,12 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     runs, predictions = load_runs(catalogue, dataset, grid.grid, grid.seeds)
     table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
     report = ar.summarise(
-        grid, params.evaluation, runs, predictions, table.loc[table["split"] == "train", "rating"]
+        grid,
+        params.evaluation,
+        runs,
+        predictions,
+        table.loc[table["split"] == "train", "rating"],
+        params.profile,
     )
     catalogue.write_metric(dataset, "ablations_summary", report.metrics)
     catalogue.write_metric(dataset, "ablations_runtime", report.runtime)
@@ -63,6 +70,8 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         reference=grid.reference,
         test_rows=grid.test_rows,
         budget=grid.budget,
+        profile=params.profile,
+        hardware=report.metrics["hardware"],
         variants={name: grid.variants[name] for name in grid.grid},
     )
 
