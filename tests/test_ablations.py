@@ -169,7 +169,11 @@ def _grid_params(grid: dict, n_bootstrap: int):
         "robustness": {"seed": 0, "rows": None, **grid["robustness"]},
     }
     return partial(
-        {"ablations": ablations, "evaluation": {"n_bootstrap": n_bootstrap, "ci_level": 0.95}}
+        {
+            "profile": "cpu",
+            "ablations": ablations,
+            "evaluation": {"n_bootstrap": n_bootstrap, "ci_level": 0.95},
+        }
     )
 
 
