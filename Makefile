@@ -25,16 +25,16 @@ install: $(STAMP)  ## create .venv and install the pinned environment
 data: $(STAMP)  ## materialise data/ from the DVC remote (../shared/dvc-remote)
 	$(BIN)/dvc pull -q data.dvc
 
-repro: data  ## run the whole pipeline (dvc repro), refresh the README tables and reports/plots
+repro: data  ## run the whole pipeline (dvc repro), refresh the README tables and dvc_plots/
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	$(BIN)/reviewlab readme
-	$(BIN)/dvc plots show -q -o reports/plots
+	$(BIN)/dvc plots show -q -o dvc_plots
 
 results: $(STAMP)  ## regenerate the README results tables from metrics/ and headlines/
 	$(BIN)/reviewlab readme
 
-plots: $(STAMP)  ## render every DVC plot (dvc.yaml `plots`) to reports/plots/index.html
-	$(BIN)/dvc plots show -q -o reports/plots
+plots: $(STAMP)  ## render every DVC plot (dvc.yaml `plots`) to dvc_plots/index.html (vega from its CDN)
+	$(BIN)/dvc plots show -q -o dvc_plots
 
 test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end dvc repro
 	$(BIN)/pytest

@@ -204,6 +204,10 @@ def test_metrics_are_finite_and_complete(tiny_repo):
     files = sorted((tiny_repo / "metrics").glob("*/*.json"))
     finetune = json.loads((tiny_repo / "metrics/amazon/finetune.json").read_text())
     assert set(finetune["models"]["finetune"]) == {"selected", "valid", "test"}
+    runtime = json.loads((tiny_repo / "metrics/amazon/finetune_runtime.json").read_text())
+    # evaluation and checkpoints inside train() are timed and left out of the training rate
+    assert runtime["in_training_eval_seconds"] > 0
+    assert runtime["train_samples_per_second_excluding_eval"] > runtime["train_samples_per_second"]
     assert {f.parent.name for f in files} == {"amazon", "clothing", "shop", "tasks", "studies"}
     for file in files:
         assert all(math.isfinite(x) for x in _numbers(json.loads(file.read_text()))), file

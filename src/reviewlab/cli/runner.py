@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reviewlab.cli.devices import claim_gpu
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
 from reviewlab.core.errors import USER_ERRORS, StageError
@@ -35,6 +36,7 @@ KERNEL = "reviewlab"
 def run_stage(stage: str, key: str | None = None, root: Path | None = None, **matrix: Any) -> Any:
     """Execute one instance of ``stage``; returns the HTML report's path or the stage's result."""
     root = root or project_root()
+    claim_gpu()  # before torch starts: one device per process when queue jobs share GPUs
     trace_opens(address(stage, **({"key": key} if key is not None else {}), **matrix))
     raw = read_params(root / "params.yaml")
     validate_params(raw, str(root / "params.yaml"))

@@ -23,9 +23,6 @@ from reviewlab.reporting import front
 from reviewlab.reporting import results as rs
 from reviewlab.stages.declared import dvc_stages
 
-#: ``reports/plots/``: every DVC plot rendered by ``make plots`` (linked from the index page).
-PLOTS = "plots"
-
 
 @dataclass
 class Result:
@@ -53,14 +50,11 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
 def report_links(catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
     """Stage -> (label, path relative to the index) of each of its reports, in dvc.yaml order;
     the fine-tuning report's training curves get their own link."""
-    reports = catalogue.reports_dir()
-    plots = catalogue.reports_dir(PLOTS)
     found: dict[str, list[tuple[str, str]]] = {}
-    for page in sorted(reports.glob("*/*.html")):
-        if page.parent != plots:
-            found.setdefault(page.stem, []).append(
-                (page.parent.name, f"{page.parent.name}/{page.name}")
-            )
+    for page in sorted(catalogue.reports_dir().glob("*/*.html")):
+        found.setdefault(page.stem, []).append(
+            (page.parent.name, f"{page.parent.name}/{page.name}")
+        )
     links = {stage: found[stage] for stage in dvc_stages(catalogue.root) if stage in found}
     if "finetune" in links:
         links["training curves"] = [

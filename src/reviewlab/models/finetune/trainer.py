@@ -7,6 +7,7 @@ Trainer's own.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -48,19 +49,21 @@ class ReviewTrainer(Trainer):
         # seconds inside train() spent evaluating and checkpointing (not training)
         self.side_seconds = {"evaluate": 0.0, "checkpoint": 0.0}
 
-    def evaluate(self, *args: Any, **kwargs: Any):
+    @contextmanager
+    def _timed(self, what: str):
         start = time.perf_counter()
         try:
-            return super().evaluate(*args, **kwargs)
+            yield
         finally:
-            self.side_seconds["evaluate"] += time.perf_counter() - start
+            self.side_seconds[what] += time.perf_counter() - start
+
+    def evaluate(self, *args: Any, **kwargs: Any):
+        with self._timed("evaluate"):
+            return super().evaluate(*args, **kwargs)
 
     def _save_checkpoint(self, *args: Any, **kwargs: Any):
-        start = time.perf_counter()
-        try:
+        with self._timed("checkpoint"):
             return super()._save_checkpoint(*args, **kwargs)
-        finally:
-            self.side_seconds["checkpoint"] += time.perf_counter() - start
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs = dict(inputs)
