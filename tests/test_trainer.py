@@ -191,16 +191,27 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
         "dataset": "shop",
         "valid_rows": 10,
         "test_rows": 16,
+        "train_rows": 8,
         "budget": {"max_train_rows": 32, "train": {"eval_every": None}},
         "robustness": {"seed": 0, "rows": 8, "levels": {"noise_25": 0.25}},
     }
-    declared = ("dataset", "budget", "valid_rows", "test_rows", "robustness")  # as dvc.yaml
+    declared = ("dataset", "budget", "valid_rows", "test_rows", "train_rows", "robustness")
     params = partial(
         {"finetune": settings, "ablations.variants.plain": {}}
         | {f"ablations.{k}": grid[k] for k in declared}
     )
     run = ablate.run(params, variant="plain", seed=1, catalogue=catalogue)
-    assert list(run.metrics) == ["variant", "seed", "test", "valid", "noise_25", "test_noise_rows"]
+    assert list(run.metrics) == [
+        "variant",
+        "seed",
+        "training",
+        "test",
+        "valid",
+        "train",
+        "noise_25",
+        "test_noise_rows",
+    ]
+    assert run.metrics["training"]["steps"] > 0
     assert run.metrics["test"]["n"] == 16 and run.metrics["noise_25"]["n"] == 8
     assert catalogue.read_metric("shop/ablations", "plain-1") == run.metrics
     folder = catalogue.ablation_run("shop", "plain", 1)
@@ -208,6 +219,7 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
         "test": 16,
         "valid": 10,
         "noise_25": 8,
+        "train": 8,
     }
     assert not (folder / "checkpoints").exists()
 
@@ -258,6 +270,9 @@ def test_task_stage_derives_trains_and_scores_every_model(tiny_project, name):
     assert list(result.runtime) == [
         "train_seconds",
         "train_samples_per_second",
+        "in_training_eval_seconds",
+        "in_training_checkpoint_seconds",
+        "train_samples_per_second_excluding_eval",
         "total_seconds",
         "peak_rss_gib",
     ]
