@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from reviewlab.core.config import validate_params
+from reviewlab.reporting.render import flatten
 from tests.conftest import ROOT
 
 PROFILES = sorted(p.stem for p in (ROOT / "conf" / "profile").glob("*.yaml"))
@@ -24,12 +25,6 @@ def compose(conf: Path, profile: str, out: Path) -> dict:
 
     compose_and_dump(out, str(conf), None, "config", str(ROOT), [f"profile={profile}"])
     return yaml.safe_load(out.read_text())
-
-
-def leaves(node, prefix: str = "") -> set[str]:
-    if isinstance(node, dict):
-        return {leaf for k, v in node.items() for leaf in leaves(v, f"{prefix}{k}.")}
-    return {prefix.rstrip(".")}
 
 
 def test_the_three_profiles_exist_and_hydra_is_on():
@@ -55,7 +50,7 @@ def test_params_yaml_is_the_cpu_profile(tmp_path):
 def test_every_profile_sets_the_same_keys():
     """So that composing any profile over the output of another lands on the same params."""
     sets = {
-        p: leaves(yaml.safe_load((ROOT / "conf" / "profile" / f"{p}.yaml").read_text()))
+        p: set(flatten(yaml.safe_load((ROOT / "conf" / "profile" / f"{p}.yaml").read_text())))
         for p in PROFILES
     }
     assert all(keys == sets["cpu"] for keys in sets.values()), sets

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from reviewlab.reporting.render import flatten
 from tests.test_pipeline_e2e import tiny_repo  # noqa: F401  (the session fixture)
 
 INDEX = "reports/index.html"  # the front page (stage `report`, no params), not a stage report
@@ -71,15 +72,4 @@ def test_each_report_states_its_stage_params(tiny_repo):  # noqa: F811
     for name, params in expected.items():
         # the footer holds what the runner injected: a declared sub-key (`datasets.amazon`)
         # stays one dotted key there; compare leaf by leaf
-        assert leaves(effective_params(tiny_repo / name)) == leaves(params), name
-
-
-def leaves(node: dict, prefix: str = "") -> dict:
-    """``{"a": {"b": 1}, "c.d": 2}`` -> ``{"a.b": 1, "c.d": 2}``."""
-    out: dict = {}
-    for key, value in node.items():
-        if isinstance(value, dict) and value:
-            out |= leaves(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
+        assert flatten(effective_params(tiny_repo / name)) == flatten(params), name

@@ -14,6 +14,7 @@ from scipy.stats import norm
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
+from reviewlab.reporting.render import flatten
 
 #: Metrics the report leads with (the rest are in the tables).
 HEADLINE = ("rmse", "accuracy")
@@ -435,20 +436,10 @@ def cost_gain_plot(diffs: pd.DataFrame, costs: pd.DataFrame, reference: str, met
 def definitions(variants: dict[str, dict[str, Any] | None]) -> pd.DataFrame:
     """Each variant's overrides as ``key = value`` lines, never truncated."""
     rows = {
-        name: "; ".join(f"{k} = {v}" for k, v in _flat(spec or {}).items()) or "(none)"
+        name: "; ".join(f"{k} = {v}" for k, v in flatten(spec or {}).items()) or "(none)"
         for name, spec in variants.items()
     }
     return pd.DataFrame({"overrides of the budgeted finetune params": rows}).rename_axis("variant")
-
-
-def _flat(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, dict) and value:
-            out |= _flat(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 @dataclass

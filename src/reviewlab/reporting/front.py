@@ -32,16 +32,11 @@ QUESTION = (
 )
 
 
-def selected_rows(results: pd.DataFrame) -> pd.DataFrame:
-    """Each dataset's model selected on validation RMSE among all its models (one per dataset)."""
-    return results.loc[results.groupby("dataset")["valid_rmse"].idxmin()]
-
-
 def rating_findings(results: pd.DataFrame) -> list[str]:
     """Per dataset: the selected model and the best baseline, test RMSE with 95% CIs."""
     lines = []
     for dataset, rows in results.groupby("dataset", sort=False):
-        chosen = rows.loc[rows["valid_rmse"].idxmin()]
+        chosen = rows[rows["best_on_valid"]].iloc[0]  # marked by results.results_frame
         baselines = rows[rows["stage"] == "baselines"]
         best = baselines.loc[baselines["valid_rmse"].idxmin()]
         line = (
@@ -123,11 +118,10 @@ def overview_figure(results: pd.DataFrame) -> str:
     """Test RMSE with 95% CI of every model, one panel per dataset, as an inline PNG <img>."""
     datasets = list(dict.fromkeys(results["dataset"]))
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3), squeeze=False)
-    chosen = set(selected_rows(results).index)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         rows = results[results["dataset"] == dataset].sort_values("rmse", ascending=False)
-        for y, (index, row) in enumerate(rows.iterrows()):
-            colour = "#0b5cad" if index in chosen else "#777"
+        for y, (_, row) in enumerate(rows.iterrows()):
+            colour = "#0b5cad" if row["best_on_valid"] else "#777"
             ax.errorbar(
                 row["rmse"],
                 y,
@@ -151,12 +145,11 @@ def overview_figure(results: pd.DataFrame) -> str:
 
 def results_table(results: pd.DataFrame) -> str:
     """Every (dataset, model) with test metrics and CIs; the selected model marked."""
-    chosen = set(selected_rows(results).index)
     table = pd.DataFrame(
         {
             "dataset": results["dataset"],
             "model": results["model"],
-            "selected": ["selected on validation" if i in chosen else "" for i in results.index],
+            "selected": results["best_on_valid"].map({True: "selected on validation", False: ""}),
             "valid RMSE": results["valid_rmse"].map("{:.3f}".format),
             **{f"test {m}": results.apply(_ci, axis=1, metric=m) for m in METRICS},
         }
