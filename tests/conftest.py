@@ -13,6 +13,15 @@ AMAZON = ROOT / "data" / "amazon_musical_instruments_5.json.gz"
 CLOTHING = ROOT / "data" / "womens_clothing_ecommerce_reviews.csv"
 
 
+def evaluation_block(n_bootstrap: int = 20, ci_level: float = 0.95) -> dict:
+    """params.yaml's ``evaluation`` block (margins, correction, failure rule) with a small
+    bootstrap for fast tests."""
+    import yaml
+
+    block = yaml.safe_load((ROOT / "params.yaml").read_text())["evaluation"]
+    return block | {"n_bootstrap": n_bootstrap, "ci_level": ci_level}
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

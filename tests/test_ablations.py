@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from reviewlab.core.params import ParamsError, RobustnessParams
 from reviewlab.data.robustness import changed_fraction, perturb, perturb_texts, typo
 from reviewlab.models.ablations import noise_subset, sweep_configs
 from reviewlab.reporting import ablations as ar
+from tests.conftest import evaluation_block
 
 
 def test_deep_merge_is_strict_and_leaves_base_alone():
@@ -88,7 +91,7 @@ def _predictions(n: int = 400) -> pd.DataFrame:
     truth = rng.integers(1, 6, n)
     frames = []
     for variant, noise in (("plain", 0.9), ("good", 0.3), ("twin", 0.9)):
-        for seed in (1, 2):
+        for seed in (1, 2, 3):
             source = np.random.default_rng(seed) if variant != "good" else rng
             estimate = truth + source.normal(0, noise, n)
             frames.append(_run(truth, estimate, variant, seed))
@@ -110,18 +113,24 @@ def _run(truth: np.ndarray, estimate: np.ndarray, variant: str, seed: int) -> pd
     )
 
 
-def test_paired_bootstrap_finds_the_real_gain_and_no_fake_one():
-    point, draws = ar.bootstrap_metrics(_predictions(), n_resamples=200, seed=0)
-    diffs = ar.paired_differences(point, draws, [("good", "plain"), ("twin", "plain")])
+def _evaluation(n_bootstrap: int = 200):
+    from reviewlab.core.params import EvaluationParams
+
+    return EvaluationParams(**evaluation_block(n_bootstrap))
+
+
+def test_paired_differences_find_the_real_gain_and_no_fake_one():
+    diffs = ar.differences(_predictions(), [("good", "plain"), ("twin", "plain")], _evaluation())
     rmse = diffs[diffs["metric"] == "rmse"].set_index("variant")
-    assert rmse.loc["good", "helps"] and rmse.loc["good", "difference"] < -0.3
+    assert rmse.loc["good", "verdict"] == "better" and rmse.loc["good", "difference"] < -0.3
     assert rmse.loc["twin", "difference"] == pytest.approx(0.0, abs=1e-12)  # same seeds' noise
-    assert not rmse.loc["twin", "significant"]
+    assert rmse.loc["twin", "verdict"] == "equivalent"
     assert rmse.loc["good", "low"] <= rmse.loc["good", "difference"] <= rmse.loc["good", "high"]
+    assert len(rmse.loc["good", "per_seed"]) == 3
 
 
-def test_one_lucky_seed_is_not_significant():
-    """A gain carried by one seed of three is seed luck: the two-level CI includes 0."""
+def test_one_lucky_seed_is_not_better():
+    """A gain carried by one seed of three is seed luck: the t interval (2 df) includes 0."""
     rng = np.random.default_rng(0)
     truth = rng.integers(1, 6, 400)
     noise = {s: np.random.default_rng(s).normal(0, 0.9, 400) for s in (1, 2, 3)}
@@ -130,17 +139,17 @@ def test_one_lucky_seed_is_not_significant():
         for seed in (1, 2, 3):
             estimate = truth + (noise[seed] / 3 if (variant, seed) == ("shaky", 1) else noise[seed])
             frames.append(_run(truth, estimate, variant, seed))
-    point, draws = ar.bootstrap_metrics(pd.concat(frames), n_resamples=200, seed=0)
-    rmse = ar.paired_differences(point, draws, [("shaky", "plain")]).iloc[0]
-    assert rmse["metric"] == "rmse" and rmse["difference"] < -0.1
-    assert not rmse["significant"] and rmse["high"] >= 0
+    diffs = ar.differences(pd.concat(frames), [("shaky", "plain")], _evaluation())
+    rmse = diffs[diffs["metric"] == "rmse"].iloc[0]
+    assert rmse["difference"] < -0.1
+    assert rmse["verdict"] == "inconclusive" and rmse["high"] >= 0
 
 
 def test_runs_must_share_test_rows():
     predictions = _predictions()
     predictions = predictions.drop(index=predictions.index[-1])
     with pytest.raises(ValueError, match="same test rows"):
-        ar.bootstrap_metrics(predictions, n_resamples=5, seed=0)
+        ar.variant_runs(predictions)
 
 
 def test_comparison_pairs():
@@ -172,7 +181,7 @@ def _grid_params(grid: dict, n_bootstrap: int):
         {
             "profile": "cpu",
             "ablations": ablations,
-            "evaluation": {"n_bootstrap": n_bootstrap, "ci_level": 0.95},
+            "evaluation": evaluation_block(n_bootstrap),
         }
     )
 
@@ -227,19 +236,23 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
         "robustness": {"levels": levels},
         "variants": {"plain": {}, "good": {}, "twin": {}, "removed": {}},
         "grid": ["plain", "good", "twin"],  # a defined variant outside the grid: never read
-        "seeds": [1, 2],
+        "seeds": [1, 2, 3],
     }
     catalogue = Catalogue(tmp_path)
-    with pytest.raises(FileNotFoundError, match="plain-3.json"):
-        ablations.run(_grid_params({**grid, "seeds": [1, 2, 3]}, 5), catalogue)
+    with pytest.raises(FileNotFoundError, match="plain-4.json"):
+        ablations.run(_grid_params({**grid, "seeds": [1, 2, 3, 4]}, 5), catalogue)
     result = ablations.run(_grid_params(grid, 100), catalogue)
     assert result.cost.loc["good", "cost_vs_reference"] == 2.0
     assert result.robustness.loc["good", "drop_noise_10"] == pytest.approx(0.1)
     text = " ".join(result.findings)
-    assert "good improves significantly over plain" in text
-    assert "the most robust is good" in text
-    summary = (tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text()
-    assert '"runs": 6' in summary
+    assert "better: good; worse: none" in text
+    summary = json.loads((tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text())
+    assert summary["runs"] == 9
+    good = summary["variants"]["good"]
+    assert good["vs_reference"]["rmse"]["verdict"] == "better"
+    assert set(good["vs_reference"]["rmse"]) >= {"difference", "low", "high", "mde", "margin"}
+    assert good["robustness"]["noise_10"]["verdict"] in ("equivalent", "inconclusive")
+    assert good["vs_training_mean"]["verdict"] == "better" and not good["failed"]
     assert result.findings[0].startswith("For scale: predicting the training mean (4.67)")
 
 
@@ -277,30 +290,6 @@ def test_constant_floor_scores_the_test_rows_once():
     }
 
 
-def test_findings_do_not_call_a_collapsed_model_robust():
-    diffs = pd.DataFrame(
-        [
-            {
-                "variant": v,
-                "reference": "plain",
-                "metric": m,
-                "difference": d,
-                "low": d - 0.01,
-                "high": d + 0.01,
-                "significant": s,
-                "helps": s and d < 0,
-                "hurts": s and d > 0,
-            }
-            for v, d, s in (("flat", 0.2, True), ("tuned", -0.01, False))
-            for m in ("rmse", "accuracy")
-        ]
-    )
-    robust = pd.DataFrame({"drop_noise_25": [0.05, 0.0, 0.03]}, index=["plain", "flat", "tuned"])
-    text = " ".join(ar.findings(diffs, robust, "plain", "noise_25"))
-    assert "the most robust is tuned" in text
-    assert "Not ranked for robustness" in text and "flat" in text
-
-
 def test_sweep_values_are_read_as_yaml_with_bare_exponents_as_numbers():
     from reviewlab.cli import _yaml_value
 
@@ -309,27 +298,15 @@ def test_sweep_values_are_read_as_yaml_with_bare_exponents_as_numbers():
     assert _yaml_value("[query, value]") == ["query", "value"]
 
 
-def test_findings_grammar_when_nothing_is_significant():
+def test_findings_group_variants_by_verdict():
     diffs = pd.DataFrame(
         [
-            {
-                "variant": v,
-                "reference": "plain",
-                "metric": m,
-                "difference": d,
-                "low": -1.0,
-                "high": 1.0,
-                "significant": False,
-                "helps": False,
-                "hurts": False,
-            }
-            for v, d in (("fgm", -0.01), ("pgd", 0.02))
+            {"variant": v, "reference": "plain", "metric": m, "verdict": verdict, "margin": 0.02}
+            for v, verdict in (("fgm", "inconclusive"), ("pgd", "worse"), ("rdrop", "equivalent"))
             for m in ar.HEADLINE
         ]
     )
-    robust = pd.DataFrame({"drop_noise_25": [0.1, 0.05, 0.2]}, index=["plain", "fgm", "pgd"])
-    lines = ar.findings(diffs, robust, "plain", "noise_25")
-    assert lines[0].startswith("On test rmse, no variant improves significantly over plain")
-    assert "2 of 2 differences have a 95% CI that includes 0" in lines[0]
-    assert "Best rmse difference: fgm (-0.0100" in lines[2]
-    assert "the most robust is fgm (+0.0500) and the least robust pgd" in lines[3]
+    lines = ar.findings(diffs, "plain")
+    assert lines[0].startswith("Test rmse, variant - plain (lower is better; 3 comparisons")
+    assert "better: none; worse: pgd; equivalent within ±0.02: rdrop; inconclusive: fgm" in lines[0]
+    assert "(higher is better" in lines[1]

@@ -8,6 +8,7 @@ from reviewlab.core.params import BaselineParams
 from reviewlab.data.features import build_features
 from reviewlab.data.splits import make_splits
 from reviewlab.models import baselines as bl
+from tests.conftest import evaluation_block
 from tests.test_features import CFG
 
 RAW_BASELINES = {
@@ -101,7 +102,7 @@ def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp
             "max_same_user_duplicate_share": 0,
         },
         "baselines": RAW_BASELINES,
-        "evaluation": {"n_bootstrap": 20, "ci_level": 0.9},
+        "evaluation": evaluation_block(20, 0.9),
     }
     params = partial(values)
 

@@ -14,6 +14,7 @@ from reviewlab.models.finetune.data import LabelSpec, build_dataset
 from reviewlab.models.finetune.model import build_model
 from reviewlab.models.finetune.run import training_args
 from reviewlab.models.finetune.trainer import ReviewTrainer, metrics_fn, to_predictions
+from tests.conftest import evaluation_block
 from tests.test_finetune_parts import finetune_cfg
 
 TRAIN = {
@@ -170,9 +171,7 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
         "behaviour_features": True,
         "train": {**FINETUNE["train"], **TINY_TRAIN},
     }
-    params = partial(
-        {"seed": 0, "finetune": settings, "evaluation": {"n_bootstrap": 20, "ci_level": 0.95}}
-    )
+    params = partial({"seed": 0, "finetune": settings, "evaluation": evaluation_block()})
     result = finetune.run(params, catalogue)
     assert list(result.comparison["models"]) == ["mean", "finetune"]
     entry = result.metrics["models"]["finetune"]
@@ -256,7 +255,7 @@ def test_task_stage_derives_trains_and_scores_every_model(tiny_project, name):
             "seed": 0,
             "finetune": FINETUNE,
             "task_budget": budget,
-            "evaluation": {"n_bootstrap": 20, "ci_level": 0.95},
+            "evaluation": evaluation_block(),
             f"tasks.{name}": tasks[name],
         }
     )

@@ -162,13 +162,35 @@ class BaselineParams(Block):
     lightgbm: LightgbmParams
 
 
+class FailureParams(Block):
+    collapse_share: Fraction  # one predicted class on at least this share of rows ...
+    base_rate_gap: Fraction  # ... and this much above its training share: collapsed
+
+
 class EvaluationParams(Block):
     n_bootstrap: Positive
     ci_level: Fraction
+    power: Fraction
+    correction: Literal["holm", "none"]
+    margins: dict[str, Annotated[Real, Field(gt=0)]]
+    failure: FailureParams
 
     def ci(self, seed: int) -> dict[str, Any]:
         """Keyword arguments of the bootstrap CI functions (:mod:`reviewlab.core.evaluation`)."""
         return {"n_resamples": self.n_bootstrap, "level": self.ci_level, "seed": seed}
+
+    def design(self, seed: int = 0) -> Any:
+        """How comparisons are decided: a :class:`reviewlab.core.evaluation.inference.Design`
+        (imported here: validating params must not import the scientific stack)."""
+        from reviewlab.core.evaluation.inference import Design
+
+        return Design(self.n_bootstrap, self.ci_level, self.power, self.correction, seed)
+
+    def margin(self, metric: str) -> float:
+        """The equivalence margin of ``metric`` (params ``evaluation.margins``)."""
+        if metric not in self.margins:
+            raise KeyError(f"evaluation.margins: no margin for '{metric}' (have {self.margins})")
+        return float(self.margins[metric])
 
 
 class InputParams(Block):

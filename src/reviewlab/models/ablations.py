@@ -33,7 +33,7 @@ from reviewlab.core.params import (
 )
 from reviewlab.core.runtime import hardware
 from reviewlab.data.robustness import perturb_texts
-from reviewlab.models.finetune.run import Scored, fit, runtime, score_sets
+from reviewlab.models.finetune.run import Scored, decode_on_valid, fit, runtime, score_sets
 
 
 def fixed_rows(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
@@ -89,6 +89,8 @@ def run_variant(
     result["training"] = training_summary(fitted.trainer.state.log_history)
     eval_start = time.perf_counter()
     scored = score_sets(fitted, sets)
+    if "valid" in scored and cfg.head == "regression":  # classes from validation cut-points
+        result["cutpoints"] = decode_on_valid(scored)
     for name, rows in scored.items():
         result[name] = rows.metrics()
     predictions = pd.concat(

@@ -24,7 +24,10 @@ from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, evaluate_split, score
-from reviewlab.core.params import BaselineParams, LightgbmParams
+from reviewlab.core.evaluation.compare import rating_families, verdicts
+from reviewlab.core.evaluation.inference import failure
+from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
+from reviewlab.core.params import BaselineParams, EvaluationParams, LightgbmParams
 from reviewlab.data.features import FeatureSet
 from reviewlab.models.predictions import prediction_frame
 
@@ -240,16 +243,33 @@ class Scored:
         return self.payload["best_on_valid"]
 
 
+def decode_regressor(fitted: Fitted, y_valid: np.ndarray) -> Fitted:
+    """A regressor's classes from cut-points fitted on its validation predictions
+    (:mod:`reviewlab.core.evaluation.ordinal`); a model with classes of its own is kept."""
+    if fitted.valid_classes is not None:
+        return fitted
+    cuts = fit_cutpoints(fitted.valid, y_valid)
+    fitted.valid_classes, fitted.test_classes = (
+        decode(fitted.valid, cuts),
+        decode(fitted.test, cuts),
+    )
+    fitted.selected["cutpoints"] = cuts
+    return fitted
+
+
 def fit_and_score(
-    fs: FeatureSet, cfg: BaselineParams, seed: int, ci: dict[str, Any] | None = None
+    fs: FeatureSet, cfg: BaselineParams, seed: int, evaluation: EvaluationParams
 ) -> Scored:
-    """Fit every baseline; score validation, and test with bootstrap ``ci`` (e.g.
-    ``EvaluationParams.ci(seed)``); pick the best on the validation ``selection_metric``."""
+    """Fit every baseline; score validation, and test with bootstrap CIs; pick the best on the
+    validation ``selection_metric``; compare every model with the trivial one and the selected
+    one with every other, paired on the test rows."""
     y = fs.table["rating"].to_numpy()
+    ci = evaluation.ci(seed)
     models, rows, preds, search = {}, [], [], []
     for fitted in run_all(fs, cfg, seed):
         search += [{"model": fitted.name, **point} for point in fitted.search]
         valid_rows, test_rows = fs.rows("valid"), fs.rows("test")
+        fitted = decode_regressor(fitted, y[valid_rows])
         entry = {
             "selected": fitted.selected,
             "valid": evaluate_split(fitted.valid, y[valid_rows], fitted.valid_classes),
@@ -265,8 +285,18 @@ def fit_and_score(
     metric = cfg.selection_metric
     table = pd.DataFrame(rows).set_index("model")
     best = table[f"valid_{metric}"].sort_values(ascending=not HIGHER_IS_BETTER[metric]).index[0]
-    payload = {"selection_metric": metric, "best_on_valid": best, "models": models}
-    return Scored(payload, table, pd.concat(preds, ignore_index=True), pd.DataFrame(search))
+    predictions = pd.concat(preds, ignore_index=True)
+    comparisons = rating_families(predictions, best, evaluation.margins, evaluation.design(seed))
+    trivial = verdicts(comparisons["vs_trivial"], "rmse")
+    for name, entry in models.items():
+        entry.update(failure(trivial.get(name)))
+    payload = {
+        "selection_metric": metric,
+        "best_on_valid": best,
+        "models": models,
+        "comparisons": comparisons,
+    }
+    return Scored(payload, table, predictions, pd.DataFrame(search))
 
 
 def _flat(entry: dict[str, Any]) -> dict[str, Any]:

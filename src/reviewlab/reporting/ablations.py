@@ -9,9 +9,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS, load_metric
+from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
+from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
 from reviewlab.reporting.render import flatten
@@ -20,8 +20,8 @@ from reviewlab.reporting.render import flatten
 HEADLINE = ("rmse", "accuracy")
 #: A head predicting one class for at least this share of test rows has collapsed onto it.
 COLLAPSED = 0.95
-#: The power at which minimum detectable effects are stated.
-POWER = 0.8
+#: The text-blind reference every variant must beat: the training mean (rating), majority class.
+TRIVIAL = "training_mean"
 
 
 def run_row(
@@ -46,105 +46,82 @@ def summary(runs: pd.DataFrame, split: str = "test", metrics=METRICS) -> pd.Data
     return table
 
 
-def _matrix(predictions: pd.DataFrame, split: str):
-    """Predictions of every run on the same rows: (runs index, rows, estimate, class, truth)."""
+def variant_runs(
+    predictions: pd.DataFrame, split: str = "test", ids: pd.Index | None = None
+) -> tuple[dict[str, Runs], np.ndarray, pd.Index]:
+    """Every variant's runs on the rows of ``split`` (``ids``: those rows, in that order), one
+    array row per seed, seeds in the same order for every variant; the truth and the row ids."""
     part = predictions[predictions["set"] == split]
     estimate = part.pivot_table(index=["variant", "seed"], columns="review_id", values="prediction")
     classes = part.pivot_table(
         index=["variant", "seed"], columns="review_id", values="predicted_class"
     )
-    truth = part.drop_duplicates("review_id").set_index("review_id")["label"]
     if estimate.isna().any().any():
         raise ValueError(f"ablation runs did not all predict the same {split} rows")
-    return (
-        estimate.index,
-        estimate.to_numpy(),
-        classes.to_numpy().astype(np.int64),
-        truth.loc[estimate.columns].to_numpy(np.int64),
-    )
+    ids = estimate.columns if ids is None else ids
+    truth = part.drop_duplicates("review_id").set_index("review_id")["label"]
+    seeds = {v: tuple(estimate.loc[v].index) for v in estimate.index.get_level_values("variant")}
+    if len(set(seeds.values())) > 1:
+        raise ValueError(f"ablation variants ran different seeds: {seeds}")
+    runs = {
+        v: Runs(estimate.loc[v, ids].to_numpy(), classes.loc[v, ids].to_numpy().astype(np.int64))
+        for v in seeds
+    }
+    return runs, truth.loc[ids].to_numpy(np.int64), ids
 
 
-def bootstrap_metrics(
-    predictions: pd.DataFrame, n_resamples: int, seed: int, split: str = "test"
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Each run's metrics on the full rows and on ``n_resamples`` shared row resamples.
-
-    Returns (point estimates per run, ``{metric: array[resample, run]}``). Every run is scored
-    on the same resampled rows, so differences between runs are paired.
-    """
-    compute = load_metric()._compute
-    runs, estimate, classes, truth = _matrix(predictions, split)
-    point = pd.DataFrame(
-        [compute(estimate[r], truth, classes[r]) for r in range(len(runs))], index=runs
-    )[list(METRICS)]
-    rng = np.random.default_rng(seed)
-    draws = {m: np.empty((n_resamples, len(runs))) for m in METRICS}
-    for b in range(n_resamples):
-        idx = rng.integers(0, len(truth), len(truth))
-        for r in range(len(runs)):
-            result = compute(estimate[r, idx], truth[idx], classes[r, idx])
-            for m in METRICS:
-                draws[m][b, r] = result[m]
-    return point, draws
+def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Decided comparisons as a frame: ``variant`` (the model compared), ``reference``,
+    ``metric``, the numbers, ``verdict``; ``helps`` / ``hurts``: verdict better / worse."""
+    table = pd.DataFrame(rows).rename(columns={"model": "variant"})
+    table["helps"], table["hurts"] = table["verdict"] == "better", table["verdict"] == "worse"
+    return table
 
 
-def minimum_detectable(spread: float, level: float = 0.95, power: float = 0.8) -> float:
-    """The smallest true difference a two-sided test at ``level`` detects with ``power``,
-    given the bootstrap standard error ``spread`` of the difference: (z_(1-a/2) + z_power) x
-    SE (2.80 x SE at 95% / 80%)."""
-    return float((norm.ppf(1 - (1 - level) / 2) + norm.ppf(power)) * spread)
-
-
-def paired_differences(
-    point: pd.DataFrame,
-    draws: dict[str, np.ndarray],
+def differences(
+    predictions: pd.DataFrame,
     pairs: list[tuple[str, str]],
-    level: float = 0.95,
-    seed: int = 0,
+    evaluation: EvaluationParams,
+    floor: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Seed-averaged metric difference (variant - reference) with a two-level bootstrap CI.
+    """Every (variant, reference) pair on every test metric (one Holm family per metric), and
+    with ``floor`` every variant against the training mean on RMSE (reference
+    :data:`TRIVIAL`): paired on the test rows, seeds as blocks."""
+    runs, truth, _ = variant_runs(predictions)
+    design = evaluation.design(0)
+    table = _table(compare_models(runs, truth, pairs, HIGHER_IS_BETTER, evaluation.margins, design))
+    if floor is None:
+        return table
+    constant = np.full(len(truth), floor["train_mean"])
+    runs[TRIVIAL] = Runs.single(constant, np.full(len(truth), floor["majority"]))
+    trivial = [(v, TRIVIAL) for v in runs if v != TRIVIAL]
+    rows = compare_models(runs, truth, trivial, {"rmse": False}, evaluation.margins, design)
+    return pd.concat([table, _table(rows)], ignore_index=True)
 
-    Each bootstrap draw uses the shared resample of test rows (paired: every run is scored on
-    the same rows) and, within each variant, a resample of its seeds with replacement, so the
-    CI carries both row and seed variance (with 3 seeds the seed level is coarse; a row-only CI
-    would call seed luck significant). ``significant``: the CI excludes 0; ``helps``:
-    significant and in the good direction; ``mde``: the minimum detectable effect of the
-    design (:func:`minimum_detectable`, from the spread of the same draws).
-    """
-    variants = point.index.get_level_values("variant")
-    alpha = (1 - level) / 2
-    rng = np.random.default_rng(seed)
-    n_draws = next(iter(draws.values())).shape[0]
-    rows = []
-    for variant, reference in pairs:
-        picks = [
-            rng.choice(np.flatnonzero(variants == name), size=(n_draws, (variants == name).sum()))
-            for name in (variant, reference)
-        ]
-        for metric in METRICS:
-            diff = point.loc[variants == variant, metric].mean() - (
-                point.loc[variants == reference, metric].mean()
-            )
-            a, b = (np.take_along_axis(draws[metric], pick, axis=1).mean(1) for pick in picks)
-            low, high = np.nanquantile(a - b, alpha), np.nanquantile(a - b, 1 - alpha)
-            spread = float(np.nanstd(a - b, ddof=1))
-            significant = bool(low > 0 or high < 0)
-            better = diff > 0 if HIGHER_IS_BETTER[metric] else diff < 0
-            rows.append(
-                {
-                    "variant": variant,
-                    "reference": reference,
-                    "metric": metric,
-                    "difference": float(diff),
-                    "low": float(low),
-                    "high": float(high),
-                    "mde": minimum_detectable(spread, level, POWER),
-                    "significant": significant,
-                    "helps": significant and bool(better),
-                    "hurts": significant and not better,
-                }
-            )
-    return pd.DataFrame(rows)
+
+def robustness_differences(
+    predictions: pd.DataFrame, levels: list[str], reference: str, evaluation: EvaluationParams
+) -> pd.DataFrame:
+    """Per noise level, each variant's RMSE rise (noisy - clean copies of the same rows) minus
+    the reference's, paired and seed-blocked: negative = more robust than the reference."""
+    tables = []
+    for level in levels:
+        noisy, truth, ids = variant_runs(predictions, level)
+        clean, _, _ = variant_runs(predictions, "test", ids)
+        for name, runs in noisy.items():
+            runs.clean = clean[name].estimate
+        pairs = [(v, reference) for v in noisy if v != reference]
+        rows = compare_models(
+            noisy,
+            truth,
+            pairs,
+            {"rmse_drop": False},
+            {"rmse_drop": evaluation.margin("rmse")},
+            evaluation.design(0),
+            rmse_drop_fn,
+        )
+        tables.append(_table(rows).assign(level=level))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
 def comparison_pairs(grid: AblationParams, variants: list[str]) -> list[tuple[str, str]]:
@@ -182,63 +159,72 @@ def robustness(runs: pd.DataFrame, levels: list[str], metric: str, reference: st
     return table.round(4)
 
 
-def findings(
-    diffs: pd.DataFrame,
-    robust: pd.DataFrame,
-    reference: str,
-    level_name: str,
-    metric: str = "rmse",
-) -> list[str]:
-    """Plain-language statements generated from the tables (nothing typed by hand)."""
+def _listed(rows: pd.DataFrame, verdict: str) -> str:
+    return _names(rows.loc[rows["verdict"] == verdict, "variant"].tolist()) or "none"
+
+
+def findings(diffs: pd.DataFrame, reference: str, metrics=HEADLINE) -> list[str]:
+    """Per headline metric, the variants in each verdict against the reference (variant -
+    reference, Holm-adjusted within the metric's family)."""
     main = diffs[diffs["reference"] == reference]
     lines = []
-    for headline in HEADLINE:
-        rows = main[main["metric"] == headline]
-        helps = rows[rows["helps"]]["variant"].tolist()
-        hurts = rows[rows["hurts"]]["variant"].tolist()
-        neutral = rows[~rows["significant"]]["variant"].tolist()
+    for metric in metrics:
+        rows = main[main["metric"] == metric]
+        if rows.empty:
+            continue
+        better = "lower" if not HIGHER_IS_BETTER[metric] else "higher"
+        margin = rows["margin"].iloc[0]
         lines.append(
-            f"On test {headline}, {_names(helps) or 'no variant'} "
-            f"{'improves' if len(helps) <= 1 else 'improve'} significantly over {reference}; "
-            f"{_names(hurts) or 'none'} {'are' if len(hurts) != 1 else 'is'} significantly "
-            f"worse; {len(neutral)} of {len(rows)} differences have a 95% CI that includes 0."
-        )
-    best = main[main["metric"] == metric].sort_values(
-        "difference", ascending=not HIGHER_IS_BETTER[metric]
-    )
-    if len(best):
-        top = best.iloc[0]
-        lines.append(
-            f"Best {metric} difference: {top['variant']} ({top['difference']:+.4f}, 95% CI "
-            f"[{top['low']:+.4f}, {top['high']:+.4f}])."
-        )
-    for _, row in diffs[diffs["reference"] != reference].iterrows():
-        if row["metric"] == metric:
-            verdict = "significant" if row["significant"] else "not significant"
-            difference = with_ci(row["difference"], row["low"], row["high"], 4, sign=True)
-            lines.append(
-                f"{row['variant']} vs {row['reference']}: {metric} {difference}, {verdict}."
-            )
-    drops = robust[f"drop_{level_name}"]
-    # a model that ignores the text is trivially robust: rank only variants that are not
-    # significantly worse than the reference on the clean test rows
-    worse = set(main[(main["metric"] == metric) & main["hurts"]]["variant"])
-    eligible = drops[[v for v in drops.index if v not in worse]]
-    worse_is_up = not HIGHER_IS_BETTER[metric]
-    most = eligible.idxmin() if worse_is_up else eligible.idxmax()
-    least = eligible.idxmax() if worse_is_up else eligible.idxmin()
-    lines.append(
-        f"Under {level_name} noise, {metric} changes by {drops[reference]:+.4f} for {reference}. "
-        f"Among variants not significantly worse than {reference} on clean {metric}, the most "
-        f"robust is {most} ({drops[most]:+.4f}) and the least robust {least} "
-        f"({drops[least]:+.4f})."
-    )
-    if worse:
-        lines.append(
-            f"Not ranked for robustness (significantly worse on clean {metric}, so a small drop "
-            f"under noise says little): {_names(sorted(worse))}."
+            f"Test {metric}, variant - {reference} ({better} is better; {len(rows)} comparisons, "
+            f"Holm-adjusted): better: {_listed(rows, 'better')}; worse: {_listed(rows, 'worse')}; "
+            f"equivalent within ±{margin:g}: {_listed(rows, 'equivalent')}; inconclusive: "
+            f"{_listed(rows, 'inconclusive')}."
         )
     return lines
+
+
+def verdict_findings(diffs: pd.DataFrame, reference: str, metric: str = "rmse") -> list[str]:
+    """Each variant against the reference: the difference with its CI, the per-seed paired
+    differences, the verdict and the design's minimum detectable effect."""
+    rows = diffs[(diffs["reference"] == reference) & (diffs["metric"] == metric)]
+    lines = []
+    for _, row in rows.iterrows():
+        difference = with_ci(row["difference"], row["low"], row["high"], 3, sign=True)
+        seeds = " / ".join(f"{d:+.3f}" for d in row["per_seed"])
+        lines.append(
+            f"{row['variant']} - {reference}: {metric} {difference} (per seed {seeds}): "
+            f"**{row['verdict']}**; with {row['seeds']} seeds this design detects a difference "
+            f"of {row['mde']:.3f} with 80% power."
+        )
+    return lines
+
+
+def robustness_findings(robust: pd.DataFrame, drops: pd.DataFrame, reference: str) -> list[str]:
+    """Under the strongest noise level: the reference's RMSE rise and each variant's rise
+    relative to it, with its verdict (negative: more robust)."""
+    if robust.empty:
+        return []
+    level = robust["level"].iloc[-1]
+    rows = robust[robust["level"] == level]
+    parts = [
+        f"{r['variant']} {with_ci(r['difference'], r['low'], r['high'], 3, sign=True)} "
+        f"({r['verdict']})"
+        for _, r in rows.iterrows()
+    ]
+    return [
+        f"Under {level} (that share of words dropped or misspelt), test RMSE rises by "
+        f"{drops.loc[reference, f'drop_{level}']:+.3f} for {reference}; each variant's rise "
+        f"minus {reference}'s (negative: more robust): " + "; ".join(parts) + "."
+    ]
+
+
+def failed_findings(diffs: pd.DataFrame) -> list[str]:
+    """Variants not better than the training mean on test RMSE have failed."""
+    rows = diffs[(diffs["reference"] == TRIVIAL) & (diffs["metric"] == "rmse")]
+    failed = rows.loc[rows["verdict"] != "better", "variant"].tolist()
+    if not failed:
+        return []
+    return [f"Failed (not better than the training mean on test RMSE): {_names(failed)}."]
 
 
 def fit_table(runs: pd.DataFrame) -> pd.DataFrame | None:
@@ -284,26 +270,6 @@ def fit_findings(fit: pd.DataFrame | None, reference: str) -> list[str]:
             )
         )
     return [line + "."]
-
-
-def mde_findings(diffs: pd.DataFrame, reference: str, metric: str = "rmse") -> list[str]:
-    """For each variant against the reference: significant, or smaller than the design's
-    minimum detectable effect (80% power), if there at all."""
-    rows = diffs[(diffs["reference"] == reference) & (diffs["metric"] == metric)]
-    lines = []
-    for _, row in rows.iterrows():
-        difference = with_ci(row["difference"], row["low"], row["high"], 3, sign=True)
-        verdict = (
-            "significant"
-            if row["significant"]
-            else "not significant: a true effect, if there at all, is likely smaller than that"
-        )
-        lines.append(
-            f"{row['variant']} vs {reference}: {metric} {difference}; this design (its seeds "
-            f"and test rows) detects a difference of {row['mde']:.3f} with {POWER:.0%} power; "
-            f"{verdict}."
-        )
-    return lines
 
 
 def constant_floor(predictions: pd.DataFrame, train_ratings: pd.Series) -> dict[str, float]:
@@ -453,11 +419,26 @@ class GridReport:
     differences: pd.DataFrame
     cost: pd.DataFrame
     robustness: pd.DataFrame
+    robust_differences: pd.DataFrame  # RMSE rise under noise, variant - reference, decided
     fit: pd.DataFrame | None  # train / validation / test RMSE, gap, where the loss bottomed
     findings: list[str]
     collapsed: list[str]  # variants predicting the majority rating for >= COLLAPSED of rows
     metrics: dict[str, Any]
     runtime: dict[str, Any]
+
+
+#: What ablations_summary.json keeps of each comparison.
+COMPARISON_KEYS = (
+    "difference", "low", "high", "se", "seeds", "per_seed", "p_value", "p_adjusted",
+    "different", "margin", "p_equivalence", "mde", "verdict",
+)  # fmt: skip
+
+
+def _entries(table: pd.DataFrame, variant: str, reference: str, key: str = "metric") -> dict:
+    if table.empty:
+        return {}
+    rows = table[(table["variant"] == variant) & (table["reference"] == reference)]
+    return {r[key]: {k: r[k] for k in COMPARISON_KEYS} for _, r in rows.iterrows()}
 
 
 def summarise(
@@ -471,60 +452,76 @@ def summarise(
     """The report of the grid from its ``runs`` (:func:`run_row` rows), their ``predictions``
     (with ``variant`` and ``seed`` columns) and the training split's ratings."""
     reference, levels = grid.reference, list(grid.robustness.levels)
-    ci = evaluation.ci(seed=0)  # the same resampled test rows for every run
-    point, draws = bootstrap_metrics(predictions, ci["n_resamples"], seed=ci["seed"])
     variants = list(dict.fromkeys(runs["variant"]))
-    diffs = paired_differences(point, draws, comparison_pairs(grid, variants), ci["level"])
-    costs = cost(runs, reference)
+    floor = constant_floor(predictions, train_ratings)
+    diffs = differences(predictions, comparison_pairs(grid, variants), evaluation, floor)
     robust = robustness(runs, levels, "rmse", reference)
-    test_means = {
+    robust_diffs = robustness_differences(predictions, levels, reference, evaluation)
+    shares = majority_shares(predictions, floor["majority"])
+    fit = fit_table(runs)
+    test = {
         v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
         for v in variants
     }
-    floor = constant_floor(predictions, train_ratings)
-    shares = majority_shares(predictions, floor["majority"])
-    collapsed = shares[shares >= COLLAPSED].index.tolist()
-    fit = fit_table(runs)
     lines = [
-        *floor_findings(floor, test_means[reference], reference, shares),
+        *floor_findings(floor, test[reference], reference, shares),
+        *failed_findings(diffs),
         *fit_findings(fit, reference),
-        *mde_findings(diffs, reference),
-        *findings(diffs, robust, reference, levels[-1]),
+        *findings(diffs, reference),
+        *verdict_findings(diffs, reference),
+        *robustness_findings(robust_diffs, robust, reference),
     ]
+    failed = set(diffs.loc[(diffs["reference"] == TRIVIAL) & ~diffs["helps"], "variant"])
+    entries = {
+        v: {
+            "test": test[v],
+            "vs_reference": _entries(diffs, v, reference),
+            "vs_training_mean": _entries(diffs, v, TRIVIAL).get("rmse"),
+            "failed": v in failed,
+            "robustness": _entries(robust_diffs, v, reference, "level"),
+            "rmse_drop": {lvl: float(robust.loc[v, f"drop_{lvl}"]) for lvl in levels},
+            "majority_share": round(float(shares[v]), 4),
+            "collapsed": bool(shares[v] >= COLLAPSED),
+            **({} if fit is None else {"fit": {k: float(x) for k, x in fit.loc[v].items()}}),
+        }
+        for v in variants
+    }
+    metrics = _summary_json(grid, runs, profile, floor, lines, entries, evaluation)
+    return _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference)
+
+
+def _summary_json(grid, runs, profile, floor, lines, entries, evaluation) -> dict[str, Any]:
     machines = sorted(runs["hardware"].dropna().unique()) if "hardware" in runs else []
-    metrics = {
+    test_rows = int(runs["test.n"].iloc[0]) if "test.n" in runs else None
+    return {
         "profile": profile,
         "hardware": "; ".join(machines),
         "budget": grid.budget,
         "seeds": sorted(runs["seed"].unique().tolist()),
         "runs": len(runs),
+        "test_rows": test_rows,
+        "inference": {
+            "sign": "variant - reference",
+            "level": evaluation.ci_level,
+            "power": evaluation.power,
+            "correction": evaluation.correction,
+            "family": "the grid's comparisons on one metric",
+        },
         "constant_floor": floor,
         "findings": lines,
-        "variants": {
-            v: {
-                "test": test_means[v],
-                "vs_reference": {
-                    r["metric"]: {
-                        k: r[k] for k in ("difference", "low", "high", "mde", "significant")
-                    }
-                    for _, r in diffs[
-                        (diffs["variant"] == v) & (diffs["reference"] == reference)
-                    ].iterrows()
-                },
-                "rmse_drop": {lvl: float(robust.loc[v, f"drop_{lvl}"]) for lvl in levels},
-                "majority_share": round(float(shares[v]), 4),
-                "collapsed": v in collapsed,
-                **({} if fit is None else {"fit": {k: float(x) for k, x in fit.loc[v].items()}}),
-            }
-            for v in variants
-        },
+        "variants": entries,
     }
+
+
+def _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference) -> GridReport:
+    costs = cost(runs, reference)
     runtime = {
         "grid_seconds": round(float(runs["total_seconds"].sum()), 1),
         "cost_vs_reference": costs["cost_vs_reference"].to_dict(),
         "train_seconds": costs["train_seconds"].to_dict(),
         "peak_rss_gib": float(costs["peak_rss_gib"].max()),
     }
+    collapsed = [v for v, e in metrics["variants"].items() if e["collapsed"]]
     return GridReport(
         runs=runs,
         summary=summary(runs),
@@ -532,6 +529,7 @@ def summarise(
         differences=diffs,
         cost=costs,
         robustness=robust,
+        robust_differences=robust_diffs,
         fit=fit,
         findings=lines,
         collapsed=collapsed,
@@ -542,35 +540,36 @@ def summarise(
 
 def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     """README block: one row per variant (differences vs the reference, cost, noise) + findings."""
-    levels = list(next(iter(summary_json["variants"].values()))["rmse_drop"])
     where = (
         f"Profile `{summary_json['profile']}` on {summary_json['hardware']}: "
         if summary_json.get("profile")
         else ""
     )
+    rows = summary_json.get("test_rows") or "all"
     lines = [
         f"{where}{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
-        f"`{summary_json['budget']}`; grid time inside the runs "
+        f"`{summary_json['budget']}`, {rows} test rows per run; grid time inside the runs "
         f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
-        "Differences: seed-averaged variant minus reference on the same test rows; 95% CI "
-        "from a two-level bootstrap (test rows, paired; seeds within each variant); "
-        "* = CI excludes 0.",
+        "Differences: variant - reference (lower RMSE, higher accuracy is better), averaged "
+        "over seeds on the same test rows; 95% CI from a bootstrap of test rows with seeds "
+        "resampled as blocks (Student's t, seeds - 1 df); verdict Holm-adjusted per metric, "
+        "equivalence by TOST within the params margin.",
         "",
-        "| variant | test RMSE | ΔRMSE [95% CI] | Δaccuracy [95% CI] | cost | RMSE drop "
-        + " / ".join(levels)
-        + " |",
-        "|---|---|---|---|---|---|",
+        "| variant | test RMSE | ΔRMSE [95% CI] | verdict | Δaccuracy [95% CI] | verdict | cost |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, v in summary_json["variants"].items():
         cells = []
         for metric in ("rmse", "accuracy"):
             d = v["vs_reference"].get(metric)
-            cell = "—" if d is None else with_ci(d["difference"], d["low"], d["high"], sign=True)
-            cells.append(cell.replace(" [", "* [", 1) if d and d["significant"] else cell)
-        drops = " / ".join(f"{v['rmse_drop'][lvl]:+.3f}" for lvl in levels)
+            cells += (
+                ["—", "reference"]
+                if d is None
+                else [with_ci(d["difference"], d["low"], d["high"], sign=True), d["verdict"]]
+            )
         lines.append(
-            f"| {name} | {v['test']['rmse']:.3f} | {cells[0]} | {cells[1]} | "
-            f"{timing['cost_vs_reference'][name]:.1f}x | {drops} |"
+            f"| {name} | {v['test']['rmse']:.3f} | {' | '.join(cells)} | "
+            f"{timing['cost_vs_reference'][name]:.1f}x |"
         )
     lines += ["", *[f"- {line}" for line in summary_json["findings"]]]
     return "\n".join(lines) + "\n"

@@ -173,7 +173,8 @@ def calibration(predictions: pd.DataFrame) -> pd.DataFrame:
 
 def forest(summary: Mapping[str, Any]) -> pd.DataFrame:
     """The ablation forest plot: per metric and variant, the test difference vs the
-    reference with its paired 95% CI (``significant``: the CI excludes 0)."""
+    reference with its paired, seed-blocked 95% CI and its verdict (better / worse /
+    equivalent / inconclusive, Holm-adjusted)."""
     variants = summary["variants"]
     metrics = dict.fromkeys(m for entry in variants.values() for m in entry["vs_reference"])
     rows = []
@@ -188,11 +189,11 @@ def forest(summary: Mapping[str, Any]) -> pd.DataFrame:
                         "difference": _round(diff["difference"]),
                         "low": _round(diff["low"]),
                         "high": _round(diff["high"]),
-                        "significant": bool(diff["significant"]),
+                        "verdict": diff["verdict"],
                     }
                 )
     return pd.DataFrame(
-        rows, columns=["metric", "variant", "difference", "low", "high", "significant"]
+        rows, columns=["metric", "variant", "difference", "low", "high", "verdict"]
     )
 
 

@@ -28,6 +28,7 @@ class Result:
     differences: pd.DataFrame  # paired differences against the references, with CIs
     cost: pd.DataFrame  # training seconds and ratio to the reference
     robustness: pd.DataFrame  # RMSE on noisy copies of the test rows
+    robust_differences: pd.DataFrame  # RMSE rise under noise vs the reference, with verdicts
     fit: pd.DataFrame | None  # train-validation gap and where the validation loss bottomed
     findings: list[str]
     collapsed: list[str]  # variants that predict the majority rating for >= 95% of test rows
@@ -63,6 +64,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         differences=report.differences,
         cost=report.cost,
         robustness=report.robustness,
+        robust_differences=report.robust_differences,
         fit=report.fit,
         findings=report.findings,
         collapsed=report.collapsed,

@@ -18,9 +18,7 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Sco
     """Fit and score every baseline of ``dataset``; write metrics, predictions and search."""
     catalogue = catalogue or Catalogue()
     features = FeatureSet.load(catalogue.features(dataset))
-    scored = fit_and_score(
-        features, params.baselines, params.seed, params.evaluation.ci(params.seed)
-    )
+    scored = fit_and_score(features, params.baselines, params.seed, params.evaluation)
     catalogue.write_metric(dataset, "baselines", scored.payload)
     folder = catalogue.baselines(dataset)
     catalogue.write_table(scored.predictions, catalogue.predictions(folder))

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.evaluation.compare import TRIVIAL, rating_families, verdicts
+from reviewlab.core.evaluation.inference import failure
 from reviewlab.core.params import Params
 from reviewlab.models.finetune.data import training_frame
 from reviewlab.models.finetune.explain import explain_rows
@@ -66,6 +68,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         catalogue.finetune_live(dataset),
     )
     evaluated = evaluate_finetune(fitted, params.evaluation.ci(seed))
+    _compare_with_baselines(evaluated.metrics, evaluated.predictions, params, catalogue)
     catalogue.write_metric(dataset, "finetune", evaluated.metrics)
     catalogue.write_metric(dataset, "finetune_runtime", evaluated.runtime)
     model_dir = catalogue.finetune_model(dataset)
@@ -86,6 +89,20 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         texts.loc[test["review_id"], "text"].str.split().str.len(),
         _worst_explained(test, texts, model_dir),
     )
+
+
+def _compare_with_baselines(
+    metrics: dict[str, Any], predictions: pd.DataFrame, params: Params, catalogue: Catalogue
+) -> None:
+    """Paired verdicts of the fine-tune against every baseline of its dataset on the same test
+    rows (``comparisons.vs_baselines``), and whether it failed against the trivial one."""
+    cfg, evaluation = params.finetune, params.evaluation
+    baselines = pd.read_parquet(catalogue.predictions(catalogue.baselines(cfg.dataset)))
+    both = pd.concat([baselines, predictions.drop(columns="label")], ignore_index=True)
+    families = rating_families(both, cfg.name, evaluation.margins, evaluation.design(params.seed))
+    trivial = verdicts(families["vs_trivial"], "rmse", TRIVIAL)
+    metrics["models"][cfg.name].update(failure(trivial.get(cfg.name)))
+    metrics["comparisons"] = {"vs_baselines": families["vs_selected"]}
 
 
 def _worst_explained(test: pd.DataFrame, texts: pd.DataFrame, model_dir: Path) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from reviewlab.core.evaluation import evaluate_split, score
+from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
 from reviewlab.core.params import FinetuneParams
 from reviewlab.core.runtime import peak_rss_gib
 from reviewlab.models.finetune.augment import augment_training
@@ -344,11 +345,23 @@ class Evaluated:
     history: pd.DataFrame  # the Trainer's log history
 
 
+def decode_on_valid(scored: dict[str, Scored]) -> list[float]:
+    """A regression head's classes from cut-points fitted on the ``valid`` set's estimates
+    (:mod:`reviewlab.core.evaluation.ordinal`), applied to every scored set in place."""
+    cuts = fit_cutpoints(scored["valid"].estimate, scored["valid"].truth)
+    for result in scored.values():
+        result.classes = decode(result.estimate, cuts)
+    return cuts
+
+
 def evaluate_finetune(fitted: Fitted, ci: dict[str, Any]) -> Evaluated:
-    """Score validation and test (test with bootstrap ``ci``) in the baselines' layout."""
+    """Score validation and test (test with bootstrap ``ci``) in the baselines' layout; a
+    regression head's classes come from cut-points fitted on validation."""
     name = fitted.cfg.name
     scored = score_sets(fitted, {s: fitted.parts[s] for s in ("valid", "test")}, fitted.data)
     entry: dict[str, Any] = {"selected": {"best_step": _best_step(fitted.trainer)}}
+    if fitted.spec.head == "regression":
+        entry["selected"]["cutpoints"] = decode_on_valid(scored)
     predictions = []
     for split, result in scored.items():
         entry[split] = result.metrics(ci if split == "test" else None)
