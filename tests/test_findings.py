@@ -257,7 +257,8 @@ def entry(ndcg: float, tail_share: float) -> dict:
 
 
 def recommend_result(content_tail: float, head_high: float) -> SimpleNamespace:
-    diff = {"ndcg_difference": -0.02, "low": -0.04, "high": head_high}
+    verdict = "worse" if head_high < 0 else "inconclusive"
+    diff = {"ndcg_difference": -0.02, "low": -0.04, "high": head_high, "verdict": verdict}
     metrics = {
         "k": 10,
         "users": 1429,
@@ -274,27 +275,45 @@ def test_recommend_findings_answer_with_the_tail_share_and_the_head_cost():
     words = text(found)
     assert "569 tail, 253 torso, 78 head" in words and "`als` has the highest NDCG@10" in words
     assert "content 28.6%" in words and "als 3.6%" in words
-    assert found.conclusion.startswith("Yes") and "at a significant cost" in found.conclusion
-    assert "-0.020 [-0.040, -0.010] (significant)" in words
+    assert found.conclusion.startswith("Yes") and "at a cost (worse)" in found.conclusion
+    assert "-0.020 [-0.040, -0.010] (worse)" in words
     other = sf.recommend(recommend_result(0.01, head_high=0.01))
-    assert other.conclusion.startswith("No") and "with no significant cost" in other.conclusion
+    assert (
+        other.conclusion.startswith("No")
+        and "with no cost shown (inconclusive)" in other.conclusion
+    )
 
 
 def task(name: str, finetune_f1: float, collapsed: bool, binary: bool = False) -> dict:
+    """A task's metrics: a fine-tune that failed (collapsed onto a rare class) or not, a
+    working TF-IDF model and the majority class, with their comparisons to the majority."""
+
     def model(f1: float, **extra) -> dict:
         return {"macro_f1": f1, "macro_f1_low": f1 - 0.02, "macro_f1_high": f1 + 0.02} | extra
 
-    share = 0.97 if collapsed else 0.5
+    failure = {"failed": True, "failure": "collapsed_onto_rare_class", "base_rate": 0.3}
+    tuned = failure if collapsed else {"failed": False, "failure": None}
+
+    def versus(model_name: str, f1: float) -> dict:
+        verdict = "better" if f1 > 0.2 else "inconclusive"
+        numbers = {"difference": f1 - 0.154, "low": f1 - 0.2, "high": f1 - 0.1}
+        names = {"model": model_name, "reference": "majority", "metric": "macro_f1"}
+        return names | numbers | {"verdict": verdict}
+
     return {
         "task": name,
         "dataset": "clothing",
         "test_rows": 500,
         "classes": None if binary else ["18-34", "35-49", "50-64"],
         "models": {
-            "finetune": model(finetune_f1, collapsed=collapsed, majority_share=share)
-            | {"majority_prediction": 1},
-            "tfidf_logreg": model(0.36, collapsed=False, majority_share=0.4),
-            "majority": model(0.154, collapsed=True, majority_share=1.0, majority_prediction=1),
+            "finetune": model(finetune_f1, majority_share=0.97 if collapsed else 0.5)
+            | {"majority_prediction": 1}
+            | tuned,
+            "tfidf_logreg": model(0.36, majority_share=0.4, failed=False),
+            "majority": model(0.154, majority_share=1.0, majority_prediction=1, failed=False),
+        },
+        "comparisons": {
+            "vs_majority": [versus("finetune", finetune_f1), versus("tfidf_logreg", 0.36)]
         },
     }
 
@@ -326,11 +345,10 @@ def test_segments_findings_name_the_collapsed_model_and_the_segments():
     words = text(found)
     assert "100 users" in words and "silhouette 0.210, the highest of k = [2, 3, 4]" in words
     assert "Segment 1 (40% of users, mean 3.90 stars" in words
-    assert "`finetune` on `age_group` predicts 35-49 for 97% of test rows" in words
-    assert "the majority baseline's" in words  # equal macro-F1 is said
-    assert "`tfidf_logreg`" in found.conclusion and "clearly above it" in found.conclusion
+    assert "`finetune` on `age_group` (predicts 35-49 for 97% of test rows" in words
+    assert "`tfidf_logreg`" in found.conclusion and ": better" in found.conclusion
     fine = sf.segments(segments_result(task("age_group", 0.3, collapsed=False), 4.8))
-    assert "Collapsed" not in text(fine) and "Segment 0 (60% of users" in text(fine)
+    assert "Failed" not in text(fine) and "Segment 0 (60% of users" in text(fine)
     assert "0.300 [0.280, 0.320]" in text(fine)
 
 
@@ -361,8 +379,8 @@ def test_opinions_findings_cover_tasks_collapse_and_aspect_agreement():
     found = sf.opinions(result)
     assert 3 <= len(found.summary) <= 5
     words = text(found)
-    assert "`finetune` on `polarity` predicts 1 for 97% of test rows" in words
-    assert "recommended" not in words.split("Collapsed")[1].split(".")[0]
+    assert "`finetune` on `polarity` (predicts 1 for 97% of test rows" in words
+    assert "recommended" not in words.split("Failed")[1].split(".")[0]
     assert "3 aspect terms over 2 categories, mentioned 1,234 times" in words
     low, high = df.spearman_ci(0.1861, 3903)
     assert f"+0.186 [{low:+.3f}, {high:+.3f}]" in words and "4.27 stars" in words

@@ -40,7 +40,7 @@ def _payloads() -> dict:
     }
     finetune = {"models": {"finetune": {"test": _test(0.55, rmse_low=0.51, rmse_high=0.6)}}}
     runtime = {"train_seconds": 833.6, "peak_rss_gib": 3.18, "train_rows": 8202}
-    diff = {"difference": -0.0060664287, "low": -0.0337, "high": 0.0264, "significant": False}
+    diff = {"difference": -0.0060664287, "low": -0.0337, "high": 0.0264, "verdict": "inconclusive"}
     summary = {
         "variants": {
             "plain": {"test": {}, "vs_reference": {}},
@@ -158,7 +158,7 @@ def test_calibration_is_the_mean_prediction_per_true_rating_on_test():
 
 def test_forest_has_a_row_per_metric_and_compared_variant():
     table = hl.forest(_payloads()["ablations"][1])
-    assert list(table.columns) == ["metric", "variant", "difference", "low", "high", "significant"]
+    assert list(table.columns) == ["metric", "variant", "difference", "low", "high", "verdict"]
     assert table[["metric", "variant"]].values.tolist() == [["rmse", "fgm"], ["qwk", "fgm"]]
     assert table.loc[1, "low"] == -0.1
 

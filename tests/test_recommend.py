@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from reviewlab.core.params import RecommendParams
+from reviewlab.core.evaluation.inference import Design
+from reviewlab.core.params import EvaluationParams, RecommendParams
 from reviewlab.studies import recommend as rec
+from tests.conftest import evaluation_block
 
 
 def _reviews(n_users: int = 30, n_items: int = 20, per_user: int = 6, seed: int = 0):
@@ -71,7 +73,7 @@ def test_held_out_interactions_never_reach_any_model():
     rng = np.random.default_rng(1)
     embeddings = pd.DataFrame(rng.normal(size=(len(reviews), 8)), index=reviews["review_id"])
     cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
-    ci = {"n_resamples": 50, "level": 0.95, "seed": 0}
+    ci = EvaluationParams(**evaluation_block(50))
     result = rec.run(reviews, embeddings, cfg, [0.3, 0.6], 0, ci)
 
     is_test = (role == "test").to_numpy()
@@ -93,7 +95,7 @@ def test_recommendations_exclude_the_users_fitting_items():
     )
     cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
     result = rec.run(
-        reviews, embeddings, cfg, [0.3, 0.6], 0, {"n_resamples": 20, "level": 0.9, "seed": 0}
+        reviews, embeddings, cfg, [0.3, 0.6], 0, EvaluationParams(**evaluation_block(20, 0.9))
     )
     items = pd.Index(sorted(reviews["item_id"].unique()))
     fit = reviews[role != "test"]
@@ -111,12 +113,13 @@ def test_paired_differences_and_findings_come_from_the_lists():
         "als": np.array([[0, 9], [1, 9], [9, 8], [9, 8]]),  # hits the head users only
         "hybrid": np.array([[0, 9], [1, 9], [2, 9], [3, 9]]),  # hits everyone at rank 1
     }
-    ci = {"n_resamples": 100, "level": 0.95, "seed": 0}
-    diffs = rec.paired_differences(lists, targets, buckets, "als", ci)
+    design = Design(n_resamples=100)
+    diffs = rec.paired_differences(lists, targets, buckets, "als", design, 0.005)
     assert diffs["hybrid"]["head"]["ndcg_difference"] == 0.0
     assert diffs["hybrid"]["tail"]["ndcg_difference"] == 1.0
     assert diffs["hybrid"]["all"]["ndcg_difference"] == 0.5
     models = {n: rec.evaluate_lists(t, targets, buckets) for n, t in lists.items()}
     lines = rec.findings({"models": models, "vs_als": diffs, "k": 10})
     assert lines[0].startswith("hybrid vs als: NDCG@10 all users +0.500")
-    assert "tail users +1.000" in lines[0] and "(significant)" in lines[0]
+    assert "tail users +1.000" in lines[0] and "(better)" in lines[0]
+    assert diffs["hybrid"]["head"]["verdict"] == "equivalent"

@@ -15,9 +15,7 @@ from reviewlab.core.evaluation import evaluate_labels
 from reviewlab.core.params import LabelBins, LabelMap, ParamsError, TaskParams, read_params
 from reviewlab.reporting.results import studies_markdown, task_table
 from reviewlab.studies.tasks import (
-    COLLAPSE_SHARE,
     best_threshold,
-    collapse,
     derive,
     derive_labels,
     label_json,
@@ -175,43 +173,58 @@ def test_derive_keeps_labelled_rows_with_their_features_and_counts_the_rest():
         )
 
 
-def test_collapse_flags_a_model_that_predicts_one_class_for_most_rows():
-    mostly = np.array([1] * 97 + [0] * 3)
-    assert collapse(mostly) == {
-        "majority_prediction": 1,
-        "majority_share": 0.97,
-        "collapsed": True,
-    }
-    mixed = np.array([2] * 60 + [0] * 40)
-    assert collapse(mixed)["collapsed"] is False and collapse(mixed)["majority_prediction"] == 2
-    assert COLLAPSE_SHARE == 0.95
-    assert collapse(np.array([0] * 95 + [1] * 5))["collapsed"] is True  # the threshold counts
-    assert collapse(np.array([0] * 94 + [1] * 6))["collapsed"] is False
+def test_score_models_fail_a_model_collapsed_onto_a_rare_class_only():
+    """polarity-like data: 90% positive; a model that predicts "positive" for 97% of rows and
+    separates the classes is not failed; one putting 97% of rows on the rare class is."""
+    from reviewlab.core.params import EvaluationParams
+    from reviewlab.studies.tasks import MAJORITY, score_models
+    from tests.conftest import evaluation_block
+
+    rng = np.random.default_rng(0)
+    truth = pd.Series((rng.random(300) < 0.9).astype(int), index=[f"r{i}" for i in range(300)])
+
+    def frame(predicted):
+        return pd.DataFrame({"review_id": truth.index, "predicted": predicted, "score": np.nan})
+
+    good = truth.to_numpy().copy()
+    good[:9] = 1  # a few errors
+    rare = np.where(np.arange(300) < 291, 0, 1)
+    predictions = {"good": frame(good), "rare": frame(rare), MAJORITY: frame(np.ones(300, int))}
+    evaluation = EvaluationParams(**evaluation_block(100))
+    models, comparisons = score_models(predictions, truth, True, {1: 0.9, 0: 0.1}, evaluation, 0)
+    assert not models["good"]["failed"] and models["good"]["majority_share"] > 0.85
+    assert models["rare"]["failure"] == "collapsed_onto_rare_class"
+    assert not models[MAJORITY]["failed"]
+    verdicts = {(c["model"], c["metric"]): c["verdict"] for c in comparisons}
+    assert verdicts[("good", "macro_f1")] == "better"
 
 
-def task_metrics(collapsed: bool) -> dict:
+def task_metrics(failed: bool) -> dict:
     entry = {"macro_f1": 0.154, "macro_f1_low": 0.14, "macro_f1_high": 0.16, "accuracy": 0.45}
     return {
         "task": "age_group",
         "classes": ["18-34", "35-49", "50-64"],
         "models": {
             "finetune": entry
-            | {"majority_prediction": 1, "majority_share": 0.97, "collapsed": collapsed},
-            "tfidf_logreg": entry | {"macro_f1": 0.3, "collapsed": False},
+            | {
+                "majority_prediction": 1,
+                "majority_share": 0.97,
+                "base_rate": 0.3,
+                "failed": failed,
+                "failure": "collapsed_onto_rare_class" if failed else None,
+            },
+            "tfidf_logreg": entry | {"macro_f1": 0.3, "failed": False},
         },
     }
 
 
-def test_task_table_and_readme_block_mark_a_collapsed_model():
-    table = task_table(task_metrics(collapsed=True))
-    assert table.loc["finetune", "collapsed"] == "predicts 35-49 for 97% of test rows"
-    assert table.loc["tfidf_logreg", "collapsed"] == "no"
+def test_task_table_and_readme_block_mark_a_failed_model():
+    table = task_table(task_metrics(failed=True))
+    note = "predicts 35-49 for 97% of test rows (training share 30%)"
+    assert table.loc["finetune", "failed"] == note
+    assert table.loc["tfidf_logreg", "failed"] == "no"
     assert table.index[0] == "tfidf_logreg" and "macro-F1" in table.columns
-    assert task_table(task_metrics(collapsed=False)).loc["finetune", "collapsed"] == "no"
-    old = task_metrics(True)  # metrics written before the flag existed
-    for key in ("collapsed", "majority_share", "majority_prediction"):
-        old["models"]["finetune"].pop(key)
-    assert task_table(old).loc["finetune", "collapsed"] == "no"
+    assert task_table(task_metrics(failed=False)).loc["finetune", "failed"] == "no"
 
     opinions = {
         "dataset": "d",
@@ -235,6 +248,6 @@ def test_task_table_and_readme_block_mark_a_collapsed_model():
         "segments": [{"users": 5}],
     }
     recommend = {"dataset": "d", "k": 10, "models": {}, "findings": []}
-    block = studies_markdown([task_metrics(collapsed=True)], opinions, segments, recommend, {})
-    assert "| age_group | finetune (collapsed: predicts 35-49 for 97% of test rows) |" in block
+    block = studies_markdown([task_metrics(failed=True)], opinions, segments, recommend, {})
+    assert f"| age_group | finetune (failed: {note}) |" in block
     assert "| age_group | tfidf_logreg |" in block

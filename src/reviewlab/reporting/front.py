@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from reviewlab.core.evaluation import METRICS  # noqa: E402
 from reviewlab.core.formatting import metric_with_ci, with_ci  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
+from reviewlab.reporting.results import failure_note  # noqa: E402
 
 _markdown = mistune.create_markdown()
 
@@ -33,7 +34,8 @@ QUESTION = (
 
 
 def rating_findings(results: pd.DataFrame) -> list[str]:
-    """Per dataset: the selected model and the best baseline, test RMSE with 95% CIs."""
+    """Per dataset: the model selected on validation, its test RMSE with the 95% CI, and its
+    paired verdict against the best baseline (or, for a baseline, against the training mean)."""
     lines = []
     for dataset, rows in results.groupby("dataset", sort=False):
         chosen = rows[rows["best_on_valid"]].iloc[0]  # marked by results.results_frame
@@ -43,15 +45,19 @@ def rating_findings(results: pd.DataFrame) -> list[str]:
             f"**{dataset}**: selected on validation: **{chosen['model']}**, test RMSE "
             f"{_ci(chosen, 'rmse')}, accuracy {_ci(chosen, 'accuracy')}"
         )
-        if chosen["model"] != best["model"]:
-            overlap = chosen["rmse_high"] >= best["rmse_low"]
+        reference = best["model"] if chosen["model"] != best["model"] else "mean_majority"
+        c = chosen["versus"].get(reference)
+        if c:
             line += (
-                f"; the best baseline ({best['model']}) reaches RMSE {_ci(best, 'rmse')}: the "
-                + ("intervals overlap." if overlap else "intervals do not overlap.")
+                f"; RMSE {chosen['model']} - {reference} (lower is better) "
+                f"{with_ci(c['difference'], c['low'], c['high'], sign=True)}, paired on the "
+                f"same test rows: **{c['verdict']}**"
             )
-        else:
-            line += " (no fine-tuned model on this dataset)."
-        lines.append(line)
+        if chosen["failed"]:
+            line += "; it failed (not better than the training mean), so no conclusion is drawn"
+        if chosen["model"] == best["model"]:
+            line += " (no fine-tuned model on this dataset)"
+        lines.append(line + ".")
     return lines
 
 
@@ -65,16 +71,18 @@ def study_findings(
     lines = []
     for task in tasks:
         models = task["models"]
-        best = max(models, key=lambda m: models[m]["macro_f1"])
+        working = [m for m, e in models.items() if m != "majority" and not e.get("failed")]
         tuned = models.get("finetune")
-        line = (
-            f"Task **{task['task']}** ({task['dataset']}): best macro-F1 {best} "
-            f"{metric_with_ci(models[best], 'macro_f1')}"
-        )
-        if tuned and best != "finetune":
+        line = f"Task **{task['task']}** ({task['dataset']}): "
+        if working:
+            best = max(working, key=lambda m: models[m]["macro_f1"])
+            line += f"best macro-F1 {best} {metric_with_ci(models[best], 'macro_f1')}"
+        else:
+            line += "every trained model failed against the majority class"
+        if tuned and tuned.get("failed"):
+            line += f"; the fine-tuned encoder failed ({failure_note(task, 'finetune')})"
+        elif tuned and working and best != "finetune":
             line += f"; the fine-tuned encoder {metric_with_ci(tuned, 'macro_f1')}"
-        if tuned and tuned.get("collapsed"):
-            line += " (collapsed onto one class)"
         lines.append(line + ".")
     if opinions:
         check = opinions["test_agreement"]

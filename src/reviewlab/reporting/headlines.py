@@ -192,9 +192,7 @@ def forest(summary: Mapping[str, Any]) -> pd.DataFrame:
                         "verdict": diff["verdict"],
                     }
                 )
-    return pd.DataFrame(
-        rows, columns=["metric", "variant", "difference", "low", "high", "verdict"]
-    )
+    return pd.DataFrame(rows, columns=["metric", "variant", "difference", "low", "high", "verdict"])
 
 
 def longtail(payload: Mapping[str, Any]) -> dict[str, pd.DataFrame]:

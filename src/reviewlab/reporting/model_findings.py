@@ -1,26 +1,41 @@
 """Generated findings of the rating-model reports: baselines, fine-tuning and the ablation grid.
 
 Every sentence is built from the stage's numbers (test metrics with 95% bootstrap CIs); the
-conclusions say whether an interval separates two models, never more than the CIs allow.
+conclusions state the paired verdict of core/evaluation/inference.py, never more.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reviewlab.core.formatting import metric_with_ci
+from reviewlab.core.formatting import metric_with_ci, with_ci
 from reviewlab.reporting.analysis import errors_by, length_buckets
 from reviewlab.reporting.page import Findings
+from reviewlab.reporting.results import rmse_comparisons
 
 
 def _rmse(entry: dict[str, Any]) -> str:
     return metric_with_ci(entry["test"], "rmse")
 
 
-def _separated(a: dict[str, Any], b: dict[str, Any], metric: str = "rmse") -> bool:
-    """Whether the 95% CIs of two models' test ``metric`` do not overlap."""
-    a, b = a["test"], b["test"]
-    return a[f"{metric}_high"] < b[f"{metric}_low"] or b[f"{metric}_high"] < a[f"{metric}_low"]
+def _versus(payload: dict[str, Any], model: str, reference: str) -> str:
+    """``model - reference`` in test RMSE with its paired 95% CI and verdict, as a phrase."""
+    c = rmse_comparisons(payload, model).get(reference)
+    if c is None:
+        return f"{model} and {reference} were not compared"
+    difference = with_ci(c["difference"], c["low"], c["high"], sign=True)
+    return (
+        f"test RMSE {model} - {reference} (lower is better) {difference}, paired on the same "
+        f"test rows: **{c['verdict']}** (equivalence margin ±{c['margin']:g}; this test set "
+        f"detects {c['mde']:.3f} with 80% power)"
+    )
+
+
+def _failed(models: dict[str, Any]) -> list[str]:
+    failed = [name for name, entry in models.items() if entry.get("failed")]
+    if not failed:
+        return []
+    return [f"Failed (not better than the training mean on test RMSE): {', '.join(failed)}."]
 
 
 def _runner_up(models: dict[str, Any], best: str) -> str:
@@ -49,16 +64,12 @@ def baselines(result: Any, dataset: str) -> Findings:
         f"{len(result.search)} validation grid points were searched; the test split was "
         f"scored once per model, after every choice."
     )
-    verdict = "do not overlap" if _separated(chosen, models[second]) else "overlap"
+    lines += _failed(models)
     return Findings(
         lines,
-        f"On {dataset}, the best non-neural rating model is **{best}** (test RMSE "
-        f"{_rmse(chosen)}). Its 95% CI and the runner-up's ({second}) {verdict}"
-        + (
-            ": the ranking of the two is not settled by this test set."
-            if verdict == "overlap"
-            else ": the difference is larger than the test set's sampling noise."
-        ),
+        f"On {dataset}, the non-neural rating model selected on validation is **{best}** "
+        f"(test RMSE {_rmse(chosen)}); against the runner-up: "
+        f"{_versus(result.payload, best, second)}.",
     )
 
 
@@ -86,16 +97,11 @@ def finetune(result: Any) -> Findings:
         f"{runtime['train_samples_per_second']:.1f} samples/s"
         + (f"; checkpoint selected on validation at step {step}." if step else "."),
     ]
-    gain = base[best]["test"]["rmse"] - tuned["test"]["rmse"]
-    separated = _separated(tuned, base[best])
+    versus = _versus(result.metrics, "finetune", best)
+    if tuned.get("failed"):
+        lines.append("The fine-tune failed: it is not better than the training mean on RMSE.")
     conclusion = (
-        f"Does fine-tuning beat the baselines? On these test rows the fine-tuned encoder's RMSE "
-        f"is {abs(gain):.3f} {'lower' if gain > 0 else 'higher'} than {best}'s, and the two 95% "
-        + (
-            "CIs do not overlap: the difference exceeds the test set's sampling noise."
-            if separated
-            else "CIs overlap: this test set cannot separate them."
-        )
+        f"Does fine-tuning beat the best baseline ({best})? {versus[0].upper()}{versus[1:]}."
     )
     return Findings(lines, conclusion)
 

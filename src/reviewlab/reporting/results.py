@@ -30,11 +30,25 @@ def results_frame(payloads: list[tuple[str, str, dict[str, Any]]]) -> pd.DataFra
             row = {"dataset": dataset, "stage": stage, "model": model}
             row["valid_rmse"] = entry["valid"]["rmse"]
             row.update({k: v for k, v in entry["test"].items()})
+            row["failed"] = bool(entry.get("failed"))
+            row["versus"] = rmse_comparisons(payload, model)
             rows.append(row)
     frame = pd.DataFrame(rows)
     # one selected model per dataset: the lowest validation RMSE among all its models
     chosen = frame.groupby("dataset")["valid_rmse"].idxmin() if rows else []
     return frame.assign(best_on_valid=frame.index.isin(chosen))
+
+
+def rmse_comparisons(payload: dict[str, Any], model: str) -> dict[str, dict[str, Any]]:
+    """Reference -> the paired test-RMSE comparison of ``model`` (model - reference) in a
+    baselines / finetune payload's ``comparisons``."""
+    families = payload.get("comparisons", {}).values()
+    return {
+        c["reference"]: c
+        for rows in families
+        for c in rows
+        if c["model"] == model and c["metric"] == "rmse"
+    }
 
 
 def _with_ci(row: pd.Series, metric: str) -> str:
@@ -134,29 +148,48 @@ TASK_METRICS = {"macro_f1": "macro-F1", "f1": "F1", "roc_auc": "ROC-AUC", "accur
 
 def task_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """A task's metrics (``metrics/tasks/<name>.json``): one row per model, each metric as
-    ``value [low, high]``, best macro-F1 first; column ``collapsed`` says which class a
-    collapsed model predicts for how many test rows (:func:`collapse_note`)."""
+    ``value [low, high]``, best macro-F1 first; its paired difference from the majority class
+    in macro-F1 with the verdict, and why it failed (:func:`failure_note`)."""
+    versus = {c["model"]: c for c in task_comparisons(metrics, "macro_f1")}
     rows = []
     for model, entry in metrics["models"].items():
         row = {"model": model}
         for metric, name in TASK_METRICS.items():
             if metric in entry:
                 row[name] = metric_with_ci(entry, metric)
-        row["collapsed"] = collapse_note(metrics, model) or "no"
+        c = versus.get(model)
+        row["macro-F1 minus majority"] = (
+            f"{with_ci(c['difference'], c['low'], c['high'], sign=True)} {c['verdict']}"
+            if c
+            else "reference"
+        )
+        row["failed"] = failure_note(metrics, model) or "no"
         rows.append(row)
     order = sorted(rows, key=lambda r: -metrics["models"][r["model"]]["macro_f1"])
     return pd.DataFrame(order).set_index("model")
 
 
-def collapse_note(metrics: dict[str, Any], model: str) -> str:
-    """``predicts 35-49 for 97% of test rows`` where ``model`` of a task's metrics collapsed
-    onto one class (``collapsed`` in its entry), else an empty string."""
+def task_comparisons(metrics: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    """A task's paired comparisons with the majority class on ``metric``."""
+    rows = metrics.get("comparisons", {}).get("vs_majority", [])
+    return [c for c in rows if c["metric"] == metric]
+
+
+def failure_note(metrics: dict[str, Any], model: str) -> str:
+    """Why ``model`` of a task failed (``failure`` in its entry), else an empty string:
+    ``predicts 35-49 for 97% of test rows (base rate 20%)`` or ``not better than the
+    majority class on macro-F1``."""
     entry = metrics["models"][model]
-    if not entry.get("collapsed"):
+    if not entry.get("failed"):
         return ""
-    value = entry["majority_prediction"]
-    label = metrics["classes"][value] if metrics.get("classes") else value
-    return f"predicts {label} for {entry['majority_share']:.0%} of test rows"
+    if entry["failure"] == "collapsed_onto_rare_class":
+        value = entry["majority_prediction"]
+        label = metrics["classes"][value] if metrics.get("classes") else value
+        return (
+            f"predicts {label} for {entry['majority_share']:.0%} of test rows "
+            f"(training share {entry['base_rate']:.0%})"
+        )
+    return "not better than the majority class on macro-F1"
 
 
 def task_description(metrics: dict[str, Any]) -> str:
@@ -191,8 +224,8 @@ def studies_markdown(
     for task in tasks:
         for model, entry in task["models"].items():
             cells = [metric_with_ci(entry, m) for m in ("macro_f1", "roc_auc", "accuracy")]
-            note = collapse_note(task, model)
-            name = f"{model} (collapsed: {note})" if note else model
+            note = failure_note(task, model)
+            name = f"{model} (failed: {note})" if note else model
             lines.append(f"| {task['task']} | {name} | " + " | ".join(cells) + " |")
     check = opinions["test_agreement"]
     lines += [

@@ -14,11 +14,11 @@ import pandas as pd
 from reviewlab.core.formatting import metric_with_ci, with_ci
 from reviewlab.reporting.data_findings import spearman_ci
 from reviewlab.reporting.page import Findings
-from reviewlab.reporting.results import collapse_note
+from reviewlab.reporting.results import failure_note, task_comparisons
 
 #: The recommenders that use review text (the others: popularity and the reference, ALS).
 TEXT_MODELS = ("content", "hybrid")
-#: The constant baseline of the review-level tasks (collapsed by construction).
+#: The constant baseline of the review-level tasks.
 CONSTANT = "majority"
 
 
@@ -141,7 +141,7 @@ def _difference(d: dict[str, Any], verdict: bool = True) -> str:
     value = with_ci(d["ndcg_difference"], d["low"], d["high"], sign=True)
     if not verdict:
         return value
-    return f"{value} ({'significant' if d['low'] > 0 or d['high'] < 0 else 'not significant'})"
+    return f"{value} ({d['verdict']})"
 
 
 def _versus_als(m: dict[str, Any], name: str) -> str:
@@ -159,9 +159,9 @@ def _recommend_conclusion(m: dict[str, Any]) -> str:
         surfaced |= more
         cost = ""
         if head:
-            lost = head["high"] < 0
+            lost = head["verdict"] == "worse"
             cost = (
-                f", {'at a significant cost' if lost else 'with no significant cost'} on "
+                f", {'at a cost' if lost else 'with no cost shown'} ({head['verdict']}) on "
                 f"head-item users (NDCG@{m['k']} {_difference(head, verdict=False)})"
             )
         parts.append(
@@ -187,7 +187,7 @@ def segments(result: Any) -> Findings:
         f"segments: silhouette {silhouette:.3f}, the highest of k = {ks}; {result.structure}.",
         f"Segment {_segment(table, low)} rates lowest and segment {_segment(table, high)} highest.",
         _task_sentence(task),
-        *_collapsed([task]),
+        *_failed([task]),
     ]
     best = _best(task)
     conclusion = (
@@ -218,7 +218,7 @@ def opinions(result: Any) -> Findings:
     terms = sum(len(t) for t in result.aspects.values())
     summary = [
         *[_task_sentence(task) for task in result.tasks.values()],
-        *_collapsed(list(result.tasks.values())),
+        *_failed(list(result.tasks.values())),
         f"{terms} aspect terms over {len(result.aspects)} categories, mentioned "
         f"{len(result.mentions):,} times; on test reviews, {_agreement(check)}.",
         f"Of the {len(products)} most-reviewed products, {with_cons} have at least one con.",
@@ -270,19 +270,21 @@ def _strength(rho: float) -> str:
 
 
 def _versus_majority(task: dict[str, Any]) -> str:
-    """Whether a task's best model is clearly above the majority baseline (CIs apart)."""
-    best, majority = _best(task), task["models"].get(CONSTANT)
-    if majority is None or best == CONSTANT:
-        return "no better than the majority baseline" if majority else "no majority baseline"
-    low, high = task["models"][best].get("macro_f1_low"), majority.get("macro_f1_high")
-    apart = low is not None and high is not None and low > high
-    return f"against the majority baseline's {metric_with_ci(majority, 'macro_f1')}: " + (
-        "clearly above it (the CIs do not overlap)" if apart else "not clearly above it"
-    )
+    """The paired verdict of a task's best model against the majority class on macro-F1."""
+    best = _best(task)
+    if best == CONSTANT:
+        return "no trained model is better than the majority class (all failed)"
+    c = next(c for c in task_comparisons(task, "macro_f1") if c["model"] == best)
+    difference = with_ci(c["difference"], c["low"], c["high"], sign=True)
+    return f"macro-F1 minus the majority class's {difference}: {c['verdict']}"
 
 
 def _best(task: dict[str, Any]) -> str:
-    return max(task["models"], key=lambda name: task["models"][name]["macro_f1"])
+    """The model with the best test macro-F1 among those that did not fail (the majority
+    class where every trained model failed): a failed model is never named best."""
+    models = task["models"]
+    working = [n for n, e in models.items() if n != CONSTANT and not e.get("failed")]
+    return max(working, key=lambda n: models[n]["macro_f1"]) if working else CONSTANT
 
 
 def _task_sentence(task: dict[str, Any]) -> str:
@@ -301,29 +303,16 @@ def _task_sentence(task: dict[str, Any]) -> str:
     )
 
 
-def _collapsed(tasks: list[dict[str, Any]]) -> list[str]:
-    """One sentence naming every trained model of ``tasks`` that collapsed onto one class
-    (none where no model did)."""
-    parts = []
-    for task in tasks:
-        majority = task["models"].get(CONSTANT)
-        for name, entry in task["models"].items():
-            note = collapse_note(task, name)
-            if not note or name == CONSTANT:
-                continue
-            same = (
-                ", the majority baseline's"
-                if majority and abs(entry["macro_f1"] - majority["macro_f1"]) < 1e-9
-                else ""
-            )
-            parts.append(
-                f"`{name}` on `{task['task']}` {note} (macro-F1 "
-                f"{metric_with_ci(entry, 'macro_f1')}{same})"
-            )
+def _failed(tasks: list[dict[str, Any]]) -> list[str]:
+    """One sentence naming every trained model of ``tasks`` that failed, and why (none where
+    no model did)."""
+    parts = [
+        f"`{name}` on `{task['task']}` ({failure_note(task, name)}; macro-F1 "
+        f"{metric_with_ci(entry, 'macro_f1')})"
+        for task in tasks
+        for name, entry in task["models"].items()
+        if name != CONSTANT and entry.get("failed")
+    ]
     if not parts:
         return []
-    return [
-        "Collapsed onto one class, so scored as a near-constant prediction: "
-        + "; ".join(parts)
-        + "."
-    ]
+    return ["Failed, so no conclusion is drawn from them: " + "; ".join(parts) + "."]

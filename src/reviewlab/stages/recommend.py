@@ -37,7 +37,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         params.longtail.recommend,
         params.longtail.shares,
         seed,
-        params.evaluation.ci(seed),
+        params.evaluation,
     )
     catalogue.write_metric(STUDIES, "recommend", found.metrics)
     runtime = {"seconds": round(time.perf_counter() - start, 1), "peak_rss_gib": peak_rss_gib()}

@@ -54,7 +54,7 @@ def run(params: Params, name: str, catalogue: Catalogue | None = None) -> Result
         FeatureSet.load(catalogue.features(target)),
         derived.rows,
         seed,
-        params.evaluation.ci(seed),
+        params.evaluation,
         catalogue.run_checkpoints(out),
         catalogue.cache("tokenised"),
         started=start,

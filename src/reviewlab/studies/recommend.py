@@ -22,8 +22,9 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from reviewlab.core.evaluation import percentile_bootstrap
+from reviewlab.core.evaluation.inference import Design, bootstrap_scores, compare, decide, rounded
 from reviewlab.core.formatting import metric_with_ci, with_ci
-from reviewlab.core.params import RecommendParams
+from reviewlab.core.params import EvaluationParams, RecommendParams
 from reviewlab.studies.longtail import popularity_buckets
 
 K = 10
@@ -162,31 +163,40 @@ def paired_differences(
     targets: np.ndarray,
     item_bucket: np.ndarray,
     reference: str,
-    ci: dict[str, Any],
+    design: Design,
+    margin: float,
 ) -> dict[str, Any]:
     """NDCG@k of each model minus ``reference`` on the same users (all, tail-item and
-    head-item users), with a paired bootstrap CI over users."""
+    head-item users) by the paired inference: users resampled jointly for all models, one
+    Holm family over every model and user group, a verdict each."""
     _, base = hits(lists[reference], targets)
     target_bucket = item_bucket[targets]
-    out: dict[str, Any] = {}
-    for name, top in lists.items():
-        if name == reference:
+    names = [name for name in lists if name != reference]
+    ndcg = np.stack([hits(lists[name], targets)[1] for name in names] + [base])
+    keys, family = [], []
+    for subset in ("all", "tail", "head"):
+        mask = np.ones(len(targets), bool) if subset == "all" else target_bucket == subset
+        if not mask.any():
             continue
-        _, ndcg = hits(top, targets)
-        out[name] = {}
-        for subset in ("all", "tail", "head"):
-            mask = np.ones(len(targets), bool) if subset == "all" else target_bucket == subset
-            if not mask.any():
-                continue
-            diff = ndcg[mask] - base[mask]
-            bound = percentile_bootstrap(
-                lambda idx, d=diff: {"d": d[idx].mean()}, len(diff), ("d",), **ci
-            )["d"]
-            out[name][subset] = {
-                "ndcg_difference": round(float(diff.mean()), 6),
-                "low": round(bound["low"], 6),
-                "high": round(bound["high"], 6),
-            }
+        values = ndcg[:, mask]
+        point, draws = bootstrap_scores(lambda idx, v=values: v[:, idx].mean(1), mask.sum(), design)
+        for i, name in enumerate(names):
+            keys.append((name, subset))
+            family.append(
+                compare(
+                    point[i],
+                    point[-1],
+                    draws[:, i],
+                    draws[:, -1],
+                    higher_is_better=True,
+                    margin=margin,
+                    design=design,
+                )
+            )
+    out: dict[str, Any] = {name: {} for name in names}
+    for (name, subset), decided in zip(keys, decide(family, design), strict=True):
+        entry = rounded(decided)
+        out[name][subset] = {"ndcg_difference": entry.pop("difference"), **entry}
     return out
 
 
@@ -200,7 +210,7 @@ def findings(result: dict[str, Any], reference: str = "als") -> list[str]:
             if subset not in diffs:
                 continue
             d = diffs[subset]
-            verdict = "significant" if d["low"] > 0 or d["high"] < 0 else "not significant"
+            verdict = d["verdict"]
             difference = with_ci(d["ndcg_difference"], d["low"], d["high"], sign=True)
             parts.append(f"{subset} users {difference} ({verdict})")
         lines.append(
@@ -217,11 +227,10 @@ def run(
     cfg: RecommendParams,
     shares: list[float],
     seed: int,
-    ci: dict[str, Any],
+    evaluation: EvaluationParams,
 ) -> dict[str, Any]:
-    """The whole study: split, choose settings on validation, score every model on test.
-
-    ``ci``: the bootstrap settings (:meth:`EvaluationParams.ci`)."""
+    """The whole study: split, choose settings on validation, score every model on test
+    (bootstrap CIs over users) and compare each with ALS by the paired inference."""
     role = leave_last_out(reviews)
     users = pd.Index(sorted(reviews["user_id"].unique()))
     items = pd.Index(sorted(reviews["item_id"].unique()))
@@ -277,8 +286,10 @@ def run(
     alpha = chosen["hybrid"]["alpha"]
     scores["hybrid"] = alpha * als + (1 - alpha) * content
     lists = {name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()}
+    ci = evaluation.ci(seed)
     models = {name: evaluate_lists(top, test_targets, bucket, ci) for name, top in lists.items()}
-    vs_als = paired_differences(lists, test_targets, bucket, "als", ci)
+    design, margin = evaluation.design(seed), evaluation.margin("ndcg")
+    vs_als = paired_differences(lists, test_targets, bucket, "als", design, margin)
     return {
         "protocol": "leave-last-out per user (test: last review, valid: second to last)",
         "k": K,
@@ -308,10 +319,12 @@ def study(
     cfg: RecommendParams,
     shares: list[float],
     seed: int,
-    ci: dict[str, Any],
+    evaluation: EvaluationParams,
 ) -> Recommendation:
     """:func:`run` on the reviews of ``dataset`` that have a user and an item, with findings."""
-    result = run(reviews.dropna(subset=["user_id", "item_id"]), embeddings, cfg, shares, seed, ci)
+    result = run(
+        reviews.dropna(subset=["user_id", "item_id"]), embeddings, cfg, shares, seed, evaluation
+    )
     result["findings"] = findings(result)
     metrics = {"dataset": dataset, **{k: v for k, v in result.items() if k != "lists"}}
     return Recommendation(metrics, result["lists"])

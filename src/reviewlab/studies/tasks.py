@@ -29,7 +29,16 @@ from sklearn.metrics import f1_score
 
 from reviewlab.core.compose import TASK_LABEL as LABEL
 from reviewlab.core.evaluation import evaluate_labels
-from reviewlab.core.params import FinetuneParams, LabelBins, LabelMap, TaskBudget, TaskParams
+from reviewlab.core.evaluation.compare import Runs, compare_models, label_fn, verdicts
+from reviewlab.core.evaluation.inference import failure
+from reviewlab.core.params import (
+    EvaluationParams,
+    FinetuneParams,
+    LabelBins,
+    LabelMap,
+    TaskBudget,
+    TaskParams,
+)
 from reviewlab.data.features import FeatureSet
 from reviewlab.models import baselines
 from reviewlab.models.ablations import fixed_rows
@@ -39,8 +48,8 @@ from reviewlab.models.finetune.run import fit, runtime, score_sets
 VADER_POSITIVE = 0.05
 #: Iterations of the tasks' TF-IDF logistic regression (its solver needs more than ratings').
 LOGREG_MAX_ITER = 500
-#: A model whose test predictions put one class on at least this share of rows has collapsed.
-COLLAPSE_SHARE = 0.95
+#: The trivial model of every task: the training split's most frequent label.
+MAJORITY = "majority"
 
 #: A task's label: a column, a value map or bins (``tasks.<name>.label``).
 TaskLabel = str | LabelMap | LabelBins
@@ -161,18 +170,48 @@ def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
     return round(float(candidates[int(np.argmax(f1s))]), 6)
 
 
-def collapse(predicted: np.ndarray) -> dict[str, Any]:
-    """The class a model predicts most often (``majority_prediction``), its share of the
-    predictions (``majority_share``) and whether the model has ``collapsed`` onto it (a share
-    of at least :data:`COLLAPSE_SHARE`)."""
-    values, counts = np.unique(np.asarray(predicted), return_counts=True)
-    top = int(np.argmax(counts))
-    share = float(counts[top] / counts.sum())
-    return {
-        "majority_prediction": int(values[top]),
-        "majority_share": round(share, 6),
-        "collapsed": share >= COLLAPSE_SHARE,
-    }
+def score_models(
+    predictions: dict[str, pd.DataFrame],
+    truth: pd.Series,
+    binary: bool,
+    base_rates: dict[int, float],
+    evaluation: EvaluationParams,
+    seed: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every model's label metrics with bootstrap CIs on the ``truth`` rows, its paired
+    comparison with the majority class on macro-F1 and accuracy (one Holm family per metric),
+    and whether it failed (:func:`reviewlab.core.evaluation.inference.failure`)."""
+    runs, models = {}, {}
+    for name, predicted in predictions.items():
+        chosen = predicted.set_index("review_id").loc[truth.index]
+        scores = chosen["score"].to_numpy() if binary and chosen["score"].notna().all() else None
+        runs[name] = Runs.single(chosen["predicted"], chosen["predicted"], scores)
+        models[name] = evaluate_labels(
+            chosen["predicted"].to_numpy(), truth.to_numpy(), scores, binary, evaluation.ci(seed)
+        )
+    pairs = [(name, MAJORITY) for name in runs if name != MAJORITY]
+    comparisons = compare_models(
+        runs,
+        truth.to_numpy(),
+        pairs,
+        {"macro_f1": True, "accuracy": True},
+        evaluation.margins,
+        evaluation.design(seed),
+        label_fn(binary),
+    )
+    vs_majority = verdicts(comparisons, "macro_f1", MAJORITY)
+    rule = evaluation.failure
+    for name, entry in models.items():
+        entry.update(
+            failure(
+                vs_majority.get(name),
+                runs[name].classes[0],
+                base_rates,
+                rule.collapse_share,
+                rule.base_rate_gap,
+            )
+        )
+    return models, comparisons
 
 
 @dataclass
@@ -193,14 +232,16 @@ def run_task(
     fs: FeatureSet,
     rows: dict[str, Any],
     seed: int,
-    ci: dict[str, Any],
+    evaluation: EvaluationParams,
     checkpoints: Path,
     cache_dir: Path | None = None,
     started: float | None = None,
 ) -> TaskRun:
     """Fine-tune task ``name`` (config ``cfg``) on its derived dataset (training frame
     ``frame``, features ``fs``, row accounting ``rows``), fit the baselines; score all on the
-    fixed test subset with bootstrap ``ci``. ``started``: ``time.perf_counter()`` when the
+    fixed test subset with bootstrap CIs, each against the majority class by the paired
+    inference (a model not better on macro-F1, or collapsed onto a rare class, has failed).
+    ``started``: ``time.perf_counter()`` when the
     task's work began (default: now), for ``total_seconds``."""
     start = time.perf_counter() if started is None else started
     fitted = fit(frame, cfg, seed, checkpoints, cache_dir)
@@ -249,19 +290,14 @@ def run_task(
             predicted = (proba[:, 1] >= thresholds[model_name]).astype(np.int64)
         predictions[model_name] = _frame(test, predicted, proba[:, 1] if binary else None)
     majority = fs.table[LABEL].iloc[all_train].mode().iloc[0]
-    predictions["majority"] = _frame(test, np.full(len(test), majority), None)
+    predictions[MAJORITY] = _frame(test, np.full(len(test), majority), None)
     if task.lexicon:
         compound = fs.table["vader_compound"].to_numpy()[test_rows]
         predictions["vader"] = _frame(test, (compound >= VADER_POSITIVE).astype(int), compound)
 
     truth = test.set_index("review_id")[LABEL]
-    models = {}
-    for model_name, predicted in predictions.items():
-        chosen = predicted.set_index("review_id").loc[test["review_id"]]
-        scores = chosen["score"].to_numpy() if binary and chosen["score"].notna().all() else None
-        models[model_name] = evaluate_labels(
-            chosen["predicted"].to_numpy(), truth.to_numpy(), scores, binary, ci
-        ) | collapse(chosen["predicted"].to_numpy())
+    base_rates = fs.table[LABEL].iloc[all_train].value_counts(normalize=True).to_dict()
+    models, comparisons = score_models(predictions, truth, binary, base_rates, evaluation, seed)
     result = {
         "task": name,
         "dataset": task.dataset,
@@ -274,6 +310,7 @@ def run_task(
         "logreg_search_valid_macro_f1": search,
         "thresholds_chosen_on_valid": thresholds,
         "models": models,
+        "comparisons": {"vs_majority": comparisons},
     }
     cost = runtime(fitted, total_seconds=time.perf_counter() - start, train_rows=False)
     table = pd.concat([f.assign(model=m) for m, f in predictions.items()], ignore_index=True)
