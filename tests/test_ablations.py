@@ -253,7 +253,8 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
     assert set(good["vs_reference"]["rmse"]) >= {"difference", "low", "high", "mde", "margin"}
     assert good["robustness"]["noise_10"]["verdict"] in ("equivalent", "inconclusive")
     assert good["vs_training_mean"]["verdict"] == "better" and not good["failed"]
-    assert result.findings[0].startswith("For scale: predicting the training mean (4.67)")
+    assert result.findings[0].startswith("Grid budget: 100 training rows")
+    assert result.findings[1].startswith("For scale: predicting the training mean (4.67)")
 
 
 def test_floor_findings_flag_variants_stuck_on_the_majority_rating():

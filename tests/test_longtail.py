@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from reviewlab.studies.longtail import assign_buckets, popularity_buckets, tail_gap
+from tests.conftest import evaluation_block
 
 
 def test_buckets_follow_cumulative_share_of_training_reviews():
@@ -90,14 +91,13 @@ def test_stage_reads_the_finetune_predictions_only_on_the_finetune_dataset(tmp_p
     _write_predictions(catalogue.baselines("shop"), table, "mean_majority")
     _write_predictions(catalogue.finetune("shop"), table, "finetune")
     shares = [0.5, 0.9]
-    elsewhere = longtail.run(
-        partial({"longtail.shares": shares, "finetune.dataset": "x"}), "shop", catalogue
-    )
+    common = {"seed": 0, "longtail.shares": shares, "evaluation": evaluation_block(20)}
+    elsewhere = longtail.run(partial({**common, "finetune.dataset": "x"}), "shop", catalogue)
     assert set(elsewhere.errors["model"]) == {"mean_majority"}
-    here = longtail.run(
-        partial({"longtail.shares": shares, "finetune.dataset": "shop"}), "shop", catalogue
-    )
+    here = longtail.run(partial({**common, "finetune.dataset": "shop"}), "shop", catalogue)
     assert set(here.errors["model"]) == {"mean_majority", "finetune"}
     assert here.errors["n"].sum() == 2 * 2 * 4  # test rows x models x groupings (item, user)
     written = read_json(catalogue.metric("shop", "longtail"))
     assert written["shares"] == shares and len(written["errors"]) == len(here.errors)
+    versus = {(v["by"], v["bucket"], v["model"]) for v in written["vs_training_mean"]}
+    assert ("item", "tail", "finetune") in versus or ("item", "head", "finetune") in versus

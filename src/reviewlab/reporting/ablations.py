@@ -218,6 +218,21 @@ def robustness_findings(robust: pd.DataFrame, drops: pd.DataFrame, reference: st
     ]
 
 
+def budget_finding(grid: AblationParams, runs: pd.DataFrame) -> str:
+    """The grid's budget in one sentence: its numbers compare with each other, not with the
+    headline fine-tune (trained on all rows with longer inputs)."""
+    budget = grid.budget
+    tokens = budget.get("input", {}).get("max_length", "the finetune default")
+    rows = budget.get("max_train_rows") or "all"
+    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
+    test_rows = f"{int(runs['test.n'].iloc[0]):,}" if "test.n" in runs else "all"
+    return (
+        f"Grid budget: {rows} training rows, inputs of {tokens} tokens, seeds {seeds}, "
+        f"{test_rows} test rows per run; compare these numbers with each other, not with the "
+        "headline fine-tune, which trains on every training row with longer inputs."
+    )
+
+
 def failed_findings(diffs: pd.DataFrame) -> list[str]:
     """Variants not better than the training mean on test RMSE have failed."""
     rows = diffs[(diffs["reference"] == TRIVIAL) & (diffs["metric"] == "rmse")]
@@ -463,13 +478,17 @@ def summarise(
         v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
         for v in variants
     }
+    conclusion = [
+        *verdict_findings(diffs, reference),
+        *robustness_findings(robust_diffs, robust, reference),
+    ]
     lines = [
+        budget_finding(grid, runs),
         *floor_findings(floor, test[reference], reference, shares),
         *failed_findings(diffs),
         *fit_findings(fit, reference),
         *findings(diffs, reference),
-        *verdict_findings(diffs, reference),
-        *robustness_findings(robust_diffs, robust, reference),
+        *conclusion,
     ]
     failed = set(diffs.loc[(diffs["reference"] == TRIVIAL) & ~diffs["helps"], "variant"])
     entries = {
@@ -487,7 +506,9 @@ def summarise(
         for v in variants
     }
     metrics = _summary_json(grid, runs, profile, floor, lines, entries, evaluation)
-    return _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference)
+    report = _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference)
+    report.conclusion = conclusion
+    return report
 
 
 def _summary_json(grid, runs, profile, floor, lines, entries, evaluation) -> dict[str, Any]:

@@ -108,9 +108,9 @@ def finetune(result: Any) -> Findings:
 
 def ablations(result: Any) -> Findings:
     """``result``: the ``ablations`` stage's Result; its findings are already generated from
-    the grid's numbers: the first ones summarise, the rest conclude."""
-    lines = list(result.findings)
-    summary, rest = lines[:4], lines[4:]
+    the grid's numbers: the verdicts per variant conclude, the others summarise."""
+    summary = [line for line in result.findings if line not in result.conclusion]
+    rest = result.conclusion
     runs = result.runs
     summary.append(
         f"{len(runs)} runs: {runs['variant'].nunique()} variants x {runs['seed'].nunique()} seeds, "

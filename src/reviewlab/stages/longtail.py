@@ -21,6 +21,7 @@ from reviewlab.studies import longtail as lt
 class Result:
     errors: pd.DataFrame  # by, model, bucket, n, rmse, mae
     gap: pd.DataFrame  # tail minus head RMSE per grouping and model
+    versus: pd.DataFrame  # per bucket, each model - the training mean in RMSE, with verdicts
 
 
 def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
@@ -30,6 +31,8 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     if dataset == params.finetune.dataset:
         folders.append(catalogue.finetune(dataset))
     frames = [pd.read_parquet(catalogue.predictions(folder)) for folder in folders]
-    found = lt.study(table, lt.on_test_split(frames), params.longtail.shares)
+    found = lt.study(
+        table, lt.on_test_split(frames), params.longtail.shares, params.evaluation, params.seed
+    )
     catalogue.write_metric(dataset, "longtail", found.metrics)
-    return Result(found.errors, found.gap)
+    return Result(found.errors, found.gap, found.versus)

@@ -15,6 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reviewlab.core.evaluation.compare import TRIVIAL, Runs, compare_models
+from reviewlab.core.evaluation.inference import Design
+from reviewlab.core.params import EvaluationParams
+
 BUCKETS = ("head", "torso", "tail")
 
 
@@ -79,25 +83,68 @@ def tail_gap(errors: pd.DataFrame) -> pd.DataFrame:
     return gap.dropna().reset_index()  # a model with no head or no tail test rows has no gap
 
 
+def versus_trivial(
+    table: pd.DataFrame,
+    predictions: pd.DataFrame,
+    shares: list[float],
+    margins: dict[str, float],
+    design: Design,
+) -> pd.DataFrame:
+    """In every bucket, each model against the training mean (:data:`TRIVIAL`) on test RMSE,
+    paired on that bucket's rows (one Holm family per bucket): where a model fails."""
+    rows = []
+    for by, key in (("item", "item_id"), ("user", "user_id")):
+        if table[key].isna().all() or TRIVIAL not in set(predictions["model"]):
+            continue
+        bucket = dict(zip(table["review_id"], assign_buckets(table, key, shares), strict=True))
+        for name, part in predictions.groupby(predictions["review_id"].map(bucket)):
+            models = {
+                model: frame.set_index("review_id").sort_index()
+                for model, frame in part.groupby("model")
+            }
+            truth = models[TRIVIAL]["rating"].to_numpy()
+            runs = {
+                m: Runs.single(f["prediction"], f["predicted_class"]) for m, f in models.items()
+            }
+            pairs = [(m, TRIVIAL) for m in runs if m != TRIVIAL]
+            found = compare_models(runs, truth, pairs, {"rmse": False}, margins, design)
+            rows += [{"by": by, "bucket": name, **r} for r in found]
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class LongTail:
-    """Errors per bucket, the tail-head gap, and ``longtail.json``'s payload."""
+    """Errors per bucket, the tail-head gap, each model against the training mean per bucket,
+    and ``longtail.json``'s payload."""
 
     errors: pd.DataFrame
     gap: pd.DataFrame
+    versus: pd.DataFrame
     metrics: dict[str, Any]
 
 
-def study(table: pd.DataFrame, predictions: pd.DataFrame, shares: list[float]) -> LongTail:
-    """Errors of every rating model's test ``predictions`` by bucket of the features ``table``."""
+def study(
+    table: pd.DataFrame,
+    predictions: pd.DataFrame,
+    shares: list[float],
+    evaluation: EvaluationParams,
+    seed: int = 0,
+) -> LongTail:
+    """Errors of every rating model's test ``predictions`` by bucket of the features ``table``,
+    and per bucket each model's paired verdict against the training mean."""
     errors = errors_by_bucket(table, predictions, shares)
     gap = tail_gap(errors)
+    design = evaluation.design(seed)
+    versus = versus_trivial(table, predictions, shares, evaluation.margins, design)
+    keep = ["by", "bucket", "model", "difference", "low", "high", "mde", "verdict"]
+    versus = versus if len(versus) else pd.DataFrame(columns=keep)
     metrics = {
         "shares": shares,
         "errors": errors.assign(bucket=errors["bucket"].astype(str)).round(6).to_dict("records"),
         "tail_minus_head_rmse": gap.round(6).to_dict("records"),
+        "vs_training_mean": versus[keep].to_dict("records"),
     }
-    return LongTail(errors, gap, metrics)
+    return LongTail(errors, gap, versus, metrics)
 
 
 def plot_errors(errors: pd.DataFrame):

@@ -86,6 +86,8 @@ def compare_models(
     several seeds share them (blocked); a model trained once counts the same in every block.
     Returns one row per pair and metric: ``model``, ``reference``, ``metric`` and the decided
     comparison (difference, low, high, p-values, mde, margin, per_seed, verdict, ...)."""
+    if not pairs:
+        return []
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
     k = max(models[n].seeds for n in names)
     truth = np.asarray(truth)
