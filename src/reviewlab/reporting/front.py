@@ -156,7 +156,7 @@ def results_table(results: pd.DataFrame) -> str:
     table = pd.DataFrame(
         {
             "dataset": results["dataset"],
-            "model": results["model"],
+            "model": results["model"] + results["failed"].map({True: " (failed)", False: ""}),
             "selected": results["best_on_valid"].map({True: "selected on validation", False: ""}),
             "valid RMSE": results["valid_rmse"].map("{:.3f}".format),
             **{f"test {m}": results.apply(_ci, axis=1, metric=m) for m in METRICS},
