@@ -203,7 +203,12 @@ def test_every_declared_output_exists(tiny_repo):
 def test_metrics_are_finite_and_complete(tiny_repo):
     files = sorted((tiny_repo / "metrics").glob("*/*.json"))
     finetune = json.loads((tiny_repo / "metrics/amazon/finetune.json").read_text())
-    assert set(finetune["models"]["finetune"]) == {"selected", "valid", "test"}
+    assert set(finetune["models"]["finetune"]) == {"selected", "valid", "test", "failed", "failure"}
+    versus = finetune["comparisons"]["vs_baselines"]
+    assert {c["reference"] for c in versus} == set(
+        json.loads((tiny_repo / "metrics/amazon/baselines.json").read_text())["models"]
+    )
+    assert all(c["verdict"] in ("better", "worse", "equivalent", "inconclusive") for c in versus)
     runtime = json.loads((tiny_repo / "metrics/amazon/finetune_runtime.json").read_text())
     # evaluation and checkpoints inside train() are timed and left out of the training rate
     assert runtime["in_training_eval_seconds"] > 0
@@ -238,7 +243,15 @@ def test_ablation_grid_and_report(tiny_repo):
     summary = json.loads((tiny_repo / "metrics/amazon/ablations_summary.json").read_text())
     assert summary["runs"] == 6 and set(summary["variants"]) == set(TINY_VARIANTS)
     assert set(summary["variants"]["fgm"]["vs_reference"]) >= {"rmse", "accuracy"}
-    assert summary["findings"] and "plain" in summary["findings"][0]
+    assert summary["findings"][0].startswith("Grid budget: 48 training rows")
+    assert "plain" in summary["findings"][1] and summary["test_rows"] == 24
+    for entry in summary["variants"].values():
+        assert entry["vs_training_mean"]["verdict"] in (
+            "better",
+            "worse",
+            "equivalent",
+            "inconclusive",
+        )
     predictions = pd.read_parquet(
         tiny_repo / "artifacts/amazon/ablations/fgm-1/predictions.parquet"
     )

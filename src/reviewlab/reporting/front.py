@@ -55,7 +55,7 @@ def rating_findings(results: pd.DataFrame) -> list[str]:
             )
         if chosen["failed"]:
             line += "; it failed (not better than the training mean), so no conclusion is drawn"
-        if chosen["model"] == best["model"]:
+        if not (rows["stage"] == "finetune").any():
             line += " (no fine-tuned model on this dataset)"
         lines.append(line + ".")
     return lines
