@@ -102,6 +102,15 @@ def test_tost_against_a_hand_computed_case():
     assert [v["verdict"] for v in verdicts] == ["equivalent", "inconclusive"]
 
 
+def test_satterthwaite_df_between_seeds_minus_one_and_infinity():
+    from reviewlab.core.evaluation.inference import satterthwaite
+
+    assert satterthwaite(0.01, 0.0, 3) == pytest.approx(2)  # all seed variance: k - 1
+    assert satterthwaite(0.01, 0.01, 3) == np.inf  # all row variance
+    assert satterthwaite(0.01, 0.005, 1) == np.inf  # one seed
+    assert 2 < satterthwaite(0.01, 0.007, 3) < 10
+
+
 def test_mde_and_interval_use_t_with_seeds_minus_one_df():
     result = _tests(0.0, 0.01, 2, 0.02, Design())
     multiplier = stats.t(2).ppf(0.975) + stats.t(2).ppf(0.8)

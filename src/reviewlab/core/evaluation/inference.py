@@ -5,9 +5,11 @@ once and scores every model on them (:func:`bootstrap_scores`); where the models
 seeds (the ablation grid: a seed fixes the training sample and the initialisation of every
 variant), the seeds are blocks and are resampled jointly, the same seed indices for both
 models (:func:`compare`). The standard error of the seed-averaged difference comes from those
-draws; with ``k`` seeds the seed level has ``k - 1`` degrees of freedom, so the interval, the
-p-value, the equivalence test and the minimum detectable effect use Student's t with ``k - 1``
-degrees of freedom (the normal distribution for a single seed, where only rows vary).
+draws; with ``k`` seeds the seed part of its variance has ``k - 1`` degrees of freedom and the
+row part (hundreds of rows) practically infinite ones, so the interval, the p-value, the
+equivalence test and the minimum detectable effect use Student's t with Welch-Satterthwaite
+degrees of freedom (:func:`satterthwaite`: ``k - 1`` where seeds dominate, the normal
+distribution where rows do or for a single seed).
 
 A family of comparisons (one site, one metric: e.g. every grid variant against plain on test
 RMSE) is decided together (:func:`decide`): a Holm correction of the difference tests
@@ -104,9 +106,10 @@ def compare(
     else:
         other = rng.integers(0, k, (len(db), k))
         spread = np.take_along_axis(da, picks, 1).mean(1) - np.take_along_axis(db, other, 1).mean(1)
-    df = k - 1 if k > 1 else np.inf
     # the bootstrap variance of a mean of k resampled seeds is (k - 1) / k of the seed variance
     se = float(np.nanstd(spread, ddof=1)) * (np.sqrt(k / (k - 1)) if k > 1 else 1.0)
+    rows_only = float(np.nanstd((da - db).mean(axis=1), ddof=1))  # seeds held fixed
+    df = satterthwaite(se, rows_only, k)
     difference = float(np.mean(pa - pb))
     return {
         "difference": difference,
@@ -115,6 +118,16 @@ def compare(
         "per_seed": [float(x) for x in pa - pb],
         "higher_is_better": higher_is_better,
     }
+
+
+def satterthwaite(se: float, se_rows: float, seeds: int) -> float:
+    """Degrees of freedom of the seed-averaged difference (Welch-Satterthwaite): its variance
+    ``se**2`` is the row part ``se_rows**2`` (many rows: infinite df) plus the seed part
+    (``seeds - 1`` df); a single seed, or no seed variance, gives the normal distribution."""
+    seed_part = se**2 - se_rows**2
+    if seeds < 2 or seed_part <= 0 or not np.isfinite(seed_part):
+        return np.inf
+    return float((seeds - 1) * se**4 / seed_part**2)
 
 
 def _tests(difference: float, se: float, df: float, margin: float, design: Design) -> dict:
