@@ -573,7 +573,8 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
         f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
         "Differences: variant - reference (lower RMSE, higher accuracy is better), averaged "
         "over seeds on the same test rows; 95% CI from a bootstrap of test rows with seeds "
-        "resampled as blocks (Student's t, seeds - 1 df); verdict Holm-adjusted per metric, "
+        "resampled as blocks (Student's t, Welch-Satterthwaite df); verdict Holm-adjusted per "
+        "metric, "
         "equivalence by TOST within the params margin.",
         "",
         "| variant | test RMSE | ΔRMSE [95% CI] | verdict | Δaccuracy [95% CI] | verdict | cost |",
