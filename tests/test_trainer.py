@@ -136,6 +136,7 @@ def tiny_project(tmp_path):
     """A catalogue with one tiny synthetic dataset ``shop``: canonical reviews, features with
     splits, and a baselines.json."""
     from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.evaluation.compare import TRIVIAL
     from reviewlab.core.params import FeatureParams
     from reviewlab.data.features import build_features
     from reviewlab.data.splits import make_splits
@@ -151,8 +152,14 @@ def tiny_project(tmp_path):
     features.save(catalogue.features("shop"), vectorizers)
     entry = {"rmse": 1.0, "mae": 0.8, "accuracy": 0.4, "macro_f1": 0.3, "qwk": 0.2, "n": 24}
     model = {"selected": {}, "valid": entry, "test": entry}
-    baselines = {"selection_metric": "rmse", "best_on_valid": "mean", "models": {"mean": model}}
+    baselines = {"selection_metric": "rmse", "best_on_valid": TRIVIAL, "models": {TRIVIAL: model}}
     catalogue.write_metric("shop", "baselines", baselines)
+    scored = reviews.assign(split=split)[split != "train"]
+    mean = reviews.loc[split == "train", "rating"].mean()
+    predictions = scored[["split", "review_id", "user_id", "item_id", "rating"]].assign(
+        model=TRIVIAL, prediction=mean, predicted_class=int(round(mean))
+    )
+    catalogue.write_table(predictions, catalogue.predictions(catalogue.baselines("shop")))
     return catalogue
 
 
@@ -161,6 +168,7 @@ TINY_TRAIN = {**TRAIN, "grad_accum": 1, "eval_every": 1, "max_steps": 2, "batch_
 
 @pytest.mark.slow
 def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
+    from reviewlab.core.evaluation.compare import TRIVIAL
     from reviewlab.core.params import partial
     from reviewlab.stages import ablate, finetune
     from tests.test_finetune_parts import FINETUNE
@@ -173,7 +181,8 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
     }
     params = partial({"seed": 0, "finetune": settings, "evaluation": evaluation_block()})
     result = finetune.run(params, catalogue)
-    assert list(result.comparison["models"]) == ["mean", "finetune"]
+    assert list(result.comparison["models"]) == [TRIVIAL, "finetune"]
+    assert [c["reference"] for c in result.metrics["comparisons"]["vs_baselines"]] == [TRIVIAL] * 5
     entry = result.metrics["models"]["finetune"]
     assert entry["test"]["n"] == len(result.test) and "rmse_low" in entry["test"]
     assert "rmse_low" not in entry["valid"] and entry["selected"]["best_step"] in (1, 2)
@@ -204,6 +213,7 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
         "variant",
         "seed",
         "training",
+        "cutpoints",
         "test",
         "valid",
         "train",
