@@ -10,6 +10,7 @@ import gzip
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def make_shop_csv(path: Path, n: int = 300) -> None:
 
 
 TRACE = ".opened-files.tsv"  # every file each stage opened during the tiny repro
+TERMINAL = "repro-terminal.txt"  # what the tiny repro printed, beside the repo
 
 
 def run(cmd: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess:
@@ -175,7 +177,8 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
     )
     # the tiny params are written above, not composed from conf/ by `dvc exp run`
     run(["dvc", "config", "--local", "hydra.enabled", "false"], work)
-    run(["dvc", "repro"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
+    done = run(["dvc", "repro"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
+    (work.parent / TERMINAL).write_text(done.stdout + done.stderr, encoding="utf-8")
     return work
 
 
@@ -222,6 +225,21 @@ def test_metrics_are_finite_and_complete(tiny_repo):
         for entry in payload["models"].values():
             for split in ("valid", "test"):
                 assert all(v is not None for v in entry[split].values()), (dataset, entry)
+
+
+def test_progress_reaches_the_terminal_not_the_reports(tiny_repo):
+    """Training stages print step / total, ETA and the validation metric while they run; the
+    lines never enter an executed notebook or a rendered report."""
+    terminal = (tiny_repo.parent / TERMINAL).read_text(encoding="utf-8").splitlines()
+    progress = re.compile(r"^\[reviewlab\] (finetune|ablate plain 1): step \d+/4 \(\d+%\), ")
+    lines = [line for line in terminal if progress.match(line)]
+    assert {progress.match(line)[1] for line in lines} == {"finetune", "ablate plain 1"}
+    assert any(line.endswith("(step 4)") and "valid rmse" in line for line in lines), lines
+    pages = [*tiny_repo.glob("reports/**/*.html"), *tiny_repo.glob("artifacts/**/*.ipynb")]
+    assert len(pages) > 40
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"step \d+/\d+ \(\d+%\)", text), page
 
 
 def test_generic_dataset_plugged_in_by_params(tiny_repo):

@@ -183,7 +183,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         matrix = {
             k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None
         }
-        print(run_stage(args.name, args.key, **matrix))
+        result = run_stage(args.name, args.key, **matrix)
+        if isinstance(result, Path):  # the report written; a module stage's result is in its files
+            print(result)
     elif args.command == "validate":
         from reviewlab.core.config import load_params
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewlab.cli.devices import claim_gpu
+from reviewlab.cli.progress import Relay
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
 from reviewlab.core.errors import USER_ERRORS, StageError
@@ -43,39 +44,59 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
     item = {"key": key} if key is not None else {}
     entry = resolve(stage, raw, root, **item, **matrix)
     notebooks = [d for d in paths_of(entry.get("deps")) if d.endswith(".ipynb")]
+    label = " ".join(str(v) for v in (stage, key, *matrix.values()) if v is not None)
     start = time.perf_counter()
-    if not notebooks:
-        module = importlib.import_module(f"reviewlab.stages.{stage}")
-        params = stage_params(
-            stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix
-        )
-        result = module.run(params, *([key] if key is not None else []), **matrix)
-    else:
-        outs = paths_of(entry.get("outs"))
-        executed = root / next(o for o in outs if o.endswith(".ipynb"))
-        parameters = {"params": injected(stage, raw, root, **item, **matrix)}
-        if key is not None:
-            parameters["dataset"] = key  # every notebook stage with a key runs per dataset
-        execute(root / notebooks[0], executed, parameters, root)
-        # the notebook's report: the out named after the stage (`report` writes its own pages)
-        html = [o for o in outs if o.endswith(f"/{stage}.html")]
-        if html:
-            from reviewlab.reporting.render import Provenance
-
-            target = root / html[0]
-            where = Provenance(
-                address=address(stage, **item, **matrix),
-                commit=commit(root, paths_of(entry.get("deps"))),
-                params=parameters["params"],
-                notebook=os.path.relpath(executed, target.parent),
-                back=os.path.relpath(root / "reports" / "index.html", target.parent),
-            )
-            result = to_html(executed, target, where)
+    with Relay(label):
+        if notebooks:
+            result = _run_notebook(stage, entry, root / notebooks[0], raw, root, item, matrix)
         else:
-            result = executed
-    label = " ".join(str(v) for v in (key, *matrix.values()) if v is not None)
-    print(f"[reviewlab] {stage} {label} executed in {time.perf_counter() - start:.1f}s")
+            result = _run_module(stage, raw, root, item, matrix)
+    print(f"[reviewlab] {label} executed in {time.perf_counter() - start:.1f}s")
     return result
+
+
+def _run_module(
+    stage: str, raw: dict[str, Any], root: Path, item: dict[str, Any], matrix: dict[str, Any]
+) -> Any:
+    """A stage without a notebook: its module's ``run`` with the validated params."""
+    module = importlib.import_module(f"reviewlab.stages.{stage}")
+    params = stage_params(
+        stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix
+    )
+    return module.run(params, *item.values(), **matrix)
+
+
+def _run_notebook(
+    stage: str,
+    entry: dict[str, Any],
+    notebook: Path,
+    raw: dict[str, Any],
+    root: Path,
+    item: dict[str, Any],
+    matrix: dict[str, Any],
+) -> Path:
+    """A notebook stage: executed with papermill, then rendered to the report among its outs
+    (the out named after the stage; ``report`` writes its own pages)."""
+    outs = paths_of(entry.get("outs"))
+    executed = root / next(o for o in outs if o.endswith(".ipynb"))
+    parameters = {"params": injected(stage, raw, root, **item, **matrix)}
+    if item:
+        parameters["dataset"] = item["key"]  # every notebook stage with a key runs per dataset
+    execute(notebook, executed, parameters, root)
+    html = [o for o in outs if o.endswith(f"/{stage}.html")]
+    if not html:
+        return executed
+    from reviewlab.reporting.render import Provenance
+
+    target = root / html[0]
+    where = Provenance(
+        address=address(stage, **item, **matrix),
+        commit=commit(root, paths_of(entry.get("deps"))),
+        params=parameters["params"],
+        notebook=os.path.relpath(executed, target.parent),
+        back=os.path.relpath(root / "reports" / "index.html", target.parent),
+    )
+    return to_html(executed, target, where)
 
 
 def execute(notebook: Path, executed: Path, parameters: dict[str, Any], root: Path) -> None:

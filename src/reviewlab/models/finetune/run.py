@@ -188,6 +188,7 @@ def fit(
     from transformers.utils.notebook import NotebookProgressCallback
 
     from reviewlab.core.backbone import resolve_model
+    from reviewlab.models.finetune.progress import TrainingProgress
 
     torch.set_num_threads(cfg.train.threads or job_threads())
     train = frame[frame["split"] == "train"]
@@ -213,7 +214,7 @@ def fit(
     set_seed(seed)
     n_extra = len(BEHAVIOUR_COLUMNS) if scaler else 0
     model = build_model(cfg, spec.num_outputs, n_extra, spec.initial_bias(train[spec.column]))
-    callbacks: list[Any] = []
+    callbacks: list[Any] = [TrainingProgress(cfg.selection_metric)]
     if cfg.train.eval_every:
         patience = cfg.train.early_stopping_patience
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience))
