@@ -61,8 +61,8 @@ def test_plots_show_renders_every_declared_plot_with_data(tiny_repo):  # noqa: F
     declared = yaml.safe_load((tiny_repo / "dvc.yaml").read_text())["plots"]
     for entry in declared:
         plot_id = next(iter(entry))
-        if "$" in plot_id:  # the DVCLive folder: ${finetune.dataset}
-            plot_id = plot_id.replace("${finetune.dataset}", "amazon")
+        if "$" in plot_id:  # the DVCLive folder: ${ablations.dataset}
+            plot_id = plot_id.replace("${ablations.dataset}", "amazon")
         ids = (
             [k for k in plots if k.startswith(plot_id + "/")]
             if (tiny_repo / plot_id).is_dir()

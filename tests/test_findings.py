@@ -387,3 +387,17 @@ def test_opinions_findings_cover_tasks_collapse_and_aspect_agreement():
     assert "1 have at least one con" in words
     assert "weakly (the CI excludes 0)" in found.conclusion
     assert sf.aspects_table(result.aspects).loc["Tops", "aspect terms"] == "size, color"
+
+
+@pytest.mark.parametrize(
+    ("selected", "words"),
+    [
+        ({"best_step": 40, "last_eval_step": 80, "converged": True}, "converged: validation was"),
+        ({"best_step": 80, "last_eval_step": 80, "converged": False}, "**unconverged**"),
+        ({"best_step": None}, "no checkpoint selection"),
+    ],
+)
+def test_finetune_says_whether_validation_stopped_improving(selected, words):
+    from reviewlab.reporting.model_findings import _converged
+
+    assert _converged(selected).startswith(words)

@@ -24,7 +24,6 @@ from reviewlab.models.finetune.model import (
 
 #: A complete ``finetune`` block for the unit tests (tiny inputs, the packaged encoder).
 FINETUNE = {
-    "dataset": "shop",
     "name": "finetune",
     "model_name_or_path": None,
     "attn_implementation": "eager",

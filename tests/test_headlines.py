@@ -189,10 +189,10 @@ def _committed() -> dict:
     raw = read_params(ROOT / "params.yaml")
     catalogue = Catalogue(ROOT)
     read = catalogue.read_metric
-    finetune, grid = raw["finetune"]["dataset"], raw["ablations"]["dataset"]
+    grid = raw["ablations"]["dataset"]
     return {
         "baselines": {d: read(d, "baselines") for d in raw["datasets"]},
-        "finetune": (finetune, read(finetune, "finetune"), read(finetune, "finetune_runtime")),
+        "finetune": (grid, read(grid, "finetune"), read(grid, "finetune_runtime")),
         "ablations": (grid, read(grid, "ablations_summary")),
         "tasks": {t: read("tasks", t) for t in raw["tasks"]},
         "recommend": read("studies", "recommend"),
@@ -235,15 +235,10 @@ def test_stage_writes_headlines_and_plots_and_removes_stale_files(tmp_path):
     shutil.copytree(ROOT / "metrics", tmp_path / "metrics")
     raw = read_params(ROOT / "params.yaml")
     catalogue = Catalogue(tmp_path)
-    finetune = raw["finetune"]["dataset"]
+    finetune = raw["ablations"]["dataset"]  # the calibration plot: the grid dataset's fine-tune
     predictions = catalogue.predictions(catalogue.finetune(finetune))
     params = partial(
-        {
-            "datasets": raw["datasets"],
-            "tasks": raw["tasks"],
-            "finetune.dataset": finetune,
-            "ablations.dataset": raw["ablations"]["dataset"],
-        }
+        {"datasets": raw["datasets"], "tasks": raw["tasks"], "ablations.dataset": finetune}
     )
     with pytest.raises(ReviewlabError, match="predictions.parquet is missing"):
         headlines.run(params, catalogue)

@@ -52,7 +52,8 @@ def test_committed_params_are_valid():
         ),
         ("finetune.model_name_or_path", "./no/such/model", "model path './no/such/model' does not"),
         ("evaluation.ci_level", 95, "evaluation.ci_level: Input should be less than 1"),
-        ("finetune.dataset", "nope", "finetune.dataset 'nope' is not in datasets"),
+        ("finetune.dataset", "amazon", "finetune.dataset: the finetune stage runs on every"),
+        ("ablations.dataset", "nope", "ablations.dataset 'nope' is not in datasets"),
         ("ablations.reference", "nope", "the reference 'nope' must be in the grid"),
         ("ablations.variants.bad", {"adversarial": {"methd": "fgm"}}, "methd is not a finetune"),
         (
@@ -91,7 +92,7 @@ def test_a_stage_with_bad_params_fails_in_seconds(tmp_path):
         (tmp_path / name).write_text((ROOT / name).read_text())
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "reviewlab", "stage", "finetune"],
+        [sys.executable, "-m", "reviewlab", "stage", "finetune", "amazon"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -231,9 +231,9 @@ def test_progress_reaches_the_terminal_not_the_reports(tiny_repo):
     """Training stages print step / total, ETA and the validation metric while they run; the
     lines never enter an executed notebook or a rendered report."""
     terminal = (tiny_repo.parent / TERMINAL).read_text(encoding="utf-8").splitlines()
-    progress = re.compile(r"^\[reviewlab\] (finetune|ablate plain 1): step \d+/4 \(\d+%\), ")
+    progress = re.compile(r"^\[reviewlab\] (finetune amazon|ablate plain 1): step \d+/4 \(\d+%\), ")
     lines = [line for line in terminal if progress.match(line)]
-    assert {progress.match(line)[1] for line in lines} == {"finetune", "ablate plain 1"}
+    assert {progress.match(line)[1] for line in lines} == {"finetune amazon", "ablate plain 1"}
     assert any(line.endswith("(step 4)") and "valid rmse" in line for line in lines), lines
     pages = [*tiny_repo.glob("reports/**/*.html"), *tiny_repo.glob("artifacts/**/*.ipynb")]
     assert len(pages) > 40
@@ -370,7 +370,7 @@ def test_editing_metric_code_makes_every_metric_stage_stale(tiny_repo):
         deps = paths_of(resolve(stage, raw, tiny_repo, **item)["deps"])
         if any(f.startswith("src/reviewlab/core/evaluation/") for f in stage_code(stage, deps)):
             expected.add(name)
-    assert {"finetune", "ablations", "recommend"} <= expected
+    assert {"finetune@amazon", "ablations", "recommend"} <= expected
     assert any(a.startswith("baselines@") for a in expected)
     assert any(a.startswith("ablate@") for a in expected)
     assert any(a.startswith("task@") for a in expected)
@@ -389,8 +389,8 @@ def test_nothing_left_to_reproduce(tiny_repo):
 
 def test_executed_notebooks_pass_nbval(tiny_repo):
     executed = sorted((tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
-    # 6 per-dataset stages x 3 datasets + finetune + ablations + 3 studies + report
-    assert len(executed) == 24
+    # 7 per-dataset stages x 3 datasets + ablations + 3 studies + report
+    assert len(executed) == 26
     # every notebook once: the per-dataset stages run the same notebook with other parameters
     # (their clothing and shop copies ran without error in the repro), so re-run amazon's
     notebooks = [str(p) for p in executed if p.parts[-3] not in ("clothing", "shop")]
@@ -425,7 +425,7 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.Popen(
-        ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune"],
+        ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune@amazon"],
         cwd=tiny_repo,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -443,8 +443,8 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     psutil.wait_procs(family, timeout=60)
     proc.wait()
     assert not metrics.exists()
-    assert "finetune" in run(["dvc", "status", "finetune"], tiny_repo).stdout
-    run(["dvc", "repro", "-s", "--no-run-cache", "finetune"], tiny_repo)
+    assert "finetune" in run(["dvc", "status", "finetune@amazon"], tiny_repo).stdout
+    run(["dvc", "repro", "-s", "--no-run-cache", "finetune@amazon"], tiny_repo)
     executed = (tiny_repo / "artifacts/amazon/notebooks/finetune.ipynb").read_text()
     assert "[reviewlab] resuming from" in executed
     assert metrics.read_bytes() == before
@@ -469,5 +469,5 @@ def test_forced_rerun_gives_identical_metrics(tiny_repo):
     datasets run the same code)."""
     before = _metrics(tiny_repo)
     assert any("finetune" in p.name for p in before)
-    run(["dvc", "repro", "-f", "baselines@amazon", "finetune"], tiny_repo)
+    run(["dvc", "repro", "-f", "baselines@amazon", "finetune@amazon"], tiny_repo)
     assert _metrics(tiny_repo) == before

@@ -179,13 +179,19 @@ def test_finetune_and_ablate_stages_write_their_outputs(tiny_project):
         "behaviour_features": True,
         "train": {**FINETUNE["train"], **TINY_TRAIN},
     }
-    params = partial({"seed": 0, "finetune": settings, "evaluation": evaluation_block()})
-    result = finetune.run(params, catalogue)
+    shop = {"adapter": "amazon_jsonl", "path": "unused", "finetune": {"max_train_rows": 40}}
+    params = partial(
+        {"seed": 0, "finetune": settings, "datasets.shop": shop, "evaluation": evaluation_block()}
+    )
+    result = finetune.run(params, "shop", catalogue)
+    assert result.runtime["train_rows"] == 40  # the dataset's own setting over `finetune`
     assert list(result.comparison["models"]) == [TRIVIAL, "finetune"]
     assert [c["reference"] for c in result.metrics["comparisons"]["vs_baselines"]] == [TRIVIAL] * 5
     entry = result.metrics["models"]["finetune"]
     assert entry["test"]["n"] == len(result.test) and "rmse_low" in entry["test"]
     assert "rmse_low" not in entry["valid"] and entry["selected"]["best_step"] in (1, 2)
+    assert entry["selected"]["last_eval_step"] == 2
+    assert entry["selected"]["converged"] == (entry["selected"]["best_step"] == 1)
     assert catalogue.read_metric("shop", "finetune") == result.metrics
     assert list(catalogue.read_metric("shop", "finetune_runtime")) == list(result.runtime)
     assert (catalogue.finetune_live("shop") / "metrics.json").is_file()

@@ -99,7 +99,14 @@ def _run_notebook(
     return to_html(executed, target, where)
 
 
+#: jsonschema (through nbformat) imports this optional IRI checker when it is installed, and
+#: building its grammar takes over a second per stage; notebooks hold no IRIs to check.
+SKIPPED_IMPORTS = ("rfc3987_syntax",)
+
+
 def execute(notebook: Path, executed: Path, parameters: dict[str, Any], root: Path) -> None:
+    for name in SKIPPED_IMPORTS:
+        sys.modules.setdefault(name, None)  # None: `import name` raises ImportError
     import papermill as pm
 
     executed.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
-"""Composed ``finetune`` configs: an ablation variant or a task is a partial ``finetune``
-block merged key by key over ``finetune`` <- a shared budget (an unknown key is an error)."""
+"""Composed ``finetune`` configs: a dataset's fine-tune, an ablation variant or a task is a
+partial ``finetune`` block merged key by key over ``finetune`` (<- a shared budget); an
+unknown key is an error."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ def merged_finetune(
     for override, where in layers:
         cfg = deep_merge(cfg, override or {}, where)
     return FinetuneParams.model_validate(cfg)
+
+
+def dataset_config(params: Params, dataset: str) -> FinetuneParams:
+    """The fine-tune of ``dataset``: finetune <- ``datasets.<dataset>.finetune``."""
+    overrides = params.datasets[dataset].finetune
+    return merged_finetune(
+        params.finetune,
+        (overrides, f"datasets.{dataset}.finetune"),
+        ({"dataset": dataset}, "datasets"),
+    )
 
 
 def variant_config(params: Params, variant: str) -> FinetuneParams:

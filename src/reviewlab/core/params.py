@@ -71,6 +71,8 @@ class DatasetParams(Block):
     rating_scale: RatingScale | None = None
     #: explicit ratings: source value (as text, e.g. "A" or "10") -> stars 1-5
     rating_map: dict[str, Annotated[int, Field(ge=1, le=5)]] | None = None
+    #: this dataset's fine-tune: a partial ``finetune`` block merged over ``finetune``
+    finetune: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _generic_needs_columns(self) -> DatasetParams:
@@ -263,7 +265,8 @@ class RegularizationParams(Block):
 
 
 class FinetuneParams(Block):
-    dataset: str
+    #: the dataset trained on: set by the stage composing the config, never in params.yaml
+    dataset: str | None = None
     name: str
     model_name_or_path: str | None
     attn_implementation: Literal["sdpa", "eager"]
@@ -408,8 +411,12 @@ class Params(Block):
 
     @model_validator(mode="after")
     def _datasets_exist(self) -> Params:
+        if self.finetune.dataset is not None:
+            raise ValueError(
+                "finetune.dataset: the finetune stage runs on every dataset in `datasets`; "
+                "remove the key (a dataset's own settings go in datasets.<name>.finetune)"
+            )
         for where, name in (
-            ("finetune", self.finetune.dataset),
             ("ablations", self.ablations.dataset),
             ("embed", self.embed.dataset),
             ("opinions", self.opinions.dataset),

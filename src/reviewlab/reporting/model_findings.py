@@ -83,7 +83,6 @@ def finetune(result: Any) -> Findings:
     worst = by_rating["rmse"].idxmax()
     by_length = errors_by(test, length_buckets(result.test_words), "words")
     runtime = result.runtime
-    step = tuned["selected"].get("best_step")
     lines = [
         f"Fine-tuned encoder: test RMSE {_rmse(tuned)}, accuracy "
         f"{metric_with_ci(tuned['test'], 'accuracy')}, QWK {metric_with_ci(tuned['test'], 'qwk')}.",
@@ -94,8 +93,7 @@ def finetune(result: Any) -> Findings:
         f"by length, RMSE runs from {by_length['rmse'].iloc[0]:.3f} ({by_length.index[0]}) to "
         f"{by_length['rmse'].iloc[-1]:.3f} ({by_length.index[-1]}).",
         f"Training: {runtime['train_rows']:,} rows, {runtime['train_seconds'] / 60:.1f} min at "
-        f"{runtime['train_samples_per_second']:.1f} samples/s"
-        + (f"; checkpoint selected on validation at step {step}." if step else "."),
+        f"{runtime['train_samples_per_second']:.1f} samples/s; {_converged(tuned['selected'])}",
     ]
     versus = _versus(result.metrics, "finetune", best)
     if tuned.get("failed"):
@@ -104,6 +102,21 @@ def finetune(result: Any) -> Findings:
         f"Does fine-tuning beat the best baseline ({best})? {versus[0].upper()}{versus[1:]}."
     )
     return Findings(lines, conclusion)
+
+
+def _converged(selected: dict[str, Any]) -> str:
+    """Whether validation stopped improving before training ended, in words."""
+    step, last = selected.get("best_step"), selected.get("last_eval_step")
+    if step is None or last is None:
+        return "no checkpoint selection (trained for its whole budget)."
+    if selected["converged"]:
+        return (
+            f"converged: validation was best at step {step}, before the last evaluation ({last})."
+        )
+    return (
+        f"**unconverged**: validation was still improving at the last evaluation (step {last}), "
+        "so a longer budget may do better."
+    )
 
 
 def ablations(result: Any) -> Findings:

@@ -1,4 +1,5 @@
-"""Stage ``finetune``: fine-tune the pretrained encoder on ``finetune.dataset``.
+"""Stage ``finetune`` (per dataset): fine-tune the pretrained encoder on one dataset, with
+the ``finetune`` block and the dataset's own overrides (``datasets.<dataset>.finetune``).
 
 Trains on the audited training split (:func:`reviewlab.models.finetune.run.fit`), selects the
 best checkpoint on validation, scores validation and test once (test with bootstrap CIs).
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.compose import dataset_config
 from reviewlab.core.evaluation.compare import TRIVIAL, rating_families, verdicts
 from reviewlab.core.evaluation.inference import failure
 from reviewlab.core.params import Params
@@ -52,11 +54,10 @@ class Result:
         return {**self.baselines, "models": models}
 
 
-def run(params: Params, catalogue: Catalogue | None = None) -> Result:
-    """Fine-tune on ``finetune.dataset``; write metrics, curves, model and predictions."""
+def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
+    """Fine-tune on ``dataset``; write metrics, curves, model and predictions."""
     catalogue = catalogue or Catalogue()
-    cfg, seed = params.finetune, params.seed
-    dataset = cfg.dataset
+    cfg, seed = dataset_config(params, dataset), params.seed
     frame = training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset))
     checkpoints = catalogue.checkpoints(f"{dataset}-{cfg.name}")
     fitted = fit(
@@ -68,7 +69,8 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         catalogue.finetune_live(dataset),
     )
     evaluated = evaluate_finetune(fitted, params.evaluation.ci(seed))
-    _compare_with_baselines(evaluated.metrics, evaluated.predictions, params, catalogue)
+    baselines = pd.read_parquet(catalogue.predictions(catalogue.baselines(dataset)))
+    _compare_with_baselines(evaluated.metrics, evaluated.predictions, baselines, cfg.name, params)
     catalogue.write_metric(dataset, "finetune", evaluated.metrics)
     catalogue.write_metric(dataset, "finetune_runtime", evaluated.runtime)
     model_dir = catalogue.finetune_model(dataset)
@@ -92,16 +94,20 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
 
 
 def _compare_with_baselines(
-    metrics: dict[str, Any], predictions: pd.DataFrame, params: Params, catalogue: Catalogue
+    metrics: dict[str, Any],
+    predictions: pd.DataFrame,
+    baselines: pd.DataFrame,
+    name: str,
+    params: Params,
 ) -> None:
-    """Paired verdicts of the fine-tune against every baseline of its dataset on the same test
-    rows (``comparisons.vs_baselines``), and whether it failed against the trivial one."""
-    cfg, evaluation = params.finetune, params.evaluation
-    baselines = pd.read_parquet(catalogue.predictions(catalogue.baselines(cfg.dataset)))
+    """Paired verdicts of the fine-tune ``name`` against every baseline of its dataset on the
+    same test rows (``comparisons.vs_baselines``), and whether it failed against the trivial
+    one."""
+    evaluation = params.evaluation
     both = pd.concat([baselines, predictions.drop(columns="label")], ignore_index=True)
-    families = rating_families(both, cfg.name, evaluation.margins, evaluation.design(params.seed))
+    families = rating_families(both, name, evaluation.margins, evaluation.design(params.seed))
     trivial = verdicts(families["vs_trivial"], "rmse", TRIVIAL)
-    metrics["models"][cfg.name].update(failure(trivial.get(cfg.name)))
+    metrics["models"][name].update(failure(trivial.get(name)))
     metrics["comparisons"] = {"vs_baselines": families["vs_selected"]}
 
 

@@ -1,9 +1,11 @@
 """Stage ``headlines``: the small flat files DVC compares across experiments.
 
 Reads the detail metrics every other stage writes (``metrics/``: each dataset's
-``baselines.json`` and ``longtail.json``, the fine-tune's ``finetune.json`` and
-``finetune_runtime.json``, ``ablations_summary.json``, ``tasks/<task>.json``,
-``studies/{recommend,segments,opinions}.json``) and the fine-tune's test predictions, and
+``baselines.json`` and ``longtail.json``, ``finetune.json`` and ``finetune_runtime.json`` of
+the grid's dataset (``ablations.dataset``; the other datasets' fine-tunes stay in their
+reports: a second fine-tune row would share its keys and widen ``dvc exp show`` past a
+screen), ``ablations_summary.json``, ``tasks/<task>.json``,
+``studies/{recommend,segments,opinions}.json``) and that fine-tune's test predictions, and
 writes
 
 - ``headlines/**.json``: the only DVC ``metrics`` of the pipeline (one table row each:
@@ -43,20 +45,20 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     """Write every headline metrics file and plot data file from the committed metrics."""
     catalogue = catalogue or Catalogue()
     datasets = list(params.datasets)
-    finetune, grid = params.finetune.dataset, params.ablations.dataset
-    predictions = catalogue.predictions(catalogue.finetune(finetune))
+    grid = params.ablations.dataset
+    predictions = catalogue.predictions(catalogue.finetune(grid))
     if not predictions.is_file():
         raise ReviewlabError(
             f"{predictions.relative_to(catalogue.root)} is missing: the calibration plot needs "
-            "the fine-tune's test predictions (`dvc repro finetune`, or `dvc pull` them)"
+            f"the fine-tune's test predictions (`dvc repro finetune@{grid}`, or `dvc pull` them)"
         )
     summary = catalogue.read_metric(grid, "ablations_summary")
     metrics = hl.headline_metrics(
         baselines={d: catalogue.read_metric(d, "baselines") for d in datasets},
         finetune=(
-            finetune,
-            catalogue.read_metric(finetune, "finetune"),
-            catalogue.read_metric(finetune, "finetune_runtime"),
+            grid,
+            catalogue.read_metric(grid, "finetune"),
+            catalogue.read_metric(grid, "finetune_runtime"),
         ),
         ablations=(grid, summary),
         tasks={t: catalogue.read_metric(TASKS, t) for t in params.tasks},

@@ -1,9 +1,8 @@
 """Stage ``longtail`` (per dataset): test errors of every rating model of the dataset by item
 popularity and user activity, counted on the training split.
 
-Reads ``artifacts/<dataset>/features`` (the table), the baselines' predictions and, on the
-fine-tuning dataset (``finetune.dataset``), the fine-tuned encoder's; writes
-``metrics/<dataset>/longtail.json``.
+Reads ``artifacts/<dataset>/features`` (the table), the baselines' and the fine-tuned
+encoder's predictions; writes ``metrics/<dataset>/longtail.json``.
 """
 
 from __future__ import annotations
@@ -27,9 +26,7 @@ class Result:
 def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     table = pd.read_parquet(catalogue.features_table(dataset))
-    folders = [catalogue.baselines(dataset)]
-    if dataset == params.finetune.dataset:
-        folders.append(catalogue.finetune(dataset))
+    folders = [catalogue.baselines(dataset), catalogue.finetune(dataset)]
     frames = [pd.read_parquet(catalogue.predictions(folder)) for folder in folders]
     found = lt.study(
         table, lt.on_test_split(frames), params.longtail.shares, params.evaluation, params.seed

@@ -185,6 +185,7 @@ def fit(
     ``cache_dir`` keeps the tokenised rows; ``live_dir`` logs DVCLive curves.
     """
     from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.utils.notebook import NotebookProgressCallback
 
     from reviewlab.core.backbone import resolve_model
@@ -245,8 +246,10 @@ def fit(
             spec.balanced_weights(train[spec.column]) if cfg.class_weights == "balanced" else None
         ),
     )
-    # in a notebook the Trainer draws an HTML progress table into the report: logs only
-    trainer.remove_callback(NotebookProgressCallback)
+    # TrainingProgress replaces the Trainer's own progress bar (an HTML table in a notebook's
+    # report, a bar tangled with other lines in a terminal) and its printed log dicts
+    for printer in (NotebookProgressCallback, ProgressCallback, PrinterCallback):
+        trainer.remove_callback(printer)
     start = time.perf_counter()
     if resume:
         print(f"[reviewlab] resuming from {resume}")
@@ -360,7 +363,7 @@ def evaluate_finetune(fitted: Fitted, ci: dict[str, Any]) -> Evaluated:
     regression head's classes come from cut-points fitted on validation."""
     name = fitted.cfg.name
     scored = score_sets(fitted, {s: fitted.parts[s] for s in ("valid", "test")}, fitted.data)
-    entry: dict[str, Any] = {"selected": {"best_step": _best_step(fitted.trainer)}}
+    entry: dict[str, Any] = {"selected": convergence(fitted.trainer)}
     if fitted.spec.head == "regression":
         entry["selected"]["cutpoints"] = decode_on_valid(scored)
     predictions = []
@@ -401,9 +404,18 @@ def _rows_in_prediction_order(trainer, dataset, rows: pd.DataFrame, spec: LabelS
     return ordered
 
 
-def _best_step(trainer) -> int | None:
+def convergence(trainer: Any) -> dict[str, Any]:
+    """The selected checkpoint among the validation evaluations: ``best_step``, the
+    ``last_eval_step`` and whether the run ``converged`` (validation stopped improving before
+    training ended: the best checkpoint precedes the last evaluation, as when early stopping
+    ends a run). Unconverged: the last evaluation was the best, more training might help."""
     checkpoint = trainer.state.best_model_checkpoint
-    return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
+    best = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
+    evals = [int(h["step"]) for h in trainer.state.log_history if "eval_loss" in h]
+    out: dict[str, Any] = {"best_step": best}
+    if best is not None and evals:
+        out |= {"last_eval_step": evals[-1], "converged": best < evals[-1]}
+    return out
 
 
 def _curves_callback(live: Any) -> Any:
