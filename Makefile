@@ -42,11 +42,12 @@ test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end d
 test-fast: data  ## unit tests only (skips the slow end-to-end tests)
 	$(BIN)/pytest -m "not slow"
 
-lint: $(STAMP)  ## ruff lint + format check, notebooks stripped of outputs, import layers
+lint: $(STAMP)  ## ruff lint + format check, notebooks stripped of outputs, import layers, declared deps
 	$(BIN)/ruff check src tests notebooks
 	$(BIN)/ruff format --check src tests notebooks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/lint-imports
+	$(BIN)/deptry src
 
 format: $(STAMP)  ## apply ruff fixes and formatting, strip notebook outputs
 	$(BIN)/ruff check --fix src tests notebooks

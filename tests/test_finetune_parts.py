@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -374,3 +375,12 @@ def test_balanced_class_weights_make_a_rare_class_weigh_as_much_as_a_common_one(
     )
     with pytest.raises(ValueError, match="classification or binary"):
         LabelSpec.fit("y", "regression", values).balanced_weights(values)
+
+
+def test_a_job_uses_the_threads_it_is_given(monkeypatch):
+    from reviewlab.models.finetune.run import THREADS_ENV, job_threads
+
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert job_threads() == 1
+    monkeypatch.delenv(THREADS_ENV)
+    assert job_threads() == os.cpu_count()

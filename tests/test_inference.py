@@ -14,7 +14,6 @@ from reviewlab.core.evaluation.inference import (
     compare,
     decide,
     failure,
-    paired_family,
 )
 from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
 
@@ -119,19 +118,17 @@ def test_mde_and_interval_use_t_with_seeds_minus_one_df():
     assert result["high"] == pytest.approx(stats.t(2).ppf(0.975) * 0.01)
 
 
-def test_paired_family_finds_a_real_difference_and_single_seed_models_broadcast():
+def test_compare_models_finds_a_real_difference_between_single_seed_models():
+    from reviewlab.core.evaluation.compare import Runs, compare_models
+
     rng = np.random.default_rng(2)
-    truth = rng.normal(size=400)
-    good = truth + rng.normal(0, 0.3, 400)
-    bad = truth + rng.normal(0, 0.6, 400)
-    models = np.stack([good, bad])
-
-    def rmse(idx):
-        return np.sqrt(((models[:, idx] - truth[idx]) ** 2).mean(-1))
-
-    [result] = paired_family(
-        rmse, 400, [(0, 1)], higher_is_better=False, margin=0.02, design=Design()
+    truth = rng.choice([1, 2, 3, 4, 5], 400)
+    good, bad = (truth + rng.normal(0, sd, 400) for sd in (0.3, 0.6))
+    models = {name: Runs.single(e, np.rint(e)) for name, e in (("good", good), ("bad", bad))}
+    [result] = compare_models(
+        models, truth, [("good", "bad")], {"rmse": False}, {"rmse": 0.02}, Design()
     )
+    assert (result["model"], result["reference"], result["metric"]) == ("good", "bad", "rmse")
     assert result["verdict"] == "better" and result["seeds"] == 1
     assert result["high"] < 0 and result["mde"] > 0
 

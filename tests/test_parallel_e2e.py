@@ -9,7 +9,6 @@ digit, so "same threads" is part of the contract: README "Scaling out".)
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
@@ -54,12 +53,3 @@ def test_two_parallel_queue_jobs_match_one_job(tiny_repo, tmp_path):  # noqa: F8
         assert queued == (work / metric).read_text(), f"{name}: metrics differ"
         queued_lock = yaml.safe_load(run(["git", "show", f"{ref[0]}:dvc.lock"], work).stdout)
         assert _lock_hash(queued_lock, name) == _lock_hash(lock, name), f"{name}: predictions"
-
-
-def test_a_job_uses_the_threads_it_is_given(monkeypatch):
-    from reviewlab.models.finetune.run import THREADS_ENV, job_threads
-
-    monkeypatch.setenv(THREADS_ENV, "1")
-    assert job_threads() == 1
-    monkeypatch.delenv(THREADS_ENV)
-    assert job_threads() == os.cpu_count()

@@ -58,11 +58,6 @@ def effective_params(page: Path) -> dict | None:
     return None if script is None else json.loads(script.string)
 
 
-def test_nested_keeps_the_shape_of_params_yaml():
-    values = {"seed": 1, "a": {"b": {"c": 2, "d": 3}, "e": 4}, "f": 5}
-    assert nested(values, ["seed", "a.b.c", "a.e"]) == {"seed": 1, "a": {"b": {"c": 2}, "e": 4}}
-
-
 @pytest.mark.slow
 def test_each_report_states_its_stage_params(tiny_repo):  # noqa: F811
     expected = declared(tiny_repo)

@@ -17,6 +17,22 @@ DEBUG_ENV = "REVIEWLAB_DEBUG"
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    run = HANDLERS[args.command]
+    if getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return run(args, parser)  # errors propagate with their traceback
+    from reviewlab.core.errors import ReviewlabError
+
+    try:
+        return run(args, parser)
+    except (ReviewlabError, KeyError, FileNotFoundError) as err:
+        sys.stderr.write(error_report(args, err))
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per entry of :data:`HANDLERS`."""
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
         "--debug",
@@ -71,16 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     tune.add_argument("--seeds", type=int, nargs="+", default=[1])
     tune.add_argument("--valid-rows", type=int, default=500)
     tune.add_argument("--output", type=Path, help="JSON file for the table (default: print only)")
-    args = parser.parse_args(argv)
-    if getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-        return _run(args, parser)  # errors propagate with their traceback
-    from reviewlab.core.errors import ReviewlabError
-
-    try:
-        return _run(args, parser)
-    except (ReviewlabError, KeyError, FileNotFoundError) as err:
-        sys.stderr.write(error_report(args, err))
-        return 2
+    return parser
 
 
 def error_report(args: argparse.Namespace, err: BaseException) -> str:
@@ -175,91 +182,101 @@ def _yaml_line(file: Path, dotted: str) -> int | None:
     return line
 
 
-def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _stage(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.cli.runner import run_stage
 
-    if args.command == "stage":
-        from reviewlab.cli.runner import run_stage
-
-        matrix = {
-            k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None
-        }
-        result = run_stage(args.name, args.key, **matrix)
-        if isinstance(result, Path):  # the report written; a module stage's result is in its files
-            print(result)
-    elif args.command == "validate":
-        from reviewlab.core.config import load_params
-
-        load_params(args.params)
-        print(f"{args.params or 'params.yaml'}: valid")
-    elif args.command == "readme":
-        from reviewlab.stages.report import update_readme
-
-        print(update_readme())
-    elif args.command == "predict":
-        from reviewlab.models.finetune.predict import predict_frame, read_table, write_table
-
-        try:
-            frame = predict_frame(
-                args.model,
-                read_table(args.input),
-                args.text_column,
-                args.title_column,
-                args.batch_size,
-            )
-        except (FileNotFoundError, KeyError, ValueError) as err:
-            parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
-        print(write_table(frame, args.output))
-    elif args.command == "sweep":
-        from reviewlab.core.artifacts import Catalogue
-        from reviewlab.core.config import load_params
-        from reviewlab.core.io import write_json
-        from reviewlab.models.ablations import sweep, sweep_configs
-        from reviewlab.models.finetune.data import training_frame
-
-        params, catalogue = load_params(), Catalogue()
-        values = [_yaml_value(v) for v in args.values]
-        configs = sweep_configs(params, args.variant, args.key, values)  # checked before training
-        table = sweep(
-            training_frame(
-                catalogue.load_features_table(params.ablations.dataset),
-                catalogue.load_reviews(params.ablations.dataset),
-            ),
-            values,
-            configs,
-            args.seeds,
-            args.valid_rows,
-            params.ablations.robustness.seed,
-            catalogue.cache("tokenised"),
-        )
-        print(table.to_string(index=False))
-        if args.output:
-            write_json(
-                args.output,
-                {
-                    "variant": args.variant,
-                    "key": args.key,
-                    "valid_rows": args.valid_rows,
-                    "runs": table.to_dict(orient="records"),
-                },
-            )
-    elif args.command == "bench":
-        from reviewlab.core.artifacts import Catalogue
-        from reviewlab.models import bench as benchmark
-        from reviewlab.models.finetune.data import training_frame
-
-        catalogue = Catalogue()
-        frame = training_frame(
-            catalogue.load_features_table(args.dataset), catalogue.load_reviews(args.dataset)
-        )
-        train = frame[frame["split"] == "train"]
-        rows = train.sample(n=min(len(train), args.batch_size * args.steps), random_state=0)
-        report = benchmark.run(
-            rows, args.batch_size, threads=args.threads, only_default=args.only_default
-        )
-        if not args.only_default:
-            benchmark.save(report, args.output)
-        print(benchmark.markdown(report))
+    matrix = {k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None}
+    result = run_stage(args.name, args.key, **matrix)
+    if isinstance(result, Path):  # the report written; a module stage's result is in its files
+        print(result)
     return 0
+
+
+def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.core.config import load_params
+
+    load_params(args.params)
+    print(f"{args.params or 'params.yaml'}: valid")
+    return 0
+
+
+def _readme(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.stages.report import update_readme
+
+    print(update_readme())
+    return 0
+
+
+def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.models.finetune.predict import predict_frame, read_table, write_table
+
+    try:
+        frame = predict_frame(
+            args.model, read_table(args.input), args.text_column, args.title_column, args.batch_size
+        )
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
+    print(write_table(frame, args.output))
+    return 0
+
+
+def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.core.config import load_params
+    from reviewlab.core.io import write_json
+    from reviewlab.models.ablations import sweep, sweep_configs
+    from reviewlab.models.finetune.data import training_frame
+
+    params, catalogue = load_params(), Catalogue()
+    dataset = params.ablations.dataset
+    values = [_yaml_value(v) for v in args.values]
+    configs = sweep_configs(params, args.variant, args.key, values)  # checked before training
+    table = sweep(
+        training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset)),
+        values,
+        configs,
+        args.seeds,
+        args.valid_rows,
+        params.ablations.robustness.seed,
+        catalogue.cache("tokenised"),
+    )
+    print(table.to_string(index=False))
+    if args.output:
+        runs = table.to_dict(orient="records")
+        settings = {"variant": args.variant, "key": args.key, "valid_rows": args.valid_rows}
+        write_json(args.output, settings | {"runs": runs})
+    return 0
+
+
+def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.models import bench as benchmark
+    from reviewlab.models.finetune.data import training_frame
+
+    catalogue = Catalogue()
+    frame = training_frame(
+        catalogue.load_features_table(args.dataset), catalogue.load_reviews(args.dataset)
+    )
+    train = frame[frame["split"] == "train"]
+    rows = train.sample(n=min(len(train), args.batch_size * args.steps), random_state=0)
+    report = benchmark.run(
+        rows, args.batch_size, threads=args.threads, only_default=args.only_default
+    )
+    if not args.only_default:
+        benchmark.save(report, args.output)
+    print(benchmark.markdown(report))
+    return 0
+
+
+#: One handler per subcommand: ``(args, parser) -> exit status``.
+HANDLERS = {
+    "stage": _stage,
+    "validate": _validate,
+    "readme": _readme,
+    "predict": _predict,
+    "sweep": _sweep,
+    "bench": _bench,
+}
 
 
 def _yaml_value(text: str):

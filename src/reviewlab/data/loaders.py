@@ -468,15 +468,47 @@ def _check_rows(
     ``missing_review_id``, ``missing_text``, ``rating_non_numeric``, ``rating_out_of_range``,
     ``bad_value``, ``duplicate_review_id``.
     """
-    spec = spec or {}
-    reason = pd.Series(None, index=table.index, dtype="object")
-    fieldname = pd.Series("", index=table.index, dtype="object")
+    flag = _Flags(table.index)
+    table = _flag_encoding_and_types(table, flag)
+    out = _identity_and_text(table, name, spec or {}, flag)
+    _add_time_and_votes(out, table, flag)
+    out["source_row"] = table["source_row"].astype("int64")
+    for column in table.columns:
+        if column not in CANONICAL_COLUMNS:
+            out[column] = _maybe_numeric(table[column])
+    # a duplicate id only counts against rows that are otherwise valid: the first valid one stays
+    valid_ids = out["review_id"].where(flag.reason.isna())
+    flag(valid_ids.notna() & valid_ids.duplicated(keep="first"), "duplicate_review_id", "review_id")
+    return out[flag.reason.isna()].reset_index(drop=True), flag.rows(table)
 
-    def flag(mask: pd.Series, why: str, column: str) -> None:
-        new = mask & reason.isna()
-        reason[new] = why
-        fieldname[new] = column
 
+class _Flags:
+    """The first reason each row is quarantined for, and the field it names."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reason = pd.Series(None, index=index, dtype="object")
+        self.field = pd.Series("", index=index, dtype="object")
+
+    def __call__(self, mask: pd.Series, why: str, column: str) -> None:
+        new = mask & self.reason.isna()
+        self.reason[new] = why
+        self.field[new] = column
+
+    def rows(self, table: pd.DataFrame) -> list[dict]:
+        """One record per flagged row: source row, reason, field and (the start of) its value."""
+        return [
+            {
+                "source_row": int(table.at[i, "source_row"]),
+                "reason": self.reason[i],
+                "field": self.field[i],
+                "value": _safe(table.at[i, self.field[i]])[:200] if self.field[i] in table else "",
+            }
+            for i in self.reason.index[self.reason.notna()]
+        ]
+
+
+def _flag_encoding_and_types(table: pd.DataFrame, flag: _Flags) -> pd.DataFrame:
+    """Flag undecodable text (kept, shown as escapes) and values of the wrong type."""
     columns = [c for c in table.columns if c != "source_row"]
     table = table.copy()
     for column in columns:
@@ -492,7 +524,14 @@ def _check_rows(
         if column not in PARSED_COLUMNS:  # a bad rating / timestamp / vote has its own reason
             bad = [not _type_ok(v, column) for v in table[column]]
             flag(pd.Series(bad, index=table.index, dtype=bool), "wrong_type", column)
+    return table
 
+
+def _identity_and_text(
+    table: pd.DataFrame, name: str, spec: dict[str, Any], flag: _Flags
+) -> pd.DataFrame:
+    """The canonical review id, user, item, rating, title and text, flagging what is missing
+    or out of range."""
     if "review_id" in table:
         ids = table["review_id"].map(_as_id)
         flag(_blank(ids), "missing_review_id", "review_id")
@@ -515,6 +554,11 @@ def _check_rows(
     out["rating"] = stars.where(stars.isin([1, 2, 3, 4, 5]), 0).astype("int64")  # bad: flagged
     out["title"] = table["title"].fillna("").astype("str") if "title" in table else ""
     out["text"] = text.astype("str")
+    return out
+
+
+def _add_time_and_votes(out: pd.DataFrame, table: pd.DataFrame, flag: _Flags) -> None:
+    """The timestamp and the helpfulness votes, flagging values that do not parse."""
     if "timestamp" in table:
         raw = table["timestamp"]
         wrong = ~raw.map(lambda v: _type_ok(v, "timestamp"))
@@ -530,25 +574,6 @@ def _check_rows(
         invalid = wrong | (numbers.isna() & ~_blank(values)) | (numbers < 0) | (numbers.mod(1) > 0)
         flag(invalid, "bad_value", column)
         out[column] = numbers.where(~invalid).astype("Int64")
-    out["source_row"] = table["source_row"].astype("int64")
-    for column in table.columns:
-        if column not in CANONICAL_COLUMNS:
-            out[column] = _maybe_numeric(table[column])
-
-    # a duplicate id only counts against rows that are otherwise valid: the first valid one stays
-    valid_ids = out["review_id"].where(reason.isna())
-    flag(valid_ids.notna() & valid_ids.duplicated(keep="first"), "duplicate_review_id", "review_id")
-
-    flagged = [
-        {
-            "source_row": int(table.at[i, "source_row"]),
-            "reason": reason[i],
-            "field": fieldname[i],
-            "value": _safe(table.at[i, fieldname[i]])[:200] if fieldname[i] in table else "",
-        }
-        for i in reason.index[reason.notna()]
-    ]
-    return out[reason.isna()].reset_index(drop=True), flagged
 
 
 def _check_quarantine_rate(

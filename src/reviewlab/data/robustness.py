@@ -61,15 +61,3 @@ def perturb_texts(texts: list[str], keys: list[str], level: float, seed: int) ->
         perturb(text, level, np.random.default_rng([seed, zlib.crc32(str(key).encode())]))
         for text, key in zip(texts, keys, strict=True)
     ]
-
-
-def changed_fraction(original: list[str], perturbed: list[str]) -> float:
-    """Share of words that differ (by position-free multiset count) between the two versions."""
-    from collections import Counter
-
-    total = changed = 0
-    for a, b in zip(original, perturbed, strict=True):
-        before, after = Counter(a.split()), Counter(b.split())
-        total += sum(before.values())
-        changed += sum((before - after).values())
-    return changed / total if total else 0.0

@@ -56,7 +56,7 @@ def make_splits(
         inner = GroupShuffleSplit(
             n_splits=1, test_size=valid_frac / (1 - test_frac), random_state=seed
         )
-        train_pos, valid_pos = next(inner.split(rest_pos, groups=groups[rest_pos]))
+        _, valid_pos = next(inner.split(rest_pos, groups=groups[rest_pos]))
         test = reviews.index[test_pos]
         valid = reviews.index[rest_pos[valid_pos]]
     labels[test] = "test"

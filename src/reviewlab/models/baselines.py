@@ -31,7 +31,6 @@ from reviewlab.core.params import BaselineParams, EvaluationParams, LightgbmPara
 from reviewlab.data.features import FeatureSet
 from reviewlab.models.predictions import prediction_frame
 
-LABELS = np.arange(1, 6)
 #: LightGBM threads (fixed: the fitted trees, and so the metrics, depend on it).
 LIGHTGBM_THREADS = 2
 

@@ -39,9 +39,9 @@ DIGITS = 6
 
 def row(metric: str, value: float, low: float | None = None, high: float | None = None) -> dict:
     """One headline row: ``metric``'s ``value`` and, when known, its CI bounds."""
-    out: dict[str, Any] = {"metric": metric, "value": _round(value)}
+    out: dict[str, Any] = dict(zip(ROW_KEYS[:2], (metric, _round(value)), strict=True))
     if low is not None and high is not None:
-        out |= {"low": _round(low), "high": _round(high)}
+        out |= dict(zip(ROW_KEYS[2:], (_round(low), _round(high)), strict=True))
     return out
 
 

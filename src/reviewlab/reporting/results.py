@@ -14,9 +14,9 @@ import pandas as pd
 import seaborn as sns
 
 from reviewlab.core.evaluation import METRICS
+from reviewlab.core.evaluation.inference import COLLAPSED_ONTO_RARE_CLASS
 from reviewlab.core.formatting import metric_with_ci, with_ci
 
-README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 #: Stages whose metrics hold model results (``models: {name: {valid, test}}``), in table order.
 RESULT_STAGES = ("baselines", "finetune")
 
@@ -184,7 +184,7 @@ def failure_note(metrics: dict[str, Any], model: str) -> str:
     entry = metrics["models"][model]
     if not entry.get("failed"):
         return ""
-    if entry["failure"] == "collapsed_onto_rare_class":
+    if entry["failure"] == COLLAPSED_ONTO_RARE_CLASS:
         value = entry["majority_prediction"]
         label = metrics["classes"][value] if metrics.get("classes") else value
         return (
@@ -216,6 +216,37 @@ def studies_markdown(
     """Headline numbers of the neighbouring studies (README block ``studies``): the task
     metrics, ``opinions.json``, ``segments.json``, ``recommend.json`` and each dataset's
     ``longtail.json`` (``longtail``: dataset -> payload)."""
+    check = opinions["test_agreement"]
+    best = max(segments["silhouette"], key=lambda r: r["silhouette"])
+    sizes = ", ".join(f"{s['users']}" for s in segments["segments"])
+    gaps = [
+        f"{dataset}/{row['model']} {row['tail_minus_head_rmse']:+.3f}"
+        for dataset, payload in longtail.items()
+        for row in payload["tail_minus_head_rmse"]
+        if row["by"] == "item"
+    ]
+    lines = [
+        *_tasks_table(tasks),
+        "",
+        f"**Aspects** ({opinions['dataset']}, per `{opinions['category']}`): "
+        f"{opinions['mentions']} mentions; on test reviews, aspect sentiment vs stars: Spearman "
+        f"{check['spearman_review_aspect']} over {check['review_aspect_pairs']} review-aspect "
+        f"pairs, {check['spearman_item_aspect']} over {check['item_aspect_pairs']} product-aspect "
+        f"pairs; mean stars {check['mean_stars_praised']:.2f} where the aspect is praised vs "
+        f"{check['mean_stars_criticised']:.2f} where it is criticised.",
+        "",
+        f"**Segments** ({segments['dataset']}): k = {segments['k']} (silhouette "
+        f"{best['silhouette']:.3f}: {segments['structure']}) over {segments['users']} users; "
+        f"segment sizes {sizes}.",
+        "",
+        *_recommend_table(recommend),
+        "",
+        "**Long-tail errors** (test RMSE on tail items minus head items): " + "; ".join(gaps) + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _tasks_table(tasks: list[dict[str, Any]]) -> list[str]:
     lines = [
         "**Review-level tasks** (test subset, 95% bootstrap CIs; fine-tune on the shared "
         "`task_budget`):",
@@ -229,26 +260,11 @@ def studies_markdown(
             note = failure_note(task, model)
             name = f"{model} (failed: {note})" if note else model
             lines.append(f"| {task['task']} | {name} | " + " | ".join(cells) + " |")
-    check = opinions["test_agreement"]
-    lines += [
-        "",
-        f"**Aspects** ({opinions['dataset']}, per `{opinions['category']}`): "
-        f"{opinions['mentions']} mentions; on test reviews, aspect sentiment vs stars: Spearman "
-        f"{check['spearman_review_aspect']} over {check['review_aspect_pairs']} review-aspect "
-        f"pairs, {check['spearman_item_aspect']} over {check['item_aspect_pairs']} product-aspect "
-        f"pairs; mean stars {check['mean_stars_praised']:.2f} where the aspect is praised vs "
-        f"{check['mean_stars_criticised']:.2f} where it is criticised.",
-    ]
-    best = max(segments["silhouette"], key=lambda r: r["silhouette"])
-    sizes = ", ".join(f"{s['users']}" for s in segments["segments"])
-    lines += [
-        "",
-        f"**Segments** ({segments['dataset']}): k = {segments['k']} (silhouette "
-        f"{best['silhouette']:.3f}: {segments['structure']}) over {segments['users']} users; "
-        f"segment sizes {sizes}.",
-    ]
-    lines += [
-        "",
+    return lines
+
+
+def _recommend_table(recommend: dict[str, Any]) -> list[str]:
+    lines = [
         f"**Recommendation** ({recommend['dataset']}, leave-last-out, top-{recommend['k']}):",
         "",
         "| model | Recall@10 | NDCG@10 | NDCG@10 tail items | coverage | tail share |",
@@ -260,14 +276,4 @@ def studies_markdown(
             f"| {model} | {recall} | {ndcg} | {metric_with_ci(m['tail'], 'ndcg')} | "
             f"{m['coverage']:.3f} | {m['tail_share']:.3f} |"
         )
-    lines += [""] + [f"- {line}" for line in recommend["findings"]]
-    gaps = []
-    for dataset, payload in longtail.items():
-        for row in payload["tail_minus_head_rmse"]:
-            if row["by"] == "item":
-                gaps.append(f"{dataset}/{row['model']} {row['tail_minus_head_rmse']:+.3f}")
-    lines += [
-        "",
-        "**Long-tail errors** (test RMSE on tail items minus head items): " + "; ".join(gaps) + ".",
-    ]
-    return "\n".join(lines) + "\n"
+    return [*lines, "", *(f"- {line}" for line in recommend["findings"])]

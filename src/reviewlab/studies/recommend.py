@@ -234,58 +234,13 @@ def run(
     role = leave_last_out(reviews)
     users = pd.Index(sorted(reviews["user_id"].unique()))
     items = pd.Index(sorted(reviews["item_id"].unique()))
-    train = reviews[role == "train"]
-    counts = train["item_id"].value_counts().reindex(items, fill_value=0)
+    study = _Study(reviews, embeddings, role, users, items, seed)
+    counts = reviews[role == "train"]["item_id"].value_counts().reindex(items, fill_value=0)
     bucket = popularity_buckets(counts, shares).to_numpy()
-
-    def fitted(fit_rows: pd.DataFrame, factors: int, reg: float) -> tuple:
-        inter = Interactions.build(fit_rows, users, items)
-        als = standardise(als_scores(inter, factors, reg, seed))
-        return inter, als, standardise(content_scores(inter, fit_rows, embeddings))
-
-    def targets_of(split: str) -> tuple[np.ndarray, np.ndarray]:
-        """(row of each user with a ``split`` interaction, index of that item)."""
-        held = reviews[role == split]
-        return users.get_indexer(held["user_id"]), items.get_indexer(held["item_id"])
-
-    search = []
-    valid_users, valid_targets = targets_of("valid")
-    for factors in cfg.als_factors:
-        for reg in cfg.als_regularization:
-            inter, als, content = fitted(train, factors, reg)
-            for alpha in cfg.hybrid_alpha:
-                hybrid = alpha * als + (1 - alpha) * content
-                row = {"factors": factors, "regularization": reg, "alpha": alpha}
-                for name, scores in (("als", als), ("hybrid", hybrid)):
-                    top = top_n(scores[valid_users], inter.matrix[valid_users])
-                    _, ndcg = hits(top, valid_targets)
-                    row[f"{name}_valid_ndcg"] = round(float(ndcg.mean()), 6)
-                search.append(row)
-    table = pd.DataFrame(search)
-    best_als = table.sort_values("als_valid_ndcg", ascending=False, kind="stable").iloc[0]
-    best_hybrid = table.sort_values("hybrid_valid_ndcg", ascending=False, kind="stable").iloc[0]
-
-    fit_rows = reviews[role != "test"]
-    test_users, test_targets = targets_of("test")
-    chosen = {
-        "als": {
-            "factors": int(best_als["factors"]),
-            "regularization": float(best_als["regularization"]),
-        },
-        "hybrid": {
-            "factors": int(best_hybrid["factors"]),
-            "regularization": float(best_hybrid["regularization"]),
-            "alpha": float(best_hybrid["alpha"]),
-        },
-    }
-    als_cfg, hybrid_cfg = chosen["als"], chosen["hybrid"]
-    inter, als, content = fitted(fit_rows, als_cfg["factors"], als_cfg["regularization"])
-    scores = {"popularity": popularity_scores(inter), "als": als, "content": content}
-    if (hybrid_cfg["factors"], hybrid_cfg["regularization"]) != tuple(als_cfg.values()):
-        _, als, _ = fitted(fit_rows, hybrid_cfg["factors"], hybrid_cfg["regularization"])
-    alpha = chosen["hybrid"]["alpha"]
-    scores["hybrid"] = alpha * als + (1 - alpha) * content
-    lists = {name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()}
+    table = _search(study, cfg)
+    chosen = _chosen(table)
+    test_users, test_targets = study.targets("test")
+    lists = _test_lists(study, chosen, test_users)
     ci = evaluation.ci(seed)
     models = {name: evaluate_lists(top, test_targets, bucket, ci) for name, top in lists.items()}
     design, margin = evaluation.design(seed), evaluation.margin("ndcg")
@@ -302,6 +257,80 @@ def run(
         "search": table.to_dict(orient="records"),
         "lists": {k: v.tolist() for k, v in lists.items()},
     }
+
+
+@dataclass
+class _Study:
+    """The interactions of the study, each review's role, and the user / item indices."""
+
+    reviews: pd.DataFrame
+    embeddings: pd.DataFrame
+    role: pd.Series  # train / valid / test per review (leave-last-out)
+    users: pd.Index
+    items: pd.Index
+    seed: int
+
+    def fitted(self, fit_rows: pd.DataFrame, factors: int, reg: float) -> tuple:
+        """(interactions, standardised ALS scores, standardised content scores)."""
+        inter = Interactions.build(fit_rows, self.users, self.items)
+        als = standardise(als_scores(inter, factors, reg, self.seed))
+        return inter, als, standardise(content_scores(inter, fit_rows, self.embeddings))
+
+    def targets(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row of each user with a ``split`` interaction, index of that item)."""
+        held = self.reviews[self.role == split]
+        return self.users.get_indexer(held["user_id"]), self.items.get_indexer(held["item_id"])
+
+
+def _search(study: _Study, cfg: RecommendParams) -> pd.DataFrame:
+    """Validation NDCG of ALS and the hybrid over the grid of ``cfg``, fitted on train."""
+    train = study.reviews[study.role == "train"]
+    valid_users, valid_targets = study.targets("valid")
+    search = []
+    for factors in cfg.als_factors:
+        for reg in cfg.als_regularization:
+            inter, als, content = study.fitted(train, factors, reg)
+            for alpha in cfg.hybrid_alpha:
+                hybrid = alpha * als + (1 - alpha) * content
+                row = {"factors": factors, "regularization": reg, "alpha": alpha}
+                for name, scores in (("als", als), ("hybrid", hybrid)):
+                    top = top_n(scores[valid_users], inter.matrix[valid_users])
+                    _, ndcg = hits(top, valid_targets)
+                    row[f"{name}_valid_ndcg"] = round(float(ndcg.mean()), 6)
+                search.append(row)
+    return pd.DataFrame(search)
+
+
+def _chosen(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The best ALS and hybrid settings on validation (the first of ties)."""
+    best_als = table.sort_values("als_valid_ndcg", ascending=False, kind="stable").iloc[0]
+    best_hybrid = table.sort_values("hybrid_valid_ndcg", ascending=False, kind="stable").iloc[0]
+    return {
+        "als": {
+            "factors": int(best_als["factors"]),
+            "regularization": float(best_als["regularization"]),
+        },
+        "hybrid": {
+            "factors": int(best_hybrid["factors"]),
+            "regularization": float(best_hybrid["regularization"]),
+            "alpha": float(best_hybrid["alpha"]),
+        },
+    }
+
+
+def _test_lists(
+    study: _Study, chosen: dict[str, dict[str, Any]], test_users: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every model's top-k list per test user, refitted with the chosen settings on train and
+    validation."""
+    fit_rows = study.reviews[study.role != "test"]
+    als_cfg, hybrid_cfg = chosen["als"], chosen["hybrid"]
+    inter, als, content = study.fitted(fit_rows, als_cfg["factors"], als_cfg["regularization"])
+    scores = {"popularity": popularity_scores(inter), "als": als, "content": content}
+    if (hybrid_cfg["factors"], hybrid_cfg["regularization"]) != tuple(als_cfg.values()):
+        _, als, _ = study.fitted(fit_rows, hybrid_cfg["factors"], hybrid_cfg["regularization"])
+    scores["hybrid"] = hybrid_cfg["alpha"] * als + (1 - hybrid_cfg["alpha"]) * content
+    return {name: top_n(s[test_users], inter.matrix[test_users]) for name, s in scores.items()}
 
 
 @dataclass

@@ -42,7 +42,7 @@ from reviewlab.core.params import (
 from reviewlab.data.features import FeatureSet
 from reviewlab.models import baselines
 from reviewlab.models.ablations import fixed_rows
-from reviewlab.models.finetune.run import fit, runtime, score_sets
+from reviewlab.models.finetune.run import Fitted, fit, runtime, score_sets
 
 #: VADER's own cut-off for a positive compound score (Hutto & Gilbert, 2014).
 VADER_POSITIVE = 0.05
@@ -247,54 +247,15 @@ def run_task(
     fitted = fit(frame, cfg, seed, checkpoints, cache_dir)
     shutil.rmtree(checkpoints, ignore_errors=True)
     fitted.trainer.compute_metrics = None  # the Trainer's rating metrics do not apply here
-    test = fixed_rows(fitted.parts["test"], budget.test_rows, seed)
     binary = task.head == "binary"
-    sets = {"test": test}
-    if binary:  # decision threshold chosen on validation rows (imbalanced labels)
-        held = fixed_rows(fitted.parts["valid"], budget.valid_rows, seed)
-        sets["valid"] = held
-    scored = score_sets(fitted, sets)
-    tested = scored["test"]
-    ordered, estimate, classes = tested.rows, tested.estimate, tested.classes
-    thresholds = {}
-    if binary:
-        thresholds["finetune"] = best_threshold(scored["valid"].estimate, scored["valid"].truth)
-        classes = (estimate >= thresholds["finetune"]).astype(np.int64)
-    predictions = {
-        "finetune": pd.DataFrame(
-            {
-                "review_id": ordered["review_id"].to_numpy(),
-                "predicted": classes.astype(np.int64),
-                "score": estimate if binary else np.nan,
-            }
-        )
-    }
-
-    position = pd.Series(np.arange(len(fs.table)), index=fs.table["review_id"])
-    same_train = position[fitted.parts["train"]["review_id"]].to_numpy()
-    all_train, valid = fs.rows("train"), fs.rows("valid")
-    test_rows = position[test["review_id"]].to_numpy()
-    held_rows = position[held["review_id"]].to_numpy() if binary else None
-    x, y = baselines.tfidf_matrix(fs), fs.table[LABEL].to_numpy()
-    search = {}
-    for model_name, train_rows in (
-        ("tfidf_logreg", same_train),
-        ("tfidf_logreg_all_rows", all_train),
-    ):
-        model, search[model_name] = tfidf_logreg(x, y, train_rows, valid, budget.logreg_C, seed)
-        proba = model.predict_proba(x[test_rows])
-        predicted = model.classes_[proba.argmax(axis=1)]
-        if binary:
-            valid_proba = model.predict_proba(x[held_rows])[:, 1]
-            thresholds[model_name] = best_threshold(valid_proba, y[held_rows])
-            predicted = (proba[:, 1] >= thresholds[model_name]).astype(np.int64)
-        predictions[model_name] = _frame(test, predicted, proba[:, 1] if binary else None)
-    majority = fs.table[LABEL].iloc[all_train].mode().iloc[0]
-    predictions[MAJORITY] = _frame(test, np.full(len(test), majority), None)
-    if task.lexicon:
-        compound = fs.table["vader_compound"].to_numpy()[test_rows]
-        predictions["vader"] = _frame(test, (compound >= VADER_POSITIVE).astype(int), compound)
-
+    test = fixed_rows(fitted.parts["test"], budget.test_rows, seed)
+    # a binary decision threshold is chosen on validation rows (imbalanced labels)
+    held = fixed_rows(fitted.parts["valid"], budget.valid_rows, seed) if binary else None
+    thresholds: dict[str, float] = {}
+    predictions = {"finetune": _finetuned(fitted, test, held, thresholds)}
+    search = _baselines(fs, fitted.parts["train"], test, held, task, budget, seed, predictions)
+    thresholds |= search.pop("thresholds")
+    all_train = fs.rows("train")
     truth = test.set_index("review_id")[LABEL]
     base_rates = fs.table[LABEL].iloc[all_train].value_counts(normalize=True).to_dict()
     models, comparisons = score_models(predictions, truth, binary, base_rates, evaluation, seed)
@@ -316,6 +277,68 @@ def run_task(
     table = pd.concat([f.assign(model=m) for m, f in predictions.items()], ignore_index=True)
     table = table.merge(truth.rename("label").reset_index(), on="review_id")
     return TaskRun(result, cost, table)
+
+
+def _finetuned(
+    fitted: Fitted,
+    test: pd.DataFrame,
+    held: pd.DataFrame | None,
+    thresholds: dict[str, float],
+) -> pd.DataFrame:
+    """The fine-tune's test predictions (a binary one thresholded on the ``held`` validation
+    rows, the threshold recorded in ``thresholds``)."""
+    scored = score_sets(fitted, {"test": test} | ({} if held is None else {"valid": held}))
+    tested = scored["test"]
+    estimate, classes = tested.estimate, tested.classes
+    if held is not None:
+        thresholds["finetune"] = best_threshold(scored["valid"].estimate, scored["valid"].truth)
+        classes = (estimate >= thresholds["finetune"]).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "review_id": tested.rows["review_id"].to_numpy(),
+            "predicted": classes.astype(np.int64),
+            "score": estimate if held is not None else np.nan,
+        }
+    )
+
+
+def _baselines(
+    fs: FeatureSet,
+    finetuned_rows: pd.DataFrame,
+    test: pd.DataFrame,
+    held: pd.DataFrame | None,
+    task: TaskParams,
+    budget: TaskBudget,
+    seed: int,
+    predictions: dict[str, pd.DataFrame],
+) -> dict[str, Any]:
+    """TF-IDF logistic regression on the fine-tune's training rows and on all of them, the
+    majority class and (``task.lexicon``) VADER, added to ``predictions``; returns the
+    validation search of each regression and, under ``thresholds``, the binary thresholds."""
+    position = pd.Series(np.arange(len(fs.table)), index=fs.table["review_id"])
+    all_train, valid = fs.rows("train"), fs.rows("valid")
+    test_rows = position[test["review_id"]].to_numpy()
+    held_rows = None if held is None else position[held["review_id"]].to_numpy()
+    x, y = baselines.tfidf_matrix(fs), fs.table[LABEL].to_numpy()
+    search: dict[str, Any] = {"thresholds": {}}
+    for model_name, train_rows in (
+        ("tfidf_logreg", position[finetuned_rows["review_id"]].to_numpy()),
+        ("tfidf_logreg_all_rows", all_train),
+    ):
+        model, search[model_name] = tfidf_logreg(x, y, train_rows, valid, budget.logreg_C, seed)
+        proba = model.predict_proba(x[test_rows])
+        predicted = model.classes_[proba.argmax(axis=1)]
+        if held_rows is not None:
+            valid_proba = model.predict_proba(x[held_rows])[:, 1]
+            cut = search["thresholds"][model_name] = best_threshold(valid_proba, y[held_rows])
+            predicted = (proba[:, 1] >= cut).astype(np.int64)
+        predictions[model_name] = _frame(test, predicted, None if held is None else proba[:, 1])
+    majority = fs.table[LABEL].iloc[all_train].mode().iloc[0]
+    predictions[MAJORITY] = _frame(test, np.full(len(test), majority), None)
+    if task.lexicon:
+        compound = fs.table["vader_compound"].to_numpy()[test_rows]
+        predictions["vader"] = _frame(test, (compound >= VADER_POSITIVE).astype(int), compound)
+    return search
 
 
 def _frame(rows: pd.DataFrame, predicted: np.ndarray, score: np.ndarray | None) -> pd.DataFrame:

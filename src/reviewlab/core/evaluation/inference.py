@@ -33,8 +33,6 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-VERDICTS = ("better", "worse", "equivalent", "inconclusive")
-
 
 @dataclass(frozen=True)
 class Design:
@@ -200,33 +198,6 @@ def rounded(comparison: dict[str, Any], digits: int = 6) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def paired_family(
-    score: Callable[[np.ndarray], np.ndarray],
-    n_rows: int,
-    pairs: list[tuple[int, int]],
-    *,
-    higher_is_better: bool,
-    margin: float,
-    design: Design,
-) -> list[dict[str, Any]]:
-    """One family decided: ``score(rows)`` returns ``[model]`` (or ``[model, seed]``) values
-    of one metric; ``pairs`` are (a, b) model positions, each compared as ``a - b``."""
-    point, draws = bootstrap_scores(score, n_rows, design)
-    results = [
-        compare(
-            point[a],
-            point[b],
-            draws[:, a],
-            draws[:, b],
-            higher_is_better=higher_is_better,
-            margin=margin,
-            design=design,
-        )
-        for a, b in pairs
-    ]
-    return decide(results, design)
 
 
 #: Why a model failed (metrics JSON ``failure``); None for a model that did not.

@@ -184,26 +184,13 @@ def fit(
     run with the same config, seed and data resumes from its last complete checkpoint.
     ``cache_dir`` keeps the tokenised rows; ``live_dir`` logs DVCLive curves.
     """
-    from transformers import AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, set_seed
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
-    from transformers.utils.notebook import NotebookProgressCallback
+    from transformers import AutoTokenizer, set_seed
 
     from reviewlab.core.backbone import resolve_model
-    from reviewlab.models.finetune.progress import TrainingProgress
 
     torch.set_num_threads(cfg.train.threads or job_threads())
-    train = frame[frame["split"] == "train"]
-    if cfg.max_train_rows and len(train) > cfg.max_train_rows:
-        train = train.sample(n=cfg.max_train_rows, random_state=seed)
-    train = augment_training(train, cfg.augment, seed)
-    valid = frame[frame["split"] == "valid"]
-    if cfg.max_valid_rows and len(valid) > cfg.max_valid_rows:  # the same rows for every seed
-        valid = valid.sample(n=cfg.max_valid_rows, random_state=VALID_SUBSET_SEED)
-    parts = {
-        "train": train,
-        "valid": valid,
-        "test": frame[frame["split"] == "test"],
-    }
+    parts = _parts(frame, cfg, seed)
+    train = parts["train"]
     spec = LabelSpec.fit(cfg.label_column, cfg.head, train[cfg.label_column])
     scaler = Standardizer.fit(train, BEHAVIOUR_COLUMNS) if cfg.behaviour_features else None
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg.model_name_or_path))
@@ -215,6 +202,58 @@ def fit(
     set_seed(seed)
     n_extra = len(BEHAVIOUR_COLUMNS) if scaler else 0
     model = build_model(cfg, spec.num_outputs, n_extra, spec.initial_bias(train[spec.column]))
+    trainer = _trainer(model, cfg, spec, tokenizer, data, train, checkpoints, seed, live_dir)
+    start = time.perf_counter()
+    if resume:
+        print(f"[reviewlab] resuming from {resume}")
+    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    seconds = time.perf_counter() - start
+    return Fitted(
+        trainer,
+        cfg,
+        spec,
+        tokenizer,
+        scaler,
+        parts,
+        data,
+        seconds,
+        output.metrics["train_samples_per_second"],
+        cache_dir,
+        trainer.side_seconds,
+    )
+
+
+def _parts(frame: pd.DataFrame, cfg: FinetuneParams, seed: int) -> dict[str, pd.DataFrame]:
+    """The rows trained on (a seeded subsample, augmented), the validation rows checkpoints
+    are selected on (a fixed subset, the same for every seed) and the test rows."""
+    train = frame[frame["split"] == "train"]
+    if cfg.max_train_rows and len(train) > cfg.max_train_rows:
+        train = train.sample(n=cfg.max_train_rows, random_state=seed)
+    train = augment_training(train, cfg.augment, seed)
+    valid = frame[frame["split"] == "valid"]
+    if cfg.max_valid_rows and len(valid) > cfg.max_valid_rows:
+        valid = valid.sample(n=cfg.max_valid_rows, random_state=VALID_SUBSET_SEED)
+    return {"train": train, "valid": valid, "test": frame[frame["split"] == "test"]}
+
+
+def _trainer(
+    model: torch.nn.Module,
+    cfg: FinetuneParams,
+    spec: LabelSpec,
+    tokenizer: Any,
+    data: dict[str, Any],
+    train: pd.DataFrame,
+    checkpoints: Path,
+    seed: int,
+    live_dir: Path | None,
+) -> ReviewTrainer:
+    """The Trainer of one run, with early stopping, DVCLive curves and progress lines."""
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    from transformers.utils.notebook import NotebookProgressCallback
+
+    from reviewlab.models.finetune.progress import TrainingProgress
+
     callbacks: list[Any] = [TrainingProgress(cfg.selection_metric)]
     if cfg.train.eval_every:
         patience = cfg.train.early_stopping_patience
@@ -250,24 +289,7 @@ def fit(
     # report, a bar tangled with other lines in a terminal) and its printed log dicts
     for printer in (NotebookProgressCallback, ProgressCallback, PrinterCallback):
         trainer.remove_callback(printer)
-    start = time.perf_counter()
-    if resume:
-        print(f"[reviewlab] resuming from {resume}")
-    output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.perf_counter() - start
-    return Fitted(
-        trainer,
-        cfg,
-        spec,
-        tokenizer,
-        scaler,
-        parts,
-        data,
-        seconds,
-        output.metrics["train_samples_per_second"],
-        cache_dir,
-        trainer.side_seconds,
-    )
+    return trainer
 
 
 # ---- scoring a fitted model --------------------------------------------------------------
