@@ -511,8 +511,8 @@ def test_every_canonical_column_can_be_mapped():
 
 
 # 9 ----------------------------------------------------------------------------------------
-def test_readme_adds_a_dataset_outside_the_dvc_tracked_data_folder():
-    data = readme_data()
+def test_docs_add_a_dataset_outside_the_dvc_tracked_data_folder():
+    data = docs_data()
     block = yaml.safe_load(re.search(r"```yaml\n(.*?)```", data, re.S).group(1))
     (shop,) = block["datasets"].values()
     tracked = [
@@ -523,14 +523,13 @@ def test_readme_adds_a_dataset_outside_the_dvc_tracked_data_folder():
     assert "dvc add" in data
 
 
-def readme_data() -> str:  # noqa: N802
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return text.split("\n## Data\n", 1)[1].split("\n## ", 1)[0]
+def docs_data() -> str:
+    return (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(not DVC.exists(), reason="dvc is not installed")
 def test_a_new_dataset_with_its_own_dvc_file_leaves_data_dvc_alone(tmp_path):
-    """As README "Data" says: the file lives outside data/ with its own ``dvc add``; a
+    """As docs/data.md says: the file lives outside data/ with its own ``dvc add``; a
     ``dvc repro`` then never rewrites the shared ``data.dvc``."""
 
     def dvc(*args: str) -> None:
@@ -573,7 +572,7 @@ def test_a_directory_is_not_reported_as_a_missing_file(tmp_path):
 
 
 def test_blank_lines_are_skipped_and_keep_line_numbers(tmp_path):
-    """Documented (README "Data"): blank lines hold no record, so they are not counted in
+    """Documented (docs/data.md): blank lines hold no record, so they are not counted in
     ``rows_read``; ``source_row`` stays the line number in the file."""
     path = tmp_path / "b.jsonl"
     path.write_bytes(

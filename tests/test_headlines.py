@@ -270,13 +270,13 @@ def test_stage_writes_headlines_and_plots_and_removes_stale_files(tmp_path):
 
 
 def test_readme_shows_dvc_metrics_show_of_the_committed_headlines(root):
-    """README "Comparing experiments" pastes `dvc metrics show` as DVC prints it on main
+    """docs/experiments.md pastes `dvc metrics show` as DVC prints it on main
     (`reviewlab readme` regenerates the block)."""
     from reviewlab.stages.report import dvc_output
 
     if not Catalogue(root).headlines_dir().is_dir():
         pytest.skip("headlines/ not generated yet: run `bin/reviewlab stage headlines`")
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs" / "experiments.md").read_text()
     block = readme.split("<!-- metrics-show:start -->\n", 1)[1].split("<!-- metrics-show:end -->")[
         0
     ]

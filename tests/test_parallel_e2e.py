@@ -4,7 +4,7 @@ Two grid runs of the tiny profile execute as two parallel queue jobs (`dvc exp r
 `dvc exp run --run-all --jobs 2`, each job with REVIEWLAB_THREADS=1: cores / jobs) and must
 give byte-identical metrics and predictions to the same runs done one after the other in the
 workspace with the same threads per run. (The thread count itself moves fp32 sums in the last
-digit, so "same threads" is part of the contract: README "Scaling out".)
+digit, so "same threads" is part of the contract: docs/experiments.md.)
 """
 
 from __future__ import annotations

@@ -9,15 +9,19 @@ from reviewlab.stages.report import update_readme
 
 
 def test_readme_generated_blocks_match_committed_metrics(root, tmp_path):
-    """`reviewlab readme` on a copy of the checkout leaves the README as committed: every
-    generated block (results, bench, ablations, studies) matches metrics/."""
+    """`reviewlab readme` on a copy of the checkout leaves the README and docs/ as committed:
+    every generated block (results, bench, ablations, studies) matches metrics/."""
     import shutil
 
     for name in ("metrics", "bench"):
         shutil.copytree(root / name, tmp_path / name)
     shutil.copy(root / "README.md", tmp_path / "README.md")
-    readme = update_readme(Catalogue(tmp_path))
-    assert readme.read_text() == (root / "README.md").read_text(), "run `reviewlab readme`"
+    shutil.copytree(root / "docs", tmp_path / "docs")
+    pages = update_readme(Catalogue(tmp_path))
+    assert len(pages) > 5  # the README and the docs pages that hold generated blocks
+    for page in pages:
+        committed = root / page.relative_to(tmp_path)
+        assert page.read_text() == committed.read_text(), f"{committed}: run `reviewlab readme`"
 
 
 def test_results_markdown_marks_selected_model():

@@ -203,7 +203,8 @@ def _validate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _readme(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.stages.report import update_readme
 
-    print(update_readme())
+    for page in update_readme():
+        print(page)
     return 0
 
 

@@ -159,6 +159,10 @@ class Catalogue:
     def readme(self) -> Path:
         return self.root / "README.md"
 
+    def docs_dir(self) -> Path:
+        """The documentation pages (some hold blocks ``reviewlab readme`` generates)."""
+        return self.root / "docs"
+
     def bench_results(self) -> Path:
         """The throughput benchmark's markdown table (``reviewlab bench``)."""
         return self.root / "bench" / "results.md"

@@ -57,7 +57,7 @@ class RatingScale(Block):
 
 
 class DatasetParams(Block):
-    """A ``datasets.<name>`` block: see :mod:`reviewlab.data.loaders` and README "Data"."""
+    """A ``datasets.<name>`` block: see :mod:`reviewlab.data.loaders` and docs/data.md."""
 
     adapter: Literal["amazon_jsonl", "clothing_csv", "generic"]
     path: str

@@ -3,7 +3,7 @@
 Every dataset goes through one generic reader driven by an *adapter*: the file format plus a
 mapping ``canonical column -> source field``. The two built-in adapters are presets; a new
 dataset needs only a ``datasets.<name>`` block in ``params.yaml`` (and a file outside the
-DVC-tracked ``data/`` folder, see README "Data")::
+DVC-tracked ``data/`` folder, see docs/data.md)::
 
     my_shop:
       adapter: generic

@@ -1,6 +1,6 @@
 """Stage ``report``: every results metrics file in one table, ``reports/index.html`` (results +
 links to the plots page and to each stage report) and ``reports/results.md``. Also the README's
-generated blocks (``reviewlab readme``: :func:`update_readme`), from the same metrics, and
+and docs/ generated blocks (``reviewlab readme``: :func:`update_readme`), from the same metrics, and
 ``dvc metrics show``'s table of the headlines.
 """
 
@@ -74,21 +74,29 @@ def collect_results(catalogue: Catalogue) -> pd.DataFrame:
     return rs.results_frame(payloads)
 
 
-def update_readme(catalogue: Catalogue | None = None) -> Path:
-    """Refresh the README's generated blocks: results and ablations (metrics/), benchmark,
-    studies; returns the README's path."""
+def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
+    """Refresh the generated blocks of the README and of ``docs/*.md`` (each block lives in one
+    page): results, ablations and studies (metrics/), benchmark, ``dvc metrics show``; returns
+    the pages."""
     catalogue = catalogue or Catalogue()
-    readme = catalogue.readme()
-    where = str(readme)
-    text = rs.replace_block(
-        readme.read_text(encoding="utf-8"),
-        "results",
-        rs.results_markdown(collect_results(catalogue)),
-        where,
-    )
+    pages = [catalogue.readme(), *sorted(catalogue.docs_dir().glob("*.md"))]
+    texts = {page: page.read_text(encoding="utf-8") for page in pages if page.is_file()}
+    for name, content in _generated_blocks(catalogue).items():
+        holders = [page for page, text in texts.items() if f"<!-- {name}:start -->" in text]
+        if len(holders) != 1:
+            raise ValueError(f"generated block '{name}' is in {len(holders)} pages, expected one")
+        texts[holders[0]] = rs.replace_block(texts[holders[0]], name, content, str(holders[0]))
+    for page, text in texts.items():
+        page.write_text(text, encoding="utf-8")
+    return list(texts)
+
+
+def _generated_blocks(catalogue: Catalogue) -> dict[str, str]:
+    """Block name -> its markdown, for what the checkout holds."""
+    blocks = {"results": rs.results_markdown(collect_results(catalogue))}
     bench = catalogue.bench_results()
     if bench.is_file():
-        text = rs.replace_block(text, "bench", bench.read_text(encoding="utf-8"), where)
+        blocks["bench"] = bench.read_text(encoding="utf-8")
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
     if summaries:
         grids = {
@@ -98,14 +106,13 @@ def update_readme(catalogue: Catalogue | None = None) -> Path:
             )
             for s in summaries
         }
-        text = rs.replace_block(text, "ablations", ar.readme_block(grids), where)
+        blocks["ablations"] = ar.readme_block(grids)
     if catalogue.metric(STUDIES, "recommend").is_file():
-        text = rs.replace_block(text, "studies", studies_markdown(catalogue), where)
+        blocks["studies"] = studies_markdown(catalogue)
     if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone
         shown = dvc_output(catalogue.root, "metrics", "show")
-        text = rs.replace_block(text, "metrics-show", _console("dvc metrics show", shown), where)
-    readme.write_text(text, encoding="utf-8")
-    return readme
+        blocks["metrics-show"] = _console("dvc metrics show", shown)
+    return blocks
 
 
 def dvc_output(root: Path, *args: str) -> str:
