@@ -124,21 +124,27 @@ def _report(**shared) -> dict:
     row = {"review_id_shared": 0, "user_id_shared": 0, "item_id_shared": 0, **shared}
     return {
         "shared": [row],
-        "exact_duplicates": [{"pair": "train-test", "same_user": 0, "same_user_share": 0.0}],
+        "exact_duplicates": [
+            {"pair": "train-test", "later_rows": 100, "same_user": 0, "same_user_share": 0.0}
+        ],
         "label_probe": [],
         "temporal_violations": 0,
     }
 
 
 def test_verdict_depends_on_the_split_strategy():
-    assert audit.verdict(_report(user_id_shared=5), "stratified", CFG) == []
-    assert "cold_start_user" in audit.verdict(_report(user_id_shared=5), "cold_start_user", CFG)[0]
-    assert "two splits" in audit.verdict(_report(review_id_shared=1), "stratified", CFG)[0]
-    dups = [{"pair": "train-test", "same_user": 2, "same_user_share": 0.02}]
+    assert audit.verdict(_report(user_id_shared=5), "stratified", CFG, "d") == []
     assert (
-        "same user" in audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG)[0]
+        "cold_start_user"
+        in audit.verdict(_report(user_id_shared=5), "cold_start_user", CFG, "d")[0]
+    )
+    assert "two splits" in audit.verdict(_report(review_id_shared=1), "stratified", CFG, "d")[0]
+    dups = [{"pair": "train-test", "later_rows": 100, "same_user": 2, "same_user_share": 0.02}]
+    assert (
+        "same user"
+        in audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d")[0]
     )
     dups[0]["same_user_share"] = 0.005  # under the allowed share: reported, not failed
-    assert audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG) == []
+    assert audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d") == []
     with pytest.raises(audit.LeakageError, match="shop: 2 held-out"):
         audit.assert_clean({"leakage": ["2 held-out reviews ..."]}, "shop")

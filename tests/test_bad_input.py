@@ -134,7 +134,12 @@ def test_wrong_json_types_are_quarantined_not_stringified(tmp_path):
         "helpful_votes": "votes",
     }
     result = load_reviews(generic(path, columns=columns, keep={"keep_me": "keep_me"}), "t")
-    assert result.reviews["review_id"].tolist() == ["ok"]
+    assert result.reviews["review_id"].tolist() == ["ok", "r8", "r9"]  # optional values nulled
+    assert result.quality["optional_nulled"] == {
+        "timestamp": 1,
+        "helpful_votes": 1,
+        "total_votes": 0,
+    }
     assert reasons(result) == {
         2: "rating_non_numeric",
         3: "wrong_type",
@@ -144,8 +149,6 @@ def test_wrong_json_types_are_quarantined_not_stringified(tmp_path):
         7: "wrong_type",
         8: "wrong_type",
         9: "wrong_type",
-        10: "bad_value",
-        11: "bad_value",
         12: "rating_non_numeric",
         13: "wrong_type",
     }
@@ -310,11 +313,10 @@ def test_cli_data_error_inside_the_notebook_is_one_clear_line(tmp_path):
     records = [{"id": "r1", "body": "a", "stars": 5, "item": "x"}]  # no `sku`: mapping error
     root = project(tmp_path, records=records)
     result = cli(root, "stage", "ingest", "shop")
-    path = root / "data-local" / "shop.jsonl"
-    assert first_line(result) == (
-        f"reviewlab stage: error: {path}: field 'sku' (mapped to 'item_id') is in no record; "
-        "the records have the fields ['id', 'body', 'stars', 'item']: fix the mapping in "
-        "datasets.shop"
+    assert first_line(result) == (  # the path as written in params.yaml, not absolute
+        "reviewlab stage: error: data-local/shop.jsonl: field 'sku' (mapped to 'item_id') is in "
+        "no record; the records have the fields ['id', 'body', 'stars', 'item']: fix the "
+        "mapping in datasets.shop"
     )
     executed = root / "artifacts" / "shop" / "notebooks" / "ingest.ipynb"
     assert str(executed) in result.stderr.splitlines()[1]

@@ -82,6 +82,18 @@ def test_no_users_still_fits_item_biases(reviews):
     assert np.isfinite(fitted.test).all() and fitted.test.std() > 0
 
 
+#: The params preprocess and audit read beyond split and features: the dataset's block (its
+#: own dedupe / split) and the global dedupe key.
+SHOP = {
+    "datasets.shop": {
+        "adapter": "generic",
+        "path": "shop.csv",
+        "columns": {"text": "t", "rating": "r"},
+    },
+    "dedupe": ["user_id", "item_id", "text"],
+}
+
+
 def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp_path):
     """The three stage modules chained in a scratch project: each writes its files through
     the catalogue and returns what its notebook shows."""
@@ -94,6 +106,12 @@ def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp
     catalogue.write_table(reviews, catalogue.reviews("shop"))
     values = {
         "seed": 0,
+        "datasets.shop": {
+            "adapter": "generic",
+            "path": "shop.csv",
+            "columns": {"text": "t", "rating": "r"},
+        },
+        "dedupe": ["user_id", "item_id", "text"],
         "split": {"strategy": "stratified", "valid_frac": 0.1, "test_frac": 0.2},
         "features": RAW_CFG,
         "audit": {
@@ -141,6 +159,7 @@ def test_audit_stage_writes_its_report_then_fails_on_leakage(reviews, tmp_path):
     params = partial(
         {
             "seed": 0,
+            **SHOP,
             "split": {"strategy": "stratified", "valid_frac": 0.1, "test_frac": 0.2},
             "features": RAW_CFG,
             "audit": {

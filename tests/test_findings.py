@@ -56,6 +56,8 @@ def quality(read: int, loaded: int, held: int, users: int = 40, **extra) -> dict
         "rows_quarantined": held,
         "quarantine_rate": held / read,
         "by_reason": {"missing_text": held, "non_utf8": 0},
+        "optional_nulled": {"timestamp": 0, "helpful_votes": 0, "total_votes": 0},
+        "control_characters_removed": {"title": 0, "text": 0},
         "n_users": users,
         "n_items": 20,
         **extra,
@@ -138,6 +140,7 @@ def feature_result(constant: bool) -> SimpleNamespace:
     )
     report = {
         "rows_in": 203,
+        "dedupe_key": ["user_id", "item_id", "text"],
         "duplicates_removed": 3,
         "rows_out": 200,
         "split": {"train": 160, "valid": 20, "test": 20},

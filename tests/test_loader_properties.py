@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import math
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,13 @@ def _csv_fields(base: bytes) -> dict:
     return dict(zip(HEADER, values, strict=True))
 
 
+def _visible(text: str) -> bool:
+    """A visible character once control characters are removed: not only whitespace and
+    invisible format characters (U+200B, U+FEFF, ...)."""
+    kept = "".join(c for c in text if unicodedata.category(c) != "Cc" or c in "\t\n\r")
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in kept)
+
+
 def _id_text(value):
     """The canonical id of a raw value; None where the row must be quarantined."""
     if value is ABSENT or value is None or isinstance(value, bool):
@@ -168,21 +176,16 @@ def _json_valid(fields: dict) -> str | None:
     )
     ok = (
         isinstance(body, str)
-        and body.strip() != ""
+        and _visible(body)
         and (title is None or isinstance(title, str))
         and people_ok
         and _valid_rating(fields.get("stars"))
-        and fields.get("posted") != "not a date"
-    )
+    )  # an unparsable date is nulled, never costs the review
     return _id_text(fields.get("id", ABSENT)) if ok else None
 
 
 def _csv_valid(fields: dict) -> str | None:
-    ok = (
-        fields["body"].strip() != ""
-        and _valid_rating(fields["stars"])
-        and fields["posted"] != "not a date"
-    )
+    ok = _visible(fields["body"]) and _valid_rating(fields["stars"])
     return _id_text(fields["id"]) if ok else None
 
 
@@ -229,7 +232,8 @@ def _check(path: Path, rows: list[dict], bases: list[bytes], suffix: str) -> Non
     loaded = list(zip(result.reviews["key"], result.reviews["review_id"], strict=True))
     assert loaded == expected
     assert result.reviews["rating"].between(1, 5).all()
-    assert result.reviews["text"].str.strip().ne("").all()
+    assert result.reviews["text"].map(_visible).all()
+    assert not result.reviews["text"].str.contains("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]").any()
     assert result.reviews["review_id"].is_unique
 
     # the same file under a quarantine limit: fails (naming a reason) iff the share is above it

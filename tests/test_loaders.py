@@ -99,7 +99,9 @@ def test_every_quarantine_reason_jsonl(tmp_path):
         amazon_record(overall=None),  # 11 missing rating
     ]
     path = write_jsonl(tmp_path / "bad.jsonl", lines)
-    cfg = DatasetParams(**AMAZON_CFG, path=str(path), max_quarantine_rate=1)  # all but one bad
+    cfg = DatasetParams(  # all but one bad; strict: unparsable optional values quarantine
+        **AMAZON_CFG, path=str(path), max_quarantine_rate=1, strict_optional=True
+    )
     result = load_reviews(cfg, "t")
     reasons = dict(zip(result.quarantine["source_row"], result.quarantine["reason"], strict=True))
     assert reasons == {

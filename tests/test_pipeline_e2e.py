@@ -102,17 +102,31 @@ def make_shop_csv(path: Path, n: int = 300) -> None:
     )
     frame.loc[0, "Stars (1-5)"] = 9  # quarantined: out of range
     frame.loc[1, "Comment"] = ""  # quarantined: missing text
-    frame.to_csv(path, index=False)
+    # one text posted by its user on a second variant of the product (another item id), as
+    # in Amazon's 2018 files: the audit fails unless the dataset's `dedupe` keeps one copy
+    variants = frame.iloc[10 : 10 + SHOP_VARIANTS].assign(
+        **{
+            "Comment ID": lambda f: f["Comment ID"] + "v",
+            "Product Code": lambda f: f["Product Code"] + "-v2",
+        }
+    )
+    pd.concat([frame, variants]).to_csv(path, index=False)
 
 
+SHOP_VARIANTS = 40  # rows of shop.csv that repeat a review on another product variant
 TRACE = ".opened-files.tsv"  # every file each stage opened during the tiny repro
 TERMINAL = "repro-terminal.txt"  # what the tiny repro printed, beside the repo
 
 
-def run(cmd: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess:
+def _env(**extra_env: str) -> dict[str, str]:
+    """This interpreter's environment for `dvc` and the stages it runs."""
     env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable, **extra_env}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return env
+
+
+def run(cmd: list[str], cwd: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=_env(**extra_env), capture_output=True, text=True)
     assert result.returncode == 0, (
         f"{cmd} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     )
@@ -164,6 +178,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
             "text": "Comment",
             "timestamp": "Posted",
         },
+        "dedupe": ["user_id", "text"],  # one copy of a user's text across product variants
     }
     for dotted, value in TINY.items():
         _set(params, dotted, value)
@@ -245,10 +260,13 @@ def test_progress_reaches_the_terminal_not_the_reports(tiny_repo):
 def test_generic_dataset_plugged_in_by_params(tiny_repo):
     assert (tiny_repo / "data.dvc").read_bytes() == (ROOT / "data.dvc").read_bytes()
     quality = json.loads((tiny_repo / "metrics/shop/data_quality.json").read_text())
-    assert quality["rows_read"] == 300
+    assert quality["rows_read"] == 300 + SHOP_VARIANTS
     assert quality["by_reason"]["rating_out_of_range"] == 1
     assert quality["by_reason"]["missing_text"] == 1
-    assert quality["rows_loaded"] == 298
+    assert quality["rows_loaded"] == 298 + SHOP_VARIANTS
+    prep = json.loads((tiny_repo / "metrics/shop/preprocess.json").read_text())
+    assert prep["dedupe_key"] == ["user_id", "text"]
+    assert prep["duplicates_removed"] >= SHOP_VARIANTS  # the variants, and any other repeat
     assert (tiny_repo / "reports/shop/baselines.html").is_file()
     index = (tiny_repo / "reports/index.html").read_text()
     assert "shop/baselines.html" in index and "clothing/eda.html" in index
@@ -382,6 +400,31 @@ def test_editing_metric_code_makes_every_metric_stage_stale(tiny_repo):
     assert expected <= set(status), sorted(expected - set(status))
 
 
+def test_cross_variant_duplicates_fail_the_audit_naming_the_fix(tiny_repo):
+    """Without shop's own `dedupe`, the repeated texts leak across splits: the audit stops
+    `dvc repro` and names the setting that fixes it; restored, nothing is left to reproduce."""
+    params = tiny_repo / "params.yaml"
+    original = params.read_text()
+    raw = yaml.safe_load(original)
+    del raw["datasets"]["shop"]["dedupe"]
+    params.write_text(yaml.safe_dump(raw, sort_keys=False))
+    try:
+        failed = subprocess.run(
+            ["dvc", "repro", "audit@shop"],
+            cwd=tiny_repo,
+            env=_env(),
+            capture_output=True,
+            text=True,
+        )
+        assert failed.returncode != 0
+        said = failed.stdout + failed.stderr
+        assert "repeat a review of the same user" in said, said[-3000:]
+        assert said.count("datasets.shop.dedupe: [user_id, text]") == 1, said[-3000:]
+    finally:
+        params.write_text(original)
+        run(["dvc", "repro", "audit@shop"], tiny_repo)
+
+
 def test_nothing_left_to_reproduce(tiny_repo):
     status = run(["dvc", "status"], tiny_repo).stdout
     assert "changed" not in status, status
@@ -422,12 +465,10 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     metrics = tiny_repo / "metrics/amazon/finetune.json"
     before = metrics.read_bytes()
     checkpoints = tiny_repo / "artifacts/.cache/checkpoints/amazon-finetune"
-    env = {**os.environ, "REVIEWLAB_PYTHON": sys.executable}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     proc = subprocess.Popen(
         ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune@amazon"],
         cwd=tiny_repo,
-        env=env,
+        env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

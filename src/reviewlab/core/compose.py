@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from reviewlab.core.artifacts import task_dataset
-from reviewlab.core.params import FinetuneParams, Params
+from reviewlab.core.params import FinetuneParams, Params, SplitParams
 
 #: The column of a derived task dataset that holds the task's label.
 TASK_LABEL = "label"
@@ -89,3 +89,16 @@ def task_config(params: Params, name: str) -> FinetuneParams:
         (params.task_budget.finetune, "task_budget.finetune"),
         (overrides, f"tasks.{name}"),
     )
+
+
+def split_config(params: Params, dataset: str) -> SplitParams:
+    """The split of ``dataset``: ``split`` <- ``datasets.<dataset>.split``."""
+    own = params.datasets[dataset].split
+    given = own.model_dump(exclude_none=True) if own is not None else {}
+    return SplitParams.model_validate({**params.split.model_dump(), **given})
+
+
+def dedupe_key(params: Params, dataset: str) -> list[str]:
+    """The columns that identify a repeated review of ``dataset``: its own ``dedupe`` or the
+    global one."""
+    return list(params.datasets[dataset].dedupe or params.dedupe)

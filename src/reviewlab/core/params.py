@@ -56,6 +56,19 @@ class RatingScale(Block):
         return self
 
 
+SplitStrategy = Literal["stratified", "temporal", "cold_start_user", "cold_start_item"]
+#: Canonical columns that together identify a repeated review (``dedupe``)
+DedupeKey = Annotated[list[Literal[MAPPABLE_COLUMNS]], Field(min_length=1)]  # type: ignore[valid-type]
+
+
+class SplitOverride(Block):
+    """A dataset's own split settings, merged over the global ``split`` block."""
+
+    strategy: SplitStrategy | None = None
+    valid_frac: Fraction | None = None
+    test_frac: Fraction | None = None
+
+
 class DatasetParams(Block):
     """A ``datasets.<name>`` block: see :mod:`reviewlab.data.loaders` and docs/data.md."""
 
@@ -71,6 +84,13 @@ class DatasetParams(Block):
     rating_scale: RatingScale | None = None
     #: explicit ratings: source value (as text, e.g. "A" or "10") -> stars 1-5
     rating_map: dict[str, Annotated[int, Field(ge=1, le=5)]] | None = None
+    #: true: an optional field (timestamp, votes) that does not parse quarantines its row
+    #: (``bad_value``); false: the value becomes null and is counted in data_quality.json
+    strict_optional: bool = False
+    #: the columns that identify a repeated review here (default: the global ``dedupe``)
+    dedupe: DedupeKey | None = None
+    #: this dataset's split settings, merged over the global ``split`` block
+    split: SplitOverride | None = None
     #: this dataset's fine-tune: a partial ``finetune`` block merged over ``finetune``
     finetune: dict[str, Any] = {}
 
@@ -109,7 +129,7 @@ class EdaParams(Block):
 
 
 class SplitParams(Block):
-    strategy: Literal["stratified", "temporal", "cold_start_user"]
+    strategy: SplitStrategy
     valid_frac: Fraction
     test_frac: Fraction
 
@@ -395,6 +415,7 @@ class Params(Block):
     seed: int
     datasets: dict[str, DatasetParams]
     eda: EdaParams
+    dedupe: DedupeKey
     split: SplitParams
     features: FeatureParams
     audit: AuditParams

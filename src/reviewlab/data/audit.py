@@ -176,28 +176,37 @@ def temporal_violations(table: pd.DataFrame) -> int:
     return int((held_out["timestamp"] < newest).sum())
 
 
-def verdict(report: dict[str, Any], strategy: str, cfg: AuditParams) -> list[str]:
-    """The findings that are real leakage under ``strategy`` and the ``audit`` params."""
+def verdict(report: dict[str, Any], strategy: str, cfg: AuditParams, dataset: str) -> list[str]:
+    """The findings that are real leakage under ``strategy`` and the ``audit`` params, each
+    naming the setting of ``datasets.<dataset>`` that fixes it where there is one."""
     problems = []
     shared = pd.DataFrame(report["shared"])
     if shared["review_id_shared"].sum():
         problems.append(f"{int(shared['review_id_shared'].sum())} review ids are in two splits")
-    if strategy == "cold_start_user" and shared["user_id_shared"].sum():
-        problems.append(
-            f"cold_start_user split: {int(shared['user_id_shared'].sum())} held-out reviews "
-            "are by training users"
-        )
+    for grouped, column in (("cold_start_user", "user_id"), ("cold_start_item", "item_id")):
+        if strategy == grouped and shared[f"{column}_shared"].sum():
+            problems.append(
+                f"{grouped} split: {int(shared[f'{column}_shared'].sum())} held-out reviews "
+                f"share a {column} with training"
+            )
     if strategy == "temporal" and report.get("temporal_violations"):
         problems.append(
             f"temporal split: {report['temporal_violations']} held-out reviews predate training"
         )
-    for row in report["exact_duplicates"]:
-        if row["same_user_share"] > cfg.max_same_user_duplicate_share:
-            problems.append(
-                f"{row['pair']}: {row['same_user']} reviews ({row['same_user_share']:.2%}) repeat "
-                "a review of the same user in the earlier split word for word (allowed: "
-                f"{cfg.max_same_user_duplicate_share:.2%})"
-            )
+    repeats = [
+        f"{row['pair']}: {row['same_user']} of {row['later_rows']} reviews "
+        f"({row['same_user_share']:.2%}) repeat a review of the same user in the earlier split "
+        f"word for word (allowed: {cfg.max_same_user_duplicate_share:.2%})"
+        for row in report["exact_duplicates"]
+        if row["same_user_share"] > cfg.max_same_user_duplicate_share
+    ]
+    if repeats:
+        problems += repeats[:-1] + [
+            f"{repeats[-1]}. Fix: keep one copy of a user's text with "
+            f"`datasets.{dataset}.dedupe: [user_id, text]` (one text posted on several product "
+            f"variants), or hold whole users out with `datasets.{dataset}.split: "
+            "{strategy: cold_start_user}`"
+        ]
     if report["label_probe"]:
         problems.append(f"features computed with held-out data: {report['label_probe']}")
     return problems
@@ -234,7 +243,7 @@ def run_audit(
     }
     if table["timestamp"].notna().all():
         report["temporal_violations"] = temporal_violations(table)
-    report["leakage"] = verdict(report, strategy, cfg)
+    report["leakage"] = verdict(report, strategy, cfg, dataset)
     return report, near_pairs
 
 

@@ -7,6 +7,7 @@ label (leave-one-out); validation and test rows see all training rows of their u
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,9 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from reviewlab.core.params import FeatureParams, TfidfParams
+from reviewlab.core.params import FeatureParams, SplitParams, TfidfParams
 from reviewlab.data import text as textfeat
-from reviewlab.data.splits import SPLITS, overlap
+from reviewlab.data.splits import SPLITS, make_splits, overlap
 
 HISTORY_KEYS = {"user": "user_id", "item": "item_id"}
 TFIDF_KINDS = ("word", "char")
@@ -93,14 +94,33 @@ def fit_tfidf(
     return matrices, specs
 
 
-def deduplicate(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop exact repeats of (user, item, normalised text); return kept rows and the repeats."""
-    key = reviews["text"].str.lower().str.split().str.join(" ")
+def deduplicate(
+    reviews: pd.DataFrame, key: Sequence[str] = ("user_id", "item_id", "text")
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop exact repeats on the ``key`` columns (texts and titles compared lower-cased with
+    whitespace collapsed, missing values equal); return the kept rows and the repeats."""
     subset = pd.DataFrame(
-        {"u": reviews["user_id"].fillna(""), "i": reviews["item_id"].fillna(""), "t": key}
+        {
+            column: (
+                reviews[column].str.lower().str.split().str.join(" ")
+                if column in ("text", "title")
+                else reviews[column].astype("string").fillna("")
+            )
+            for column in key
+        }
     )
     repeated = subset.duplicated(keep="first")
     return reviews[~repeated].reset_index(drop=True), reviews[repeated].reset_index(drop=True)
+
+
+def deduplicated_splits(
+    reviews: pd.DataFrame, key: Sequence[str], cfg: SplitParams, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The rows kept by :func:`deduplicate` on ``key``, the repeats it removed, and the kept
+    rows' split labels (:func:`~reviewlab.data.splits.make_splits` with ``cfg``)."""
+    kept, repeats = deduplicate(reviews, key)
+    split = make_splits(kept, cfg.strategy, cfg.valid_frac, cfg.test_frac, seed=seed)
+    return kept, repeats, split
 
 
 @dataclass
@@ -154,12 +174,17 @@ def build_features(
 
 
 def preprocess_report(
-    reviews: pd.DataFrame, duplicates: pd.DataFrame, split: pd.Series, features: FeatureSet
+    reviews: pd.DataFrame,
+    duplicates: pd.DataFrame,
+    split: pd.Series,
+    features: FeatureSet,
+    dedupe_key: Sequence[str],
 ) -> dict[str, Any]:
     """Row accounting, split sizes, user/item overlap and feature counts of the preprocessing
     (written to ``metrics/<dataset>/preprocess.json``)."""
     return {
         "rows_in": int(len(reviews) + len(duplicates)),
+        "dedupe_key": list(dedupe_key),
         "duplicates_removed": int(len(duplicates)),
         "rows_out": int(len(reviews)),
         "split": {s: int((split == s).sum()) for s in SPLITS},

@@ -28,8 +28,13 @@ The contract, per row (a row that breaks it is quarantined with a reason from
 - ``rating`` is a number or numeric text (not a boolean) from 1 to 5, or on the declared
   ``rating_scale`` (mapped linearly onto 1-5, nearest star, halves up) or a key of
   ``rating_map`` (source value as text -> stars);
-- ``timestamp`` (unix seconds or a date) and the vote counts (non-negative integers) may be
-  empty; a value that does not parse is ``bad_value``.
+- ``timestamp`` (unix seconds or a date) and the vote counts (non-negative integers; ``"1,341"``
+  with thousands separators is 1341) are optional: a value that does not parse becomes null,
+  is counted per field in ``optional_nulled`` and never decides a row's fate, unless the
+  dataset block sets ``strict_optional: true`` (then the row is quarantined as ``bad_value``);
+- a text of only whitespace and invisible format characters (U+200B, U+FEFF, ...) is
+  ``missing_text``; control characters (NUL, ...; not tab or newline) are removed from texts
+  and titles and counted in ``control_characters_removed``.
 
 A file that cannot be used at all raises :class:`DataLoadError`, whose first line names the
 file, the line or field, what was expected and how to fix it: a missing file, a directory, an
@@ -50,6 +55,8 @@ import gzip
 import io
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +111,12 @@ EXAMPLES_PER_REASON = 3
 TEXT_COLUMNS = ("title", "text")
 ID_COLUMNS = ("review_id", "user_id", "item_id")
 PARSED_COLUMNS = ("rating", "timestamp", "helpful_votes", "total_votes")
+#: Optional fields: a value that does not parse becomes null (counted), never costs the review
+OPTIONAL_COLUMNS = ("timestamp", "helpful_votes", "total_votes")
+#: Control characters removed from texts and titles (tab, newline and carriage return stay)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LATEST = pd.Timestamp.max.tz_localize("UTC")  # the range a nanosecond timestamp can hold
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")  # "1,341": a count with thousands separators
 _ABSENT = object()
 _FIX_HINTS = {
     "unparsable_line": "check the file's format (datasets.{name}.format: csv or jsonl)",
@@ -169,7 +182,7 @@ def _open_text_lines(path: Path) -> Iterator[bytes]:
 
 
 def _read_jsonl(
-    path: Path, name: str, wanted: dict[str, str]
+    path: Path, shown: str, name: str, wanted: dict[str, str]
 ) -> Iterator[tuple[int, dict | None, str | None, str]]:
     """Yield ``(line_no, record, reason, raw)``; reason is set when the line is unusable.
 
@@ -177,7 +190,7 @@ def _read_jsonl(
     only when a field it maps or keeps holds them (or the line is not JSON at all). After the
     last line, a mapped field that no record has is an error naming the fields that exist.
     """
-    line_no, found, fields = 0, set(), {}
+    line_no, found, fields, first = 0, set(), {}, True
     try:
         for line_no, line in enumerate(_open_text_lines(path), start=1):
             if line_no == 1 and line.startswith(codecs.BOM_UTF8):
@@ -185,6 +198,9 @@ def _read_jsonl(
             if not line.strip():
                 continue
             text = line.decode("utf-8", "surrogateescape")
+            if first:  # a JSON array file starts with "["
+                _reject_json_array(text, shown, line_no, name)
+                first = False
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as err:
@@ -201,20 +217,38 @@ def _read_jsonl(
             yield line_no, record, None, ""
     except (OSError, EOFError) as err:
         raise DataLoadError(
-            f"{path}: line {line_no + 1}: cannot read the file ({err}): it is damaged or "
+            f"{shown}: line {line_no + 1}: cannot read the file ({err}): it is damaged or "
             "truncated; fetch it again (`dvc pull`) or fix datasets."
             f"{name}.path"
         ) from err
     if fields:  # no parsed record at all: the quarantine rate tells
         for target, source in wanted.items():
             if source not in found:
-                shown = [_safe(f) for f in list(fields)[:30]] + (
+                listed = [_safe(f) for f in list(fields)[:30]] + (
                     ["..."] if len(fields) > 30 else []
                 )
                 raise DataLoadError(
-                    f"{path}: field '{source}' (mapped to '{target}') is in no record; the "
-                    f"records have the fields {shown}: fix the mapping in datasets.{name}"
+                    f"{shown}: field '{source}' (mapped to '{target}') is in no record; the "
+                    f"records have the fields {listed}: fix the mapping in datasets.{name}"
                 )
+
+
+def _reject_json_array(first: str, shown: str, line_no: int, name: str) -> None:
+    """A JSON array file (``[{...}, {...}]``) given where JSON Lines is expected: say so,
+    instead of quarantining the whole file as one unparsable line."""
+    if not first.lstrip().startswith("["):
+        return
+    try:
+        value = json.loads(first)
+    except json.JSONDecodeError:
+        value = None  # an array spread over several lines
+    if value is None or any(isinstance(v, dict) for v in value):
+        raise DataLoadError(
+            f"{shown}: line {line_no}: the file is a JSON array ([{{...}}, ...]), but JSON Lines "
+            "(one JSON object per line) is expected: convert it, e.g. "
+            f"`jq -c '.[]' {Path(shown).name} > reviews.jsonl`, and point datasets.{name}.path "
+            "at the result"
+        )
 
 
 def _has_surrogates(value: str) -> bool:
@@ -236,7 +270,7 @@ def _safe(value: Any) -> str:
 
 
 def _read_csv(
-    path: Path, name: str, wanted: dict[str, str]
+    path: Path, shown: str, name: str, wanted: dict[str, str]
 ) -> Iterator[tuple[int, dict | None, str | None, str]]:
     """Yield ``(start_line, record, reason, raw)`` for each CSV record after the header;
     first check that every mapped source column is in the header (clear error otherwise)."""
@@ -244,7 +278,7 @@ def _read_csv(
         raw = b"".join(_open_text_lines(path))
     except (OSError, EOFError) as err:
         raise DataLoadError(
-            f"{path}: cannot read the file ({err}): it is damaged or truncated; fetch it again "
+            f"{shown}: cannot read the file ({err}): it is damaged or truncated; fetch it again "
             f"(`dvc pull`) or fix datasets.{name}.path"
         ) from err
     text = raw.decode("utf-8", "surrogateescape")
@@ -254,21 +288,21 @@ def _read_csv(
     try:
         header = next(reader, [])
     except csv.Error as err:
-        raise DataLoadError(f"{path}: line 1: cannot parse the header: {err}") from err
+        raise DataLoadError(f"{shown}: line 1: cannot parse the header: {err}") from err
     if not "".join(header).strip():
         raise DataLoadError(
-            f"{path}: line 1: empty file, expected a header row naming the columns "
+            f"{shown}: line 1: empty file, expected a header row naming the columns "
             f"(e.g. {','.join(wanted.values())})"
         )
     for target, source in wanted.items():
         if source not in header:
             raise DataLoadError(
-                f"{path}: line 1: column '{source}' (mapped to '{target}') is not in the header "
+                f"{shown}: line 1: column '{source}' (mapped to '{target}') is not in the header "
                 f"{[_safe(h) for h in header]}: fix the mapping in datasets.{name}"
             )
         if header.count(source) > 1:
             raise DataLoadError(
-                f"{path}: line 1: column '{source}' (mapped to '{target}') appears "
+                f"{shown}: line 1: column '{source}' (mapped to '{target}') appears "
                 f"{header.count(source)} times in the header: rename one of them"
             )
     start = reader.line_num + 1
@@ -279,7 +313,7 @@ def _read_csv(
             return
         except csv.Error as err:
             raise DataLoadError(
-                f"{path}: line {start}: cannot parse CSV ({err}): fix that record"
+                f"{shown}: line {start}: cannot parse CSV ({err}): fix that record"
             ) from err
         if row:
             if len(row) != len(header):
@@ -305,6 +339,12 @@ def _lookup(record: dict, source: str, default: Any = None) -> Any:
     return node
 
 
+def _has_content(value: str) -> bool:
+    """Whether a text holds a visible character, not only whitespace and invisible format
+    characters (zero-width space U+200B, byte-order mark U+FEFF, ...)."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value)
+
+
 def _blank(series: pd.Series) -> pd.Series:
     return series.isna() | (series.astype("str").str.strip() == "")
 
@@ -315,12 +355,18 @@ def _to_number(series: pd.Series) -> pd.Series:
 
 
 def _to_timestamp(series: pd.Series) -> pd.Series:
+    """Unix seconds (numbers or numeric text) and dates (text) to UTC timestamps; NaT where a
+    value does not parse."""
     present = series.where(~_blank(series))
     numeric = pd.to_numeric(present.astype("object"), errors="coerce")
-    if numeric.notna().sum() == present.notna().sum():
-        stamps = pd.to_datetime(numeric, unit="s", utc=True, errors="coerce")
-    else:
-        stamps = pd.to_datetime(present.astype("object"), utc=True, errors="coerce", format="mixed")
+    stamps = pd.to_datetime(numeric, unit="s", utc=True, errors="coerce")
+    dates = present.notna() & numeric.isna()
+    if dates.any():
+        parsed = pd.to_datetime(
+            present[dates].astype("object"), utc=True, errors="coerce", format="mixed"
+        )
+        inside = parsed.between(pd.Timestamp.min.tz_localize("UTC"), _LATEST)  # "1;" is year 1
+        stamps[dates] = parsed.where(inside).astype("datetime64[ns, UTC]")
     return stamps.astype("datetime64[ns, UTC]")
 
 
@@ -368,24 +414,25 @@ def load_reviews(
     quarantined.
     """
     spec = resolve_adapter(cfg)
-    path = Path(spec["path"])
+    shown = spec["path"]  # messages name the path as written in params.yaml
+    path = Path(shown)
     if root is not None and not path.is_absolute():
         path = root / path
     if path.is_dir():
         raise DataLoadError(
-            f"{path}: is a directory, expected a review file (.csv or .jsonl, optionally .gz): "
+            f"{shown}: is a directory, expected a review file (.csv or .jsonl, optionally .gz): "
             f"fix datasets.{name}.path"
         )
     if not path.is_file():
         raise DataLoadError(
-            f"{path}: file not found (datasets.{name}.path): fix the path (relative to the "
+            f"{shown}: file not found (datasets.{name}.path): fix the path (relative to the "
             "project folder) or fetch the data (`dvc pull`)"
         )
     wanted = {**spec["columns"], **spec["keep"]}
     reader = _read_csv if spec["format"] == "csv" else _read_jsonl
 
     rows, bad = [], []
-    for line_no, record, reason, raw in reader(path, name, wanted):
+    for line_no, record, reason, raw in reader(path, shown, name, wanted):
         if reason:
             bad.append({"source_row": line_no, "reason": reason, "field": "", "value": raw})
             continue
@@ -395,17 +442,17 @@ def load_reviews(
     rows_read = len(rows) + len(bad)
     if rows_read == 0:
         holds = "a header and no rows" if spec["format"] == "csv" else "only blank lines"
-        raise DataLoadError(f"{path}: no records found: the file holds {holds}")
+        raise DataLoadError(f"{shown}: no records found: the file holds {holds}")
 
     table = pd.DataFrame(rows, columns=[*wanted, "source_row"], dtype=object)
-    reviews, flagged = _check_rows(table, name, spec)
+    reviews, flagged, cleaned = _check_rows(table, name, spec, cfg.strict_optional)
     quarantine = pd.DataFrame(
         bad + flagged, columns=["source_row", "reason", "field", "value"]
     ).sort_values("source_row", kind="stable", ignore_index=True)
-    reviews = _validated(reviews, path)
+    reviews = _validated(reviews, shown)
 
-    quality = quality_report(path, rows_read, reviews, quarantine)
-    _check_quarantine_rate(quality, quarantine, table, spec, path, name)
+    quality = quality_report(path, rows_read, reviews, quarantine, cleaned)
+    _check_quarantine_rate(quality, quarantine, table, spec, shown, name)
     if cfg.max_rows and len(reviews) > cfg.max_rows:
         keep = reviews.sample(n=int(cfg.max_rows), random_state=int(seed))
         reviews = keep.sort_values("source_row", ignore_index=True)
@@ -413,7 +460,7 @@ def load_reviews(
     return LoadResult(reviews, quarantine, quality)
 
 
-def _validated(reviews: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _validated(reviews: pd.DataFrame, shown: str) -> pd.DataFrame:
     """The pandera contract; a failure (a loader bug: bad rows are quarantined before) names
     the file and the source lines instead of positions after filtering."""
     import pandera.errors
@@ -427,7 +474,7 @@ def _validated(reviews: pd.DataFrame, path: Path) -> pd.DataFrame:
         )
         checks = sorted({f"{c}: {k}" for c, k in zip(cases["column"], cases["check"], strict=True)})
         raise DataLoadError(
-            f"{path}: line(s) {lines[:10]}: loaded rows break the canonical contract "
+            f"{shown}: line(s) {lines[:10]}: loaded rows break the canonical contract "
             f"({'; '.join(checks[:5])}); please report this with the file"
         ) from err
 
@@ -460,18 +507,25 @@ def _scaled_rating(raw: pd.Series, spec: dict[str, Any]) -> tuple[pd.Series, pd.
 
 
 def _check_rows(
-    table: pd.DataFrame, name: str, spec: dict[str, Any] | None = None
-) -> tuple[pd.DataFrame, list[dict]]:
-    """Coerce mapped columns to canonical types; return the valid rows and flagged ones.
+    table: pd.DataFrame, name: str, spec: dict[str, Any] | None = None, strict: bool = False
+) -> tuple[pd.DataFrame, list[dict], pd.DataFrame]:
+    """Coerce mapped columns to canonical types; return the valid rows, the flagged ones and
+    what was cleaned in the valid ones (see :func:`_cleaned`).
 
     The first reason that applies wins, in this order: ``non_utf8``, ``wrong_type``,
     ``missing_review_id``, ``missing_text``, ``rating_non_numeric``, ``rating_out_of_range``,
-    ``bad_value``, ``duplicate_review_id``.
+    ``bad_value`` (only when ``strict``: ``strict_optional``), ``duplicate_review_id``.
     """
+    spec = spec or {}
     flag = _Flags(table.index)
     table = _flag_encoding_and_types(table, flag)
-    out = _identity_and_text(table, name, spec or {}, flag)
-    _add_time_and_votes(out, table, flag)
+    stripped = _strip_controls(table)
+    out = _identity_and_text(table, name, spec, flag)
+    unusable = _add_time_and_votes(out, table)
+    if strict:
+        for column, mask in unusable.items():
+            flag(mask, "bad_value", column)
+        unusable = {}
     out["source_row"] = table["source_row"].astype("int64")
     for column in table.columns:
         if column not in CANONICAL_COLUMNS:
@@ -479,7 +533,45 @@ def _check_rows(
     # a duplicate id only counts against rows that are otherwise valid: the first valid one stays
     valid_ids = out["review_id"].where(flag.reason.isna())
     flag(valid_ids.notna() & valid_ids.duplicated(keep="first"), "duplicate_review_id", "review_id")
-    return out[flag.reason.isna()].reset_index(drop=True), flag.rows(table)
+    loaded = flag.reason.isna()
+    cleaned = _cleaned(table, loaded, stripped, unusable)
+    return out[loaded].reset_index(drop=True), flag.rows(table), cleaned
+
+
+def _strip_controls(table: pd.DataFrame) -> dict[str, pd.Series]:
+    """Remove control characters (NUL, ...) from texts and titles in place; return, per
+    column, which rows had any."""
+    stripped = {}
+    for column in TEXT_COLUMNS:
+        if column in table:
+            values = table[column]
+            has = values.map(lambda v: isinstance(v, str) and bool(_CONTROL.search(v)))
+            has = has.astype(bool)
+            table.loc[has, column] = values[has].map(lambda v: _CONTROL.sub("", v))
+            stripped[column] = has
+    return stripped
+
+
+def _cleaned(
+    table: pd.DataFrame,
+    loaded: pd.Series,
+    stripped: dict[str, pd.Series],
+    nulled: dict[str, pd.Series],
+) -> pd.DataFrame:
+    """One record per loaded row and field that was cleaned: ``control_characters_removed``
+    (text, title) or ``optional_nulled`` (an optional value that did not parse, now null)."""
+    rows = [
+        {
+            "source_row": int(table.at[i, "source_row"]),
+            "field": column,
+            "action": action,
+            "value": _safe(table.at[i, column])[:200],
+        }
+        for action, masks in (("control_characters_removed", stripped), ("optional_nulled", nulled))
+        for column, mask in masks.items()
+        for i in mask.index[mask & loaded]
+    ]
+    return pd.DataFrame(rows, columns=["source_row", "field", "action", "value"])
 
 
 class _Flags:
@@ -539,7 +631,8 @@ def _identity_and_text(
     else:
         review_id = name + "-" + table["source_row"].astype("str")
     text = table["text"] if "text" in table else pd.Series(None, index=table.index)
-    flag(_blank(text), "missing_text", "text")
+    no_content = text.map(lambda v: isinstance(v, str) and not _has_content(v)).astype(bool)
+    flag(_blank(text) | no_content, "missing_text", "text")
     stars, given = _scaled_rating(table["rating"], spec)
     flag(~given, "rating_non_numeric", "rating")
     flag(stars.isna(), "rating_out_of_range", "rating")
@@ -557,23 +650,35 @@ def _identity_and_text(
     return out
 
 
-def _add_time_and_votes(out: pd.DataFrame, table: pd.DataFrame, flag: _Flags) -> None:
-    """The timestamp and the helpfulness votes, flagging values that do not parse."""
+def _add_time_and_votes(out: pd.DataFrame, table: pd.DataFrame) -> dict[str, pd.Series]:
+    """The timestamp and the helpfulness votes (null where a value does not parse); return,
+    per optional column, the rows whose value was given but unusable."""
+    unusable = {}
     if "timestamp" in table:
         raw = table["timestamp"]
         wrong = ~raw.map(lambda v: _type_ok(v, "timestamp"))
         stamps = _to_timestamp(raw.where(~wrong))
-        flag((stamps.isna() & ~_blank(raw)) | wrong, "bad_value", "timestamp")
-        out["timestamp"] = stamps
+        unusable["timestamp"] = (stamps.isna() & ~_blank(raw)) | wrong
+        out["timestamp"] = stamps.where(~unusable["timestamp"])
     else:
         out["timestamp"] = pd.Series(pd.NaT, index=table.index, dtype="datetime64[ns, UTC]")
     for column in ("helpful_votes", "total_votes"):
         values = table[column] if column in table else pd.Series(None, index=table.index)
         wrong = ~values.map(lambda v, c=column: _type_ok(v, c))
-        numbers = _to_number(values.where(~wrong))
+        numbers = _to_number(values.where(~wrong).map(_without_separators))
         invalid = wrong | (numbers.isna() & ~_blank(values)) | (numbers < 0) | (numbers.mod(1) > 0)
-        flag(invalid, "bad_value", column)
+        invalid |= numbers >= 2**53  # beyond exact integers: no vote count
+        if column in table:
+            unusable[column] = invalid
         out[column] = numbers.where(~invalid).astype("Int64")
+    return unusable
+
+
+def _without_separators(value: Any) -> Any:
+    """``"1,341"`` (thousands separators, as in Amazon's 2018 files) -> ``"1341"``."""
+    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
+        return value.replace(",", "")
+    return value
 
 
 def _check_quarantine_rate(
@@ -581,7 +686,7 @@ def _check_quarantine_rate(
     quarantine: pd.DataFrame,
     table: pd.DataFrame,
     spec: dict[str, Any],
-    path: Path,
+    shown: str,
     name: str,
 ) -> None:
     """Fail when more than ``max_quarantine_rate`` of the rows is quarantined (a wrong
@@ -597,15 +702,15 @@ def _check_quarantine_rate(
     for why, count in top[:3]:
         first = quarantine[quarantine["reason"] == why].iloc[0]
         where = f"line {first['source_row']}"
-        shown = f"{first['field']} {first['value']!r}" if first["field"] else first["value"][:60]
-        parts.append(f"{why} {count:,} (e.g. {where}: {shown})")
+        value = f"{first['field']} {first['value']!r}" if first["field"] else first["value"][:60]
+        parts.append(f"{why} {count:,} (e.g. {where}: {value})")
     hint = _FIX_HINTS.get(top[0][0], "check datasets.{name}").format(name=name)
     if top[0][0] == "rating_out_of_range":
         ratings = table["rating"]
         numbers = _to_number(ratings.where(ratings.map(lambda v: _type_ok(v, "rating"))))
         hint = f"ratings span {numbers.min():g} to {numbers.max():g}: {hint}"
     raise DataLoadError(
-        f"{path}: {quality['rows_quarantined']:,} of {quality['rows_read']:,} rows "
+        f"{shown}: {quality['rows_quarantined']:,} of {quality['rows_read']:,} rows "
         f"({quality['quarantine_rate']:.0%}) quarantined, more than "
         f"datasets.{name}.max_quarantine_rate = {limit}: {'; '.join(parts)}. Fix: {hint}; "
         "or raise max_quarantine_rate"
@@ -613,14 +718,24 @@ def _check_quarantine_rate(
 
 
 def quality_report(
-    path: Path, rows_read: int, reviews: pd.DataFrame, quarantine: pd.DataFrame
+    path: Path,
+    rows_read: int,
+    reviews: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    cleaned: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Counts per quarantine reason with a few examples; ``read = loaded + quarantined``."""
+    """Counts per quarantine reason with a few examples (``read = loaded + quarantined``),
+    and what was cleaned in loaded rows: optional values nulled (per field, with examples)
+    and texts or titles with control characters removed."""
     counts = quarantine["reason"].value_counts()
     examples = {
         reason: group.head(EXAMPLES_PER_REASON).to_dict(orient="records")
         for reason, group in quarantine.groupby("reason", sort=True)
     }
+    if cleaned is None:
+        cleaned = pd.DataFrame(columns=["source_row", "field", "action", "value"])
+    nulled = cleaned[cleaned["action"] == "optional_nulled"]
+    stripped = cleaned[cleaned["action"] == "control_characters_removed"]
     return {
         "file": path.name,
         "rows_read": int(rows_read),
@@ -630,6 +745,14 @@ def quality_report(
         "by_reason": {r: int(counts.get(r, 0)) for r in QUARANTINE_REASONS},
         "examples": {
             r: [{k: _plain(v) for k, v in e.items()} for e in ex] for r, ex in examples.items()
+        },
+        "optional_nulled": {c: int((nulled["field"] == c).sum()) for c in OPTIONAL_COLUMNS},
+        "optional_nulled_examples": {
+            column: group[["source_row", "value"]].head(EXAMPLES_PER_REASON).to_dict("records")
+            for column, group in nulled.groupby("field", sort=True)
+        },
+        "control_characters_removed": {
+            c: int((stripped["field"] == c).sum()) for c in TEXT_COLUMNS
         },
         "n_users": int(reviews["user_id"].nunique()),
         "n_items": int(reviews["item_id"].nunique()),

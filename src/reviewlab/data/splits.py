@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-STRATEGIES = ("stratified", "temporal", "cold_start_user")
+STRATEGIES = ("stratified", "temporal", "cold_start_user", "cold_start_item")
+#: The column a grouped strategy keeps out of training for held-out rows
+GROUPED = {"cold_start_user": "user_id", "cold_start_item": "item_id"}
 SPLITS = ("train", "valid", "test")
 
 
@@ -21,7 +23,8 @@ def make_splits(
 
     - ``stratified``: random, stratified by rating.
     - ``temporal``: the newest ``test_frac`` rows are test, the ``valid_frac`` before them valid.
-    - ``cold_start_user``: test and validation users never appear in train.
+    - ``cold_start_user`` / ``cold_start_item``: test and validation users (items) never
+      appear in train (groups drawn at random, so the split sizes are approximate).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"split.strategy '{strategy}' is not one of {STRATEGIES}")
@@ -48,20 +51,29 @@ def make_splits(
         n_test, n_valid = round(n * test_frac), round(n * valid_frac)
         test, valid = order[n - n_test :], order[n - n_test - n_valid : n - n_test]
     else:
-        if reviews["user_id"].isna().any():
-            raise ValueError("split.strategy 'cold_start_user' needs a user_id on every review")
-        groups = reviews["user_id"].to_numpy()
-        outer = GroupShuffleSplit(n_splits=1, test_size=test_frac, random_state=seed)
-        rest_pos, test_pos = next(outer.split(reviews.index, groups=groups))
-        inner = GroupShuffleSplit(
-            n_splits=1, test_size=valid_frac / (1 - test_frac), random_state=seed
-        )
-        _, valid_pos = next(inner.split(rest_pos, groups=groups[rest_pos]))
-        test = reviews.index[test_pos]
-        valid = reviews.index[rest_pos[valid_pos]]
+        test, valid = _grouped(reviews, GROUPED[strategy], strategy, valid_frac, test_frac, seed)
     labels[test] = "test"
     labels[valid] = "valid"
     return labels.astype(pd.CategoricalDtype(SPLITS, ordered=True))
+
+
+def _grouped(
+    reviews: pd.DataFrame,
+    column: str,
+    strategy: str,
+    valid_frac: float,
+    test_frac: float,
+    seed: int,
+) -> tuple[pd.Index, pd.Index]:
+    """Test and validation rows drawn as whole groups of ``column`` (users or items)."""
+    if reviews[column].isna().any():
+        raise ValueError(f"split.strategy '{strategy}' needs a {column} on every review")
+    groups = reviews[column].to_numpy()
+    outer = GroupShuffleSplit(n_splits=1, test_size=test_frac, random_state=seed)
+    rest_pos, test_pos = next(outer.split(reviews.index, groups=groups))
+    inner = GroupShuffleSplit(n_splits=1, test_size=valid_frac / (1 - test_frac), random_state=seed)
+    _, valid_pos = next(inner.split(rest_pos, groups=groups[rest_pos]))
+    return reviews.index[test_pos], reviews.index[rest_pos[valid_pos]]
 
 
 def split_summary(reviews: pd.DataFrame, split: pd.Series) -> pd.DataFrame:

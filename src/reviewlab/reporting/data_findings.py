@@ -95,6 +95,7 @@ def ingest(result: Any) -> Findings:
         if missing == 0
         else f"{missing:,} rows are unaccounted for: rows read ≠ loaded + quarantined.",
         _quarantine_reasons(q),
+        *_cleaning(q),
         _entities(q),
     ]
     kept = q.get("rows_subsampled_to", loaded)
@@ -121,6 +122,23 @@ def _quarantine_reasons(q: dict[str, Any]) -> str:
         return "No row broke the contract."
     listed = ", ".join(f"{n:,} {_words(r)}" for r, n in reasons.items())
     return f"Quarantine reasons: {listed}."
+
+
+def _cleaning(q: dict[str, Any]) -> list[str]:
+    """What was cleaned in loaded rows, where anything was."""
+    lines = []
+    nulled = {f: n for f, n in q["optional_nulled"].items() if n}
+    if nulled:
+        listed = ", ".join(f"{_words(f)} {n:,}" for f, n in nulled.items())
+        lines.append(
+            f"Optional values that did not parse were set to null, keeping their reviews: "
+            f"{listed} (`strict_optional: true` would quarantine these rows instead)."
+        )
+    stripped = {f: n for f, n in q["control_characters_removed"].items() if n}
+    if stripped:
+        listed = ", ".join(f"{_count(n, _words(f))}" for f, n in stripped.items())
+        lines.append(f"Control characters (NUL, ...) were removed from {listed}.")
+    return lines
 
 
 def _entities(q: dict[str, Any]) -> str:
@@ -224,7 +242,8 @@ def preprocess(result: Any) -> Findings:
     suspicious = corr.index[corr.abs() > SUSPICIOUS_CORRELATION].tolist()
     spread = _share_spread(splits)
     summary = [
-        f"De-duplication removed {r['duplicates_removed']:,} exact repeats "
+        f"De-duplication on ({', '.join(r['dedupe_key'])}) removed "
+        f"{_count(r['duplicates_removed'], 'exact repeat')} "
         f"({r['rows_in']:,} → {r['rows_out']:,} rows).",
         _split_sizes(r, splits, spread),
         _seen_in_train(r, result.features.table),
@@ -340,6 +359,8 @@ def _verdict(report: dict[str, Any]) -> str:
 def _shared_meaning(strategy: str) -> str:
     if strategy == "cold_start_user":
         return "a cold_start_user split must have no held-out review by a training user"
+    if strategy == "cold_start_item":
+        return "a cold_start_item split must have no held-out review of a training item"
     return f"expected under the {strategy} split: history features rely on it"
 
 
@@ -381,6 +402,11 @@ def audit_checks(report: dict[str, Any]) -> pd.DataFrame:
             "held-out reviews by training users",
             f"{shared['user_id_shared'].sum():,} of {held_out:,}",
             "leakage under cold_start_user; expected otherwise (history features rely on it)",
+        ),
+        (
+            "held-out reviews of training items",
+            f"{shared['item_id_shared'].sum():,} of {held_out:,}",
+            "leakage under cold_start_item; expected otherwise (history features rely on it)",
         ),
         (
             "near duplicates of a training review",

@@ -13,10 +13,10 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.compose import dedupe_key, split_config
 from reviewlab.core.params import Params
 from reviewlab.data.audit import assert_clean, run_audit
-from reviewlab.data.features import FeatureSet, deduplicate
-from reviewlab.data.splits import make_splits
+from reviewlab.data.features import FeatureSet, deduplicated_splits
 
 
 @dataclass
@@ -31,9 +31,10 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     folder = catalogue.features(dataset)
     stored = FeatureSet.load(folder)
     vectorizers = FeatureSet.load_vectorizers(folder)
-    reviews, _ = deduplicate(catalogue.load_reviews(dataset))
-    cfg = params.split
-    split = make_splits(reviews, cfg.strategy, cfg.valid_frac, cfg.test_frac, seed=params.seed)
+    cfg = split_config(params, dataset)
+    reviews, _, split = deduplicated_splits(
+        catalogue.load_reviews(dataset), dedupe_key(params, dataset), cfg, params.seed
+    )
     report, pairs = run_audit(
         reviews,
         split,

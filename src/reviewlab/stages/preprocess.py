@@ -1,7 +1,8 @@
 """Stage ``preprocess`` (per dataset): de-duplication, splits and features.
 
-Canonical table -> exact repeats removed, ``split`` labels, features with train-only
-statistics (:mod:`reviewlab.data.features`); writes ``artifacts/<dataset>/features`` and
+Canonical table -> exact repeats on the dataset's ``dedupe`` key removed, ``split`` labels
+(the dataset's ``split`` merged over the global one), features with train-only statistics
+(:mod:`reviewlab.data.features`); writes ``artifacts/<dataset>/features`` and
 ``metrics/<dataset>/preprocess.json``.
 """
 
@@ -13,9 +14,15 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
+from reviewlab.core.compose import dedupe_key, split_config
 from reviewlab.core.params import Params
-from reviewlab.data.features import FeatureSet, build_features, deduplicate, preprocess_report
-from reviewlab.data.splits import make_splits, split_summary
+from reviewlab.data.features import (
+    FeatureSet,
+    build_features,
+    deduplicated_splits,
+    preprocess_report,
+)
+from reviewlab.data.splits import split_summary
 
 
 @dataclass
@@ -29,11 +36,12 @@ class Result:
 def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
     """Split and featurise ``dataset``; write its features and ``preprocess.json``."""
     catalogue = catalogue or Catalogue()
-    reviews, duplicates = deduplicate(catalogue.load_reviews(dataset))
-    cfg = params.split
-    split = make_splits(reviews, cfg.strategy, cfg.valid_frac, cfg.test_frac, seed=params.seed)
+    key = dedupe_key(params, dataset)
+    reviews, duplicates, split = deduplicated_splits(
+        catalogue.load_reviews(dataset), key, split_config(params, dataset), params.seed
+    )
     features, vectorizers = build_features(reviews, split, params.features)
     features.save(catalogue.features(dataset), vectorizers)
-    report = preprocess_report(reviews, duplicates, split, features)
+    report = preprocess_report(reviews, duplicates, split, features, key)
     catalogue.write_metric(dataset, "preprocess", report)
     return Result(features, duplicates, split_summary(reviews, split), report)
