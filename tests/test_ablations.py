@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.core.compose import deep_merge, nested, variant_config
+from reviewlab.core.compose import deep_merge, variant_config
 from reviewlab.core.config import load_params
 from reviewlab.core.io import write_json
-from reviewlab.core.params import ParamsError, RobustnessParams
+from reviewlab.core.params import RobustnessParams
 from reviewlab.data.robustness import perturb, perturb_texts, typo
-from reviewlab.models.ablations import noise_subset, sweep_configs
+from reviewlab.models.ablations import noise_subset
 from reviewlab.reporting import ablations as ar
 from tests.conftest import evaluation_block
 
@@ -50,20 +50,6 @@ def test_every_committed_variant_resolves_on_the_shared_budget():
     assert variant_config(params, "plain").input.max_length == budget["input"]["max_length"]
     with pytest.raises(KeyError, match="ablations.variants.nope is not defined"):
         variant_config(params, "nope")
-
-
-def test_sweep_keys_are_nested_and_checked_before_any_training():
-    assert nested("adversarial.epsilon", 0.1) == {"adversarial": {"epsilon": 0.1}}
-    assert nested("head", "binary") == {"head": "binary"}
-    params = load_params()
-    with pytest.raises(KeyError, match=r"adversarial\.epsilonn is not a finetune parameter"):
-        sweep_configs(params, "fgm", "adversarial.epsilonn", [0.1])
-    zero_step = r"(?s)sweep pgd with adversarial\.alpha=0:.*alpha must be > 0"
-    with pytest.raises(ParamsError, match=zero_step):
-        sweep_configs(params, "pgd", "adversarial.alpha", [0.02, 0])
-    configs = sweep_configs(params, "fgm", "adversarial.epsilon", [0.01, 1])
-    assert [c.adversarial.epsilon for c in configs] == [0.01, 1]
-    assert all(c.name == "fgm" and c.adversarial.method == "fgm" for c in configs)
 
 
 def test_noise_is_seeded_per_row_and_scales_with_level():
@@ -185,6 +171,7 @@ def _grid_params(grid: dict, n_bootstrap: int):
         "valid_rows": 0,
         "train_rows": 0,
         "test_rows": None,
+        "tuning": {"variants": [], "trials": ["t1"], "seeds": [1], "space": {}},
         **grid,
         "robustness": {"seed": 0, "rows": None, **grid["robustness"]},
     }
@@ -301,14 +288,6 @@ def test_constant_floor_scores_the_test_rows_once():
         "majority": 5,
         "accuracy": 0.5,
     }
-
-
-def test_sweep_values_are_read_as_yaml_with_bare_exponents_as_numbers():
-    from reviewlab.cli import _yaml_value
-
-    assert _yaml_value("5e-5") == 5e-5 and _yaml_value("0") == 0 and _yaml_value("1.0") == 1.0
-    assert _yaml_value("fgm") == "fgm" and _yaml_value("null") is None
-    assert _yaml_value("[query, value]") == ["query", "value"]
 
 
 def test_findings_group_variants_by_verdict():

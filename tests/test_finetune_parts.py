@@ -316,7 +316,7 @@ def test_score_sets_predicts_in_order_and_reuses_encoded_sets():
     assert valid.rows["review_id"].tolist() == ["b", "a"] and valid.truth.tolist() == [2, 4]
     metrics = valid.metrics()
     assert metrics["n"] == 2 and metrics["mae"] == 0.25 and metrics["accuracy"] == 1.0
-    assert valid.raw_metrics()["rmse"] == pytest.approx(0.25)
+    assert metrics["rmse"] == pytest.approx(0.25)
 
 
 def test_runtime_keeps_the_key_order_of_each_stage():

@@ -22,6 +22,7 @@ import psutil
 import pytest
 import yaml
 
+from reviewlab.stages.declared import PIPELINES
 from tests.conftest import AMAZON, ROOT
 
 pytestmark = pytest.mark.slow
@@ -52,6 +53,18 @@ TINY = {
         "max_valid_rows": 20,
         "input": {"max_length": 64, "head_tokens": 32},
         "train": {"epochs": 1, "max_steps": 4, "batch_size": 16, "eval_every": 2},
+    },
+    "ablations.tuning": {  # two variants x two trials x one seed
+        "variants": ["plain", "fgm"],
+        "trials": ["t1", "t2"],
+        "seeds": [7],
+        "space": {
+            "plain": {"t1": {"train": {"lr": 1.0e-4}}, "t2": {"train": {"lr": 3.0e-4}}},
+            "fgm": {
+                "t1": {"adversarial": {"method": "fgm", "epsilon": 0.03}},
+                "t2": {"adversarial": {"method": "fgm", "epsilon": 0.3}},
+            },
+        },
     },
     "task_budget.test_rows": 40,
     "task_budget.valid_rows": 40,
@@ -194,6 +207,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
     run(["dvc", "config", "--local", "hydra.enabled", "false"], work)
     done = run(["dvc", "repro"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
     (work.parent / TERMINAL).write_text(done.stdout + done.stderr, encoding="utf-8")
+    run(["dvc", "repro", "tuning/dvc.yaml"], work, REVIEWLAB_TRACE_OPENS=str(work / TRACE))
     return work
 
 
@@ -298,6 +312,24 @@ def test_ablation_grid_and_report(tiny_repo):
     assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
 
 
+def test_tuning_pipeline_chooses_on_validation_and_reports(tiny_repo):
+    """`dvc repro tuning/dvc.yaml`: every candidate x seed scored on validation only, the
+    table with each variant's choice, and a report that says whether params hold it."""
+    runs = sorted((tiny_repo / "metrics/amazon/tuning").glob("*.json"))
+    assert [p.stem for p in runs] == ["fgm-t1-7", "fgm-t2-7", "plain-t1-7", "plain-t2-7"]
+    one = json.loads(runs[0].read_text())
+    assert set(one) >= {"valid", "selected", "training", "candidate", "budget"}
+    assert "test" not in one and one["valid"]["n"] == 20  # ablations.valid_rows
+    table = json.loads((tiny_repo / "metrics/amazon/tuning.json").read_text())
+    for variant in ("plain", "fgm"):
+        entry = table["variants"][variant]
+        means = {t: v["mean"] for t, v in entry["trials"].items()}
+        assert entry["chosen"] == min(means, key=means.get)
+        assert not entry["stale"]
+    page = (tiny_repo / "reports/amazon/tuning.html").read_text()
+    assert "Equal tuning" in page and "valid RMSE" in page
+
+
 def test_studies_run_and_report(tiny_repo):
     for task in ("recommended", "polarity", "age_group"):
         payload = json.loads((tiny_repo / f"metrics/tasks/{task}.json").read_text())
@@ -344,7 +376,7 @@ def _declared(repo: Path) -> dict[str, list[str]]:
 
 
 #: Files any stage may open: the pipeline's own files, caches and tools' state.
-ANYWHERE = ("params.yaml", "dvc.yaml", ".gitignore", ".dvcignore", TRACE)
+ANYWHERE = ("params.yaml", *PIPELINES, ".gitignore", ".dvcignore", TRACE)
 ANYWHERE_UNDER = (".git/", ".dvc/", "src/", "artifacts/.cache/")
 
 
@@ -397,7 +429,9 @@ def test_editing_metric_code_makes_every_metric_stage_stale(tiny_repo):
         status = json.loads(run(["dvc", "status", "--json"], tiny_repo).stdout)
     finally:
         module.write_text(original)
-    assert expected <= set(status), sorted(expected - set(status))
+    stale = {name.rpartition(":")[2] for name in status}  # "tuning/dvc.yaml:tune@..."
+    assert any(a.startswith("tune@") for a in expected)
+    assert expected <= stale, sorted(expected - stale)
 
 
 def test_cross_variant_duplicates_fail_the_audit_naming_the_fix(tiny_repo):
@@ -432,12 +466,12 @@ def test_nothing_left_to_reproduce(tiny_repo):
 
 def test_executed_notebooks_pass_nbval(tiny_repo):
     executed = sorted((tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
-    # 7 per-dataset stages x 3 datasets + ablations + 3 studies + report
-    assert len(executed) == 26
+    # 7 per-dataset stages x 3 datasets + ablations + tuning + 3 studies + report
+    assert len(executed) == 27
     # every notebook once: the per-dataset stages run the same notebook with other parameters
     # (their clothing and shop copies ran without error in the repro), so re-run amazon's
     notebooks = [str(p) for p in executed if p.parts[-3] not in ("clothing", "shop")]
-    assert len(notebooks) == 12
+    assert len(notebooks) == 13
     run(
         [
             sys.executable,

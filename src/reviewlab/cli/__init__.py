@@ -45,8 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     stage = sub.add_parser("stage", help="run one instance of a dvc.yaml stage", parents=[debug])
     stage.add_argument("name", help="a stage of dvc.yaml (its module: reviewlab.stages.<name>)")
     stage.add_argument("key", nargs="?", help="the foreach key (dataset or task) of the stage")
-    stage.add_argument("--variant", help="matrix axis of `ablate`: a key of ablations.variants")
-    stage.add_argument("--seed", type=int, help="matrix axis of `ablate`: one of ablations.seeds")
+    stage.add_argument("--variant", help="matrix axis of `ablate` and `tune`: a variant")
+    stage.add_argument("--trial", help="matrix axis of `tune`: one of ablations.tuning.trials")
+    stage.add_argument("--seed", type=int, help="matrix axis of `ablate` and `tune`: a seed")
     validate = sub.add_parser(
         "validate", help="check params.yaml against the typed schema", parents=[debug]
     )
@@ -76,17 +77,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time the project default's rung alone (printed, bench/results.* left as they are)",
     )
-    tune = sub.add_parser(
-        "sweep",
-        help="validation-only sweep of one setting of an ablation variant (no test rows)",
-        parents=[debug],
-    )
-    tune.add_argument("--variant", required=True, help="a key of ablations.variants")
-    tune.add_argument("--key", required=True, help="dotted finetune key, e.g. adversarial.epsilon")
-    tune.add_argument("--values", required=True, nargs="+", help="YAML values to try")
-    tune.add_argument("--seeds", type=int, nargs="+", default=[1])
-    tune.add_argument("--valid-rows", type=int, default=500)
-    tune.add_argument("--output", type=Path, help="JSON file for the table (default: print only)")
     return parser
 
 
@@ -185,7 +175,8 @@ def _yaml_line(file: Path, dotted: str) -> int | None:
 def _stage(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.cli.runner import run_stage
 
-    matrix = {k: v for k, v in (("variant", args.variant), ("seed", args.seed)) if v is not None}
+    axes = (("variant", args.variant), ("trial", args.trial), ("seed", args.seed))
+    matrix = {k: v for k, v in axes if v is not None}
     result = run_stage(args.name, args.key, **matrix)
     if isinstance(result, Path):  # the report written; a module stage's result is in its files
         print(result)
@@ -221,34 +212,6 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from reviewlab.core.artifacts import Catalogue
-    from reviewlab.core.config import load_params
-    from reviewlab.core.io import write_json
-    from reviewlab.models.ablations import sweep, sweep_configs
-    from reviewlab.models.finetune.data import training_frame
-
-    params, catalogue = load_params(), Catalogue()
-    dataset = params.ablations.dataset
-    values = [_yaml_value(v) for v in args.values]
-    configs = sweep_configs(params, args.variant, args.key, values)  # checked before training
-    table = sweep(
-        training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset)),
-        values,
-        configs,
-        args.seeds,
-        args.valid_rows,
-        params.ablations.robustness.seed,
-        catalogue.cache("tokenised"),
-    )
-    print(table.to_string(index=False))
-    if args.output:
-        runs = table.to_dict(orient="records")
-        settings = {"variant": args.variant, "key": args.key, "valid_rows": args.valid_rows}
-        write_json(args.output, settings | {"runs": runs})
-    return 0
-
-
 def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.core.artifacts import Catalogue
     from reviewlab.models import bench as benchmark
@@ -275,19 +238,5 @@ HANDLERS = {
     "validate": _validate,
     "readme": _readme,
     "predict": _predict,
-    "sweep": _sweep,
     "bench": _bench,
 }
-
-
-def _yaml_value(text: str):
-    """A command-line value as YAML, with ``5e-5`` read as a number (YAML 1.1 wants ``5.0e-5``)."""
-    import yaml
-
-    value = yaml.safe_load(text)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value

@@ -106,6 +106,10 @@ class Catalogue:
     def ablation_metric(self, dataset: str, variant: str, seed: int) -> Path:
         return self.metric(f"{dataset}/ablations", f"{variant}-{seed}")
 
+    def tuning_metric(self, dataset: str, variant: str, trial: str, seed: int) -> Path:
+        """One tuning run's validation metrics (stage ``tune``)."""
+        return self.metric(f"{dataset}/tuning", f"{variant}-{trial}-{seed}")
+
     # ---- notebooks and reports -----------------------------------------------------------
     def index_page(self) -> Path:
         """``reports/index.html``, the front page the ``report`` stage writes (stage reports

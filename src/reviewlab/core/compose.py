@@ -29,15 +29,6 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any], where: str) -> di
     return merged
 
 
-def nested(dotted: str, value: Any) -> dict[str, Any]:
-    """``"a.b"``, 1 -> ``{"a": {"b": 1}}``."""
-    *parents, last = dotted.split(".")
-    tree: dict[str, Any] = {last: value}
-    for key in reversed(parents):
-        tree = {key: tree}
-    return tree
-
-
 def merged_finetune(
     base: FinetuneParams, *layers: tuple[dict[str, Any] | None, str]
 ) -> FinetuneParams:
@@ -70,6 +61,20 @@ def variant_config(params: Params, variant: str) -> FinetuneParams:
         params.finetune,
         (grid.budget, "ablations.budget"),
         (grid.variants[variant], f"ablations.variants.{variant}"),
+        ({"name": variant}, "ablations"),
+    )
+
+
+def trial_config(params: Params, variant: str, trial: str) -> FinetuneParams:
+    """The config of one tuning candidate: finetune <- budget <- the candidate (which sets all
+    of the variant's own settings, so the variant's entry in ``ablations.variants`` can take
+    the chosen candidate without changing what was tuned)."""
+    grid = params.ablations
+    candidate = grid.tuning.space[variant][trial]
+    return merged_finetune(
+        params.finetune,
+        (grid.budget, "ablations.budget"),
+        (candidate, f"ablations.tuning.space.{variant}.{trial}"),
         ({"name": variant}, "ablations"),
     )
 

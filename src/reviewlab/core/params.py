@@ -319,6 +319,27 @@ class RobustnessParams(Block):
     levels: dict[str, Annotated[Real, Field(gt=0, le=1)]]
 
 
+class TuningParams(Block):
+    """Equal tuning of the grid's variants (stage ``tune``): every variant in ``variants`` has
+    one candidate (a partial ``finetune`` block over the budget) per trial."""
+
+    variants: list[str]
+    trials: Annotated[list[str], Field(min_length=1)]
+    seeds: Annotated[list[int], Field(min_length=1)]
+    space: dict[str, dict[str, dict[str, Any]]]
+
+    @model_validator(mode="after")
+    def _same_trials_everywhere(self) -> TuningParams:
+        for variant in self.variants:
+            given = sorted(self.space.get(variant, {}))
+            if given != sorted(self.trials):
+                raise ValueError(
+                    f"tuning.space.{variant}: needs one candidate per trial {self.trials} "
+                    f"(the same budget for every variant), got {given}"
+                )
+        return self
+
+
 class AblationParams(Block):
     dataset: str
     seeds: Annotated[list[int], Field(min_length=1)]
@@ -331,13 +352,15 @@ class AblationParams(Block):
     robustness: RobustnessParams
     variants: dict[str, dict[str, Any] | None]  # every defined variant (the catalogue)
     grid: Annotated[list[str], Field(min_length=1)]  # the variants this profile runs
+    tuning: TuningParams
 
     @model_validator(mode="after")
     def _names_exist(self) -> AblationParams:
         names = set(self.variants)
         if self.reference not in self.grid:
             raise ValueError(f"the reference '{self.reference}' must be in the grid {self.grid}")
-        for name in [*self.grid, self.reference, *self.compare, *self.compare.values()]:
+        tuned = self.tuning.variants
+        for name in [*self.grid, self.reference, *self.compare, *self.compare.values(), *tuned]:
             if name not in names:
                 raise ValueError(f"variant '{name}' is not defined (known: {sorted(names)})")
         return self

@@ -4,8 +4,8 @@ noisy copies of a fixed part of that subset.
 
 A variant is a partial ``finetune`` block: ``finetune`` <- ``ablations.budget`` <- variant,
 merged key by key (:func:`reviewlab.core.compose.variant_config`). One run (stage ``ablate``,
-a DVC matrix over variant x seed) is :func:`run_variant`; :func:`sweep` chooses a variant's
-setting on validation rows only.
+a DVC matrix over variant x seed) is :func:`run_variant`; one tuning run (stage ``tune``,
+validation rows only) is :func:`tune_trial`.
 """
 
 from __future__ import annotations
@@ -19,21 +19,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
-from reviewlab.core.compose import merged_finetune, nested, variant_config
 from reviewlab.core.evaluation import evaluate_split
 from reviewlab.core.params import (
     AblationParams,
     FinetuneParams,
-    Params,
-    ParamsError,
     RobustnessParams,
-    describe,
 )
 from reviewlab.core.runtime import hardware
 from reviewlab.data.robustness import perturb_texts
-from reviewlab.models.finetune.run import Scored, decode_on_valid, fit, runtime, score_sets
+from reviewlab.models.finetune.run import (
+    Scored,
+    convergence,
+    decode_on_valid,
+    fit,
+    runtime,
+    score_sets,
+)
 
 
 def fixed_rows(frame: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
@@ -142,43 +144,27 @@ def _predictions(name: str, scored: Scored) -> pd.DataFrame:
     )
 
 
-def sweep_configs(
-    params: Params, variant: str, key: str, values: list[Any]
-) -> list[FinetuneParams]:
-    """The config of ``variant`` with the ``finetune`` setting ``key`` (dotted) set to each of
-    ``values``; every one checked against the schema before anything trains."""
-    base = variant_config(params, variant)
-    configs = []
-    for value in values:
-        try:
-            configs.append(merged_finetune(base, (nested(key, value), "--key")))
-        except ValidationError as err:
-            raise ParamsError(describe(err, f"sweep {variant} with {key}={value!r}")) from None
-    return configs
-
-
-def sweep(
+def tune_trial(
     frame: pd.DataFrame,
-    values: list[Any],
-    configs: list[FinetuneParams],
-    seeds: list[int],
+    cfg: FinetuneParams,
+    seed: int,
     valid_rows: int | None,
     rows_seed: int,
     cache_dir: Path | None = None,
-) -> pd.DataFrame:
-    """Validation metrics of each config of :func:`sweep_configs` (one per value), trained on
-    ``frame`` with every seed and scored on ``valid_rows`` fixed validation rows (drawn with
-    ``rows_seed``): how a variant's setting is chosen without looking at the test split. One
-    row per value x seed."""
-    rows = []
-    for value, cfg in zip(values, configs, strict=True):
-        for seed in seeds:
-            with tempfile.TemporaryDirectory() as checkpoints:
-                fitted = fit(frame, cfg, seed, Path(checkpoints), cache_dir)
-            valid = fixed_rows(fitted.parts["valid"], valid_rows, rows_seed)
-            metrics = score_sets(fitted, {"valid": valid})["valid"].raw_metrics()
-            rows.append(
-                {"value": value, "seed": seed, "train_seconds": round(fitted.train_seconds, 1)}
-                | {m: round(float(v), 4) for m, v in metrics.items()}
-            )
-    return pd.DataFrame(rows)
+) -> dict[str, Any]:
+    """Train one tuning candidate (``cfg``) with ``seed`` on ``frame`` and score ``valid_rows``
+    fixed validation rows (null: all; drawn with ``rows_seed``) - never the test split.
+    Returns the validation metrics, the selected checkpoint (converged or not), the training
+    summary and the training seconds."""
+    with tempfile.TemporaryDirectory() as checkpoints:
+        fitted = fit(frame, cfg, seed, Path(checkpoints), cache_dir)
+    valid = fixed_rows(fitted.parts["valid"], valid_rows, rows_seed)
+    scored = score_sets(fitted, {"valid": valid})
+    if cfg.head == "regression":  # classes from validation cut-points, like the grid's runs
+        decode_on_valid(scored)
+    return {
+        "valid": scored["valid"].metrics(),
+        "selected": convergence(fitted.trainer),
+        "training": training_summary(fitted.trainer.state.log_history),
+        "train_seconds": round(fitted.train_seconds, 1),
+    }

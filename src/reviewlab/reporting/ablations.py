@@ -603,3 +603,49 @@ def readme_block(grids: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> str
         f"**{dataset}**: " + markdown(summary, runtime)
         for dataset, (summary, runtime) in grids.items()
     )
+
+
+# ---- equal tuning (stage `tuning`) -------------------------------------------------------
+
+
+def candidate_label(candidate: dict[str, Any]) -> str:
+    """A tuning candidate as its settings: ``adversarial.epsilon=0.1, ...`` (method omitted)."""
+    flat = flatten(candidate)
+    return ", ".join(f"{k}={v}" for k, v in flat.items() if not k.endswith(".method"))
+
+
+def choice_lines(choices: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    """One Markdown bullet per tuned variant: its choice, the validation RMSE of every
+    candidate, and whether ``ablations.variants`` holds the choice and the budget still holds."""
+    lines = []
+    for row in choices.itertuples(index=False):
+        trials = table[table["variant"] == row.variant]
+        scores = "; ".join(
+            f"{t.label} {t.mean:.4f}" + ("" if pd.isna(t.sd) else f" ± {t.sd:.4f}")
+            for t in trials.itertuples(index=False)
+        )
+        line = f"- **{row.variant}**: {candidate_label(row.candidate)} (valid RMSE: {scores})"
+        if row.stale:
+            line += "; **stale**: tuned on another budget than `ablations.budget`, re-run it"
+        elif not row.in_params:
+            line += f"; **not applied**: set `ablations.variants.{row.variant}` to it"
+        lines.append(line + ".")
+    return lines
+
+
+def tuning_plot(table: pd.DataFrame):
+    """Mean validation RMSE ± one sd per candidate, one panel per variant; choices filled."""
+    variants = list(dict.fromkeys(table["variant"]))
+    fig, axes = plt.subplots(1, len(variants), figsize=(2.6 * len(variants) + 1, 3.2), sharey=True)
+    for ax, variant in zip(np.atleast_1d(axes), variants, strict=True):
+        rows = table[table["variant"] == variant].reset_index(drop=True)
+        x = np.arange(len(rows))
+        ax.errorbar(x, rows["mean"], yerr=rows["sd"].fillna(0), fmt="none", ecolor="grey")
+        chosen = rows["chosen"].to_numpy()
+        ax.scatter(x[chosen], rows["mean"][chosen], color="tab:blue", zorder=3)
+        ax.scatter(x[~chosen], rows["mean"][~chosen], facecolors="white", edgecolors="tab:blue")
+        ax.set_xticks(x, rows["label"], rotation=30, ha="right", fontsize=8)
+        ax.set_title(variant)
+    np.atleast_1d(axes)[0].set_ylabel("validation RMSE (lower is better)")
+    fig.tight_layout()
+    return fig

@@ -24,10 +24,19 @@ _VAR = re.compile(r"\$\{([^}]+)\}")
 TRACE_ENV = "REVIEWLAB_TRACE_OPENS"
 
 
+#: The pipelines: ``dvc.yaml`` (what ``dvc repro`` runs) and the grid's tuning, which
+#: ``dvc repro tuning/dvc.yaml`` runs (its stages work from the project root: ``wdir: ..``).
+PIPELINES = ("dvc.yaml", "tuning/dvc.yaml")
+
+
 def dvc_stages(root: Path | None = None) -> dict[str, Any]:
-    """The ``stages:`` block of dvc.yaml, unresolved (``foreach`` / ``matrix`` templates)."""
+    """The ``stages:`` of every pipeline file, unresolved (``foreach`` / ``matrix`` templates)."""
     root = root or project_root()
-    return yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    stages: dict[str, Any] = {}
+    for name in PIPELINES:
+        if (root / name).is_file():
+            stages |= yaml.safe_load((root / name).read_text(encoding="utf-8"))["stages"]
+    return stages
 
 
 def resolve(

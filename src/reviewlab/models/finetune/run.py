@@ -4,8 +4,8 @@
 (:func:`~reviewlab.models.finetune.data.training_frame`) and selects on validation.
 :func:`score_sets` predicts named sets of rows with the fitted model (:class:`Scored`: rows in
 prediction order, estimate, class, true label, seconds) and :func:`runtime` reports training
-and scoring cost with peak memory. The ``finetune``, ``ablate`` and ``task`` stages and the
-sweep all score through them; :func:`evaluate_finetune` is the ``finetune`` stage's report.
+and scoring cost with peak memory. The ``finetune``, ``ablate``, ``tune`` and ``task``
+stages all score through them; :func:`evaluate_finetune` is the ``finetune`` stage's report.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from reviewlab.core.evaluation import evaluate_split, score
+from reviewlab.core.evaluation import evaluate_split
 from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
 from reviewlab.core.params import FinetuneParams
 from reviewlab.core.runtime import peak_rss_gib
@@ -310,10 +310,6 @@ class Scored:
         return evaluate_split(
             self.estimate, self.truth.astype(np.int64), self.classes.astype(np.int64), ci=ci
         )
-
-    def raw_metrics(self) -> dict[str, float]:
-        """Rating metrics, unrounded."""
-        return score(self.estimate, self.truth.astype(np.int64), self.classes.astype(np.int64))
 
 
 def score_sets(
