@@ -278,8 +278,9 @@ def test_run_fingerprint_tracks_config_seed_and_rows():
     changed = {"train": parts["train"].assign(rating=[1, 4])}
     assert base != run_fingerprint(CFG, 1, changed)
     # the config is hashed as params.yaml spells it (with the dataset the stage composing the
-    # config sets, none here): the same digest as its plain mapping
-    plain = {**FINETUNE, "dataset": None}
+    # config sets, none here, and the seeds it trains, by default the global one): the same
+    # digest as its plain mapping
+    plain = {**FINETUNE, "dataset": None, "seeds": None}
     digest = hashlib.sha256(json.dumps([plain, 1], sort_keys=True, default=str).encode())
     digest.update(pd.util.hash_pandas_object(parts["train"], index=False).to_numpy().tobytes())
     assert base == digest.hexdigest()

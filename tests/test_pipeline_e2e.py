@@ -192,6 +192,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
             "timestamp": "Posted",
         },
         "dedupe": ["user_id", "text"],  # one copy of a user's text across product variants
+        "finetune": {"seeds": [3, 4]},  # a fine-tune reported as the mean of its seeds
     }
     for dotted, value in TINY.items():
         _set(params, dotted, value)
@@ -310,6 +311,20 @@ def test_ablation_grid_and_report(tiny_repo):
     noisy = set(predictions.loc[predictions["set"] == "noise_25", "review_id"])
     assert noisy <= set(predictions.loc[predictions["set"] == "test", "review_id"])
     assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
+
+
+def test_a_seeded_finetune_reports_the_mean_of_its_seeds(tiny_repo):
+    payload = json.loads((tiny_repo / "metrics/shop/finetune.json").read_text())
+    entry = payload["models"]["finetune"]
+    assert entry["seeds"] == [3, 4] and [run["seed"] for run in entry["per_seed"]] == [3, 4]
+    assert entry["selected"]["saved_seed"] in (3, 4)
+    assert {"rmse_sd", "rmse_low", "rmse_high"} <= set(entry["test"])
+    assert all(c["seeds"] == 2 for c in payload["comparisons"]["vs_baselines"])
+    runtime = json.loads((tiny_repo / "metrics/shop/finetune_runtime.json").read_text())
+    assert runtime["seeds"] == 2
+    assert "mean of 2 seeds: 3, 4" in (tiny_repo / "reports/shop/finetune.html").read_text()
+    saved = pd.read_parquet(tiny_repo / "artifacts/shop/finetune/predictions.parquet")
+    assert not saved.duplicated(["split", "review_id"]).any()  # the saved seed's, once each
 
 
 def test_tuning_pipeline_chooses_on_validation_and_reports(tiny_repo):
@@ -498,7 +513,7 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     would simply restore the earlier complete run from its run cache)."""
     metrics = tiny_repo / "metrics/amazon/finetune.json"
     before = metrics.read_bytes()
-    checkpoints = tiny_repo / "artifacts/.cache/checkpoints/amazon-finetune"
+    checkpoints = tiny_repo / "artifacts/.cache/checkpoints/amazon-finetune-42"  # the seed
     proc = subprocess.Popen(
         ["dvc", "repro", "-f", "-s", "--no-run-cache", "finetune@amazon"],
         cwd=tiny_repo,

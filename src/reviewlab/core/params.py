@@ -297,6 +297,8 @@ class FinetuneParams(Block):
     freeze_encoder: bool = False
     max_train_rows: Positive | None
     max_valid_rows: Positive | None = None  # fixed seeded subset of validation (null: all)
+    #: a dataset's fine-tune trains once per seed and reports the mean (null: the global seed)
+    seeds: Annotated[list[int], Field(min_length=1)] | None = None
     class_weights: Literal["none", "balanced"] = "none"  # balanced: rare classes weigh more
     input: InputParams
     dropout: DropoutParams

@@ -84,8 +84,9 @@ def finetune(result: Any) -> Findings:
     by_length = errors_by(test, length_buckets(result.test_words), "words")
     runtime = result.runtime
     lines = [
-        f"Fine-tuned encoder: test RMSE {_rmse(tuned)}, accuracy "
-        f"{metric_with_ci(tuned['test'], 'accuracy')}, QWK {metric_with_ci(tuned['test'], 'qwk')}.",
+        f"Fine-tuned encoder{_seeds(tuned)}: test RMSE {_rmse(tuned)}, accuracy "
+        f"{metric_with_ci(tuned['test'], 'accuracy')}, QWK {metric_with_ci(tuned['test'], 'qwk')}"
+        f"{_spread(tuned['test'])}.",
         f"Best baseline (selected on validation): {best}, test RMSE {_rmse(base[best])}.",
         f"Largest error on {worst}-star reviews (n = {by_rating.loc[worst, 'n']}): RMSE "
         f"{by_rating.loc[worst, 'rmse']:.3f}, mean signed error "
@@ -93,7 +94,8 @@ def finetune(result: Any) -> Findings:
         f"by length, RMSE runs from {by_length['rmse'].iloc[0]:.3f} ({by_length.index[0]}) to "
         f"{by_length['rmse'].iloc[-1]:.3f} ({by_length.index[-1]}).",
         f"Training: {runtime['train_rows']:,} rows, {runtime['train_seconds'] / 60:.1f} min at "
-        f"{runtime['train_samples_per_second']:.1f} samples/s; {_converged(tuned['selected'])}",
+        f"{runtime['train_samples_per_second']:.1f} samples/s{_per_seed(runtime)}; "
+        f"{_converged(tuned['selected'], len(tuned.get('seeds', [])))}",
     ]
     versus = _versus(result.metrics, "finetune", best)
     if tuned.get("failed"):
@@ -104,11 +106,44 @@ def finetune(result: Any) -> Findings:
     return Findings(lines, conclusion)
 
 
-def _converged(selected: dict[str, Any]) -> str:
-    """Whether validation stopped improving before training ended, in words."""
+def _seeds(entry: dict[str, Any]) -> str:
+    """`` (mean of 3 seeds: 1, 2, 3)`` for a fine-tune trained with several seeds."""
+    seeds = entry.get("seeds", [])
+    return f" (mean of {len(seeds)} seeds: {', '.join(map(str, seeds))})" if seeds else ""
+
+
+def _per_seed(runtime: dict[str, Any]) -> str:
+    """`` (3 seeds, 12.3 min each)`` where the runtime sums several seeds."""
+    seeds = runtime.get("seeds", 1)
+    return (
+        f" ({seeds} seeds, {runtime['train_seconds'] / 60 / seeds:.1f} min each)"
+        if seeds > 1
+        else ""
+    )
+
+
+def _spread(test: dict[str, Any]) -> str:
+    """``; across seeds RMSE varies by sd 0.004, QWK by 0.006`` where there are seeds."""
+    if "rmse_sd" not in test:
+        return ""
+    return (
+        f"; across seeds the RMSE varies by sd {test['rmse_sd']:.3f}, QWK by {test['qwk_sd']:.3f}"
+    )
+
+
+def _converged(selected: dict[str, Any], seeds: int = 1) -> str:
+    """Whether validation stopped improving before training ended (in each of ``seeds``
+    runs), in words."""
     step, last = selected.get("best_step"), selected.get("last_eval_step")
     if step is None or last is None:
         return "no checkpoint selection (trained for its whole budget)."
+    if seeds > 1:
+        state = "converged" if selected["converged"] else "**unconverged**"
+        return (
+            f"{state} in {selected['converged_seeds']} of {seeds} seeds (a seed converged when "
+            "its validation best came before its last evaluation); the saved model is seed "
+            f"{selected['saved_seed']}, the best on validation."
+        )
     if selected["converged"]:
         return (
             f"converged: validation was best at step {step}, before the last evaluation ({last})."

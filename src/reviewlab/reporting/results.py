@@ -89,6 +89,24 @@ def test_table(payload: dict[str, Any]) -> pd.DataFrame:
     return shown.rename_axis("model")
 
 
+def seed_table(entry: dict[str, Any]) -> pd.DataFrame | None:
+    """One row per seed of a fine-tune trained with several (None for one): whether it
+    converged, its best step, validation RMSE and test metrics."""
+    if "per_seed" not in entry:
+        return None
+    rows = [
+        {
+            "seed": run["seed"],
+            "converged": run["selected"].get("converged"),
+            "best step": run["selected"].get("best_step"),
+            "valid rmse": run["valid"]["rmse"],
+            **{f"test {m}": run["test"][m] for m in METRICS},
+        }
+        for run in entry["per_seed"]
+    ]
+    return pd.DataFrame(rows).set_index("seed").round(4)
+
+
 def _settings(chosen: dict[str, Any]) -> str:
     """A model's hyperparameters chosen on validation, as ``name=value`` pairs."""
     return ", ".join(f"{k}={v}" for k, v in chosen.items()) or "(none)"

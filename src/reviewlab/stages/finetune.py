@@ -21,11 +21,12 @@ from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.compose import dataset_config
 from reviewlab.core.evaluation.compare import TRIVIAL, rating_families, verdicts
 from reviewlab.core.evaluation.inference import failure
-from reviewlab.core.params import Params
+from reviewlab.core.params import FinetuneParams, Params
 from reviewlab.models.finetune.data import training_frame
 from reviewlab.models.finetune.explain import explain_rows
 from reviewlab.models.finetune.model import save_model
-from reviewlab.models.finetune.run import evaluate_finetune, fit, model_meta
+from reviewlab.models.finetune.run import Evaluated, evaluate_finetune, fit, model_meta
+from reviewlab.models.finetune.seeds import best_seed, combine
 from reviewlab.reporting import analysis
 
 #: Worst-predicted test reviews explained with their top tokens.
@@ -37,7 +38,7 @@ class Result:
     metrics: dict[str, Any]  # finetune.json
     runtime: dict[str, Any]  # finetune_runtime.json
     history: pd.DataFrame  # the Trainer's log history (training curves)
-    predictions: pd.DataFrame  # validation and test predictions
+    predictions: pd.DataFrame  # validation and test predictions of the saved seed
     baselines: dict[str, Any]  # baselines.json of the same dataset
     test_words: pd.Series  # words in each test review, in the order of ``test``
     worst: pd.DataFrame  # worst test reviews: rating, prediction, top tokens, text
@@ -55,31 +56,20 @@ class Result:
 
 
 def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Result:
-    """Fine-tune on ``dataset``; write metrics, curves, model and predictions."""
+    """Fine-tune on ``dataset`` once per seed; write metrics, curves, model and predictions."""
     catalogue = catalogue or Catalogue()
-    cfg, seed = dataset_config(params, dataset), params.seed
+    cfg = dataset_config(params, dataset)
     frame = training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset))
-    checkpoints = catalogue.checkpoints(f"{dataset}-{cfg.name}")
-    fitted = fit(
-        frame,
-        cfg,
-        seed,
-        checkpoints,
-        catalogue.cache("tokenised"),
-        catalogue.finetune_live(dataset),
-    )
-    evaluated = evaluate_finetune(fitted, params.evaluation.ci(seed))
+    model_dir = catalogue.finetune_model(dataset)
+    evaluated = _train_seeds(frame, cfg, cfg.seeds or [params.seed], params, catalogue, model_dir)
+    everything = evaluated.predictions  # every seed's (column `seed` for several)
     baselines = pd.read_parquet(catalogue.predictions(catalogue.baselines(dataset)))
-    _compare_with_baselines(evaluated.metrics, evaluated.predictions, baselines, cfg.name, params)
+    _compare_with_baselines(evaluated.metrics, everything, baselines, cfg.name, params)
     catalogue.write_metric(dataset, "finetune", evaluated.metrics)
     catalogue.write_metric(dataset, "finetune_runtime", evaluated.runtime)
-    model_dir = catalogue.finetune_model(dataset)
-    save_model(fitted.trainer.model, model_dir, model_meta(fitted))
-    fitted.tokenizer.save_pretrained(model_dir)
-    catalogue.write_table(evaluated.predictions, catalogue.predictions(catalogue.finetune(dataset)))
-    shutil.rmtree(checkpoints, ignore_errors=True)  # complete: nothing left to resume
+    predictions = _saved_seed(everything, evaluated.metrics["models"][cfg.name])
+    catalogue.write_table(predictions, catalogue.predictions(catalogue.finetune(dataset)))
 
-    predictions = evaluated.predictions
     test = predictions[predictions["split"] == "test"].reset_index(drop=True)
     texts = frame.set_index("review_id")
     return Result(
@@ -91,6 +81,40 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
         texts.loc[test["review_id"], "text"].str.split().str.len(),
         _worst_explained(test, texts, model_dir),
     )
+
+
+def _train_seeds(
+    frame: pd.DataFrame,
+    cfg: FinetuneParams,
+    seeds: list[int],
+    params: Params,
+    catalogue: Catalogue,
+    model_dir: Path,
+) -> Evaluated:
+    """Train and score ``cfg`` once per seed; save the model of the seed best on validation
+    (DVCLive logs the first seed's curves). One seed: its report, test intervals included;
+    several: :func:`reviewlab.models.finetune.seeds.combine`."""
+    dataset, ci = cfg.dataset, params.evaluation.ci(params.seed)
+    runs: dict[int, Evaluated] = {}
+    for seed in seeds:
+        checkpoints = catalogue.checkpoints(f"{dataset}-{cfg.name}-{seed}")
+        live = catalogue.finetune_live(dataset) if seed == seeds[0] else None
+        fitted = fit(frame, cfg, seed, checkpoints, catalogue.cache("tokenised"), live)
+        runs[seed] = evaluate_finetune(fitted, ci if len(seeds) == 1 else None)
+        if best_seed(runs, cfg.selection_metric) == seed:
+            save_model(fitted.trainer.model, model_dir, model_meta(fitted))
+            fitted.tokenizer.save_pretrained(model_dir)
+    for seed in seeds:  # complete: nothing left to resume
+        shutil.rmtree(catalogue.checkpoints(f"{dataset}-{cfg.name}-{seed}"), ignore_errors=True)
+    return runs[seeds[0]] if len(seeds) == 1 else combine(runs, ci)
+
+
+def _saved_seed(predictions: pd.DataFrame, entry: dict[str, Any]) -> pd.DataFrame:
+    """The predictions of the saved model (the seed best on validation), one row per review."""
+    if "seed" not in predictions:
+        return predictions
+    saved = predictions["seed"] == entry["selected"]["saved_seed"]
+    return predictions[saved].drop(columns="seed").reset_index(drop=True)
 
 
 def _compare_with_baselines(

@@ -132,3 +132,41 @@ def evaluate_split(
         for metric, bounds in bootstrap_ci(predictions, references, classes, **ci).items():
             result[f"{metric}_low"], result[f"{metric}_high"] = bounds["low"], bounds["high"]
     return {k: round(v, 6) if isinstance(v, float) else v for k, v in result.items()}
+
+
+def evaluate_seeds(
+    predictions: np.ndarray,
+    references: np.ndarray,
+    classes: np.ndarray,
+    ci: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Metrics of one model trained with several seeds, scored on the same rows
+    (``predictions`` and ``classes``: ``[seed, row]``): each metric's mean over the seeds and,
+    with two or more seeds, its standard deviation across them (``<metric>_sd``); with ``ci``,
+    a percentile interval of the mean that resamples the rows and the seeds together. One
+    seed gives exactly :func:`evaluate_split`'s result."""
+    predictions = np.atleast_2d(np.asarray(predictions, dtype=np.float64))
+    classes = np.atleast_2d(np.asarray(classes, dtype=np.int64))
+    references = np.asarray(references, dtype=np.int64)
+    if len(predictions) == 1:
+        return evaluate_split(predictions[0], references, classes[0], ci)
+    per_seed = [score(p, references, c) for p, c in zip(predictions, classes, strict=True)]
+    result: dict[str, Any] = {m: float(np.mean([s[m] for s in per_seed])) for m in METRICS}
+    result["n"] = len(references)
+    result |= {f"{m}_sd": float(np.std([s[m] for s in per_seed], ddof=1)) for m in METRICS}
+    if ci:
+        compute = load_metric()._compute
+        seeds = np.random.default_rng(ci.get("seed", 0) + 1)
+        k = len(predictions)
+
+        def mean_of_resampled_seeds(rows: np.ndarray) -> dict[str, float]:
+            picked = [
+                compute(predictions[s, rows], references[rows], classes[s, rows])
+                for s in seeds.integers(0, k, k)
+            ]
+            return {m: float(np.mean([p[m] for p in picked])) for m in METRICS}
+
+        bounds = percentile_bootstrap(mean_of_resampled_seeds, len(references), METRICS, **ci)
+        for metric, bound in bounds.items():
+            result[f"{metric}_low"], result[f"{metric}_high"] = bound["low"], bound["high"]
+    return {k: round(v, 6) if isinstance(v, float) else v for k, v in result.items()}

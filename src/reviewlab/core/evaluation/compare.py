@@ -138,15 +138,24 @@ def rating_families(
     design: Design,
 ) -> dict[str, list[dict[str, Any]]]:
     """Two families on the test rows of a predictions table (``model``, ``split``,
-    ``review_id``, ``rating``, ``prediction``, ``predicted_class``): every model against the
-    :data:`TRIVIAL` one (``vs_trivial``: a model not better on RMSE has failed) and ``selected``
-    against every other model (``vs_selected``)."""
+    ``review_id``, ``rating``, ``prediction``, ``predicted_class``; a ``seed`` column for a
+    model trained with several seeds): every model against the :data:`TRIVIAL` one
+    (``vs_trivial``: a model not better on RMSE has failed) and ``selected`` against every
+    other model (``vs_selected``)."""
     test = predictions[predictions["split"] == "test"]
     truth = test.drop_duplicates("review_id").set_index("review_id")["rating"]
     runs = {}
     for name, part in test.groupby("model", sort=False):
-        part = part.set_index("review_id").loc[truth.index]
-        runs[name] = Runs.single(part["prediction"], part["predicted_class"])
+        seeds = (
+            part.groupby("seed", sort=True)
+            if "seed" in part and part["seed"].notna().all()
+            else [(0, part)]
+        )
+        ordered = [p.set_index("review_id").loc[truth.index] for _, p in seeds]
+        runs[name] = Runs(
+            np.stack([p["prediction"].to_numpy(np.float64) for p in ordered]),
+            np.stack([p["predicted_class"].to_numpy(np.int64) for p in ordered]),
+        )
 
     def family(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
         if not pairs:
