@@ -1,8 +1,9 @@
 """Comparing experiments with DVC's own commands (issue #17), on the tiny-profile repro.
 
 - `dvc metrics show` is one table of the headline files (stage `headlines`) in 200 columns;
-- after `dvc exp run -S finetune.train.lr=0.0003`, `dvc exp show --only-changed` in a
-  200-column terminal names the changed param and the fine-tune's headline metrics in full,
+- after `dvc exp run -S datasets.amazon.finetune.train.lr=0.0003`, `dvc exp show
+  --only-changed` in a 200-column terminal names the changed param and the fine-tune's headline
+  metrics in full,
   and `dvc metrics diff` lists headline metrics only, in 200 columns;
 - `dvc plots show` renders every plot dvc.yaml declares, each with data, and `dvc plots diff`
   draws the baseline and the experiment side by side.
@@ -14,6 +15,7 @@ theirs untouched).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 WIDTH = 200
 EXPERIMENT = "lr3e-4"
-CHANGED = "finetune.train.lr"
+CHANGED = "datasets.amazon.finetune.train.lr"  # one dataset's fine-tune
 FINETUNE_ROW = "headlines/amazon/finetune.json"
 
 
@@ -84,18 +86,17 @@ def test_plots_show_renders_every_declared_plot_with_data(tiny_repo):  # noqa: F
 @pytest.fixture(scope="module")
 def experiment(tiny_repo, tmp_path_factory) -> Path:  # noqa: F811
     """A copy of the tiny repo, committed, with one experiment `dvc exp run -S
-    finetune.train.lr=0.0003` run in its workspace.
+    datasets.amazon.finetune.train.lr=0.0003` run in its workspace.
 
-    As in the full profile, the ablation and task budgets pin their own learning rate, so
-    the experiment changes the fine-tune alone (the tiny profile's budgets replace the
-    full profile's, lr included): the pin merges to the very configs that ran, so `dvc
-    commit` records it without re-running anything."""
+    The copy first spells amazon's learning rate out in its own block (the value it trained
+    with: `dvc commit` records it without re-running anything), so the experiment re-trains
+    amazon's fine-tune alone: the grid, the tasks and the other datasets' fine-tunes read
+    `finetune`, which does not change."""
     work = tmp_path_factory.mktemp("compare") / "repo"
     shutil.copytree(tiny_repo, work, symlinks=True)
     params = yaml.safe_load((work / "params.yaml").read_text())
     lr = params["finetune"]["train"]["lr"]
-    params["ablations"]["budget"]["train"]["lr"] = lr
-    params["task_budget"]["finetune"]["train"]["lr"] = lr
+    params["datasets"]["amazon"]["finetune"] = {"train": {"lr": lr}}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "config", "user.name", "ci"], work)
     run(["git", "config", "user.email", "ci@localhost"], work)
@@ -103,7 +104,11 @@ def experiment(tiny_repo, tmp_path_factory) -> Path:  # noqa: F811
     run(["git", "add", "-A"], work)
     run(["git", "commit", "-qm", "tiny baseline"], work)
     assert "changed" not in run(["dvc", "status"], work).stdout
-    run(["dvc", "exp", "run", "-n", EXPERIMENT, "-S", f"{CHANGED}=0.0003"], work)
+    done = run(["dvc", "exp", "run", "-n", EXPERIMENT, "-S", f"{CHANGED}=0.0003"], work)
+    trained = re.findall(r"Running stage '(\w+@[\w-]+)'", done.stdout)
+    assert [s for s in trained if s.startswith(("finetune", "ablate", "task"))] == [
+        "finetune@amazon"
+    ], trained
     return work
 
 
