@@ -14,8 +14,8 @@ from reviewlab.core.config import load_params
 from reviewlab.core.io import write_json
 from reviewlab.core.params import RobustnessParams
 from reviewlab.data.robustness import perturb, perturb_texts, typo
-from reviewlab.models.ablations import noise_subset
-from reviewlab.reporting import ablations as ar
+from reviewlab.models.variants import noise_subset
+from reviewlab.reporting import grid_report
 from tests.conftest import evaluation_block
 
 
@@ -117,7 +117,9 @@ def _evaluation(n_bootstrap: int = 200):
 
 
 def test_paired_differences_find_the_real_gain_and_no_fake_one():
-    diffs = ar.differences(_predictions(), [("good", "plain"), ("twin", "plain")], _evaluation())
+    diffs = grid_report.differences(
+        _predictions(), [("good", "plain"), ("twin", "plain")], _evaluation()
+    )
     rmse = diffs[diffs["metric"] == "rmse"].set_index("variant")
     assert rmse.loc["good", "verdict"] == "better" and rmse.loc["good", "difference"] < -0.3
     assert rmse.loc["twin", "difference"] == pytest.approx(0.0, abs=1e-12)  # same seeds' noise
@@ -136,7 +138,7 @@ def test_one_lucky_seed_is_not_better():
         for seed in (1, 2, 3):
             estimate = truth + (noise[seed] / 3 if (variant, seed) == ("shaky", 1) else noise[seed])
             frames.append(_run(truth, estimate, variant, seed))
-    diffs = ar.differences(pd.concat(frames), [("shaky", "plain")], _evaluation())
+    diffs = grid_report.differences(pd.concat(frames), [("shaky", "plain")], _evaluation())
     rmse = diffs[diffs["metric"] == "rmse"].iloc[0]
     assert rmse["difference"] < -0.1
     assert rmse["verdict"] == "inconclusive" and rmse["high"] >= 0
@@ -146,7 +148,7 @@ def test_runs_must_share_test_rows():
     predictions = _predictions()
     predictions = predictions.drop(index=predictions.index[-1])
     with pytest.raises(ValueError, match="same test rows"):
-        ar.variant_runs(predictions)
+        grid_report.variant_runs(predictions)
 
 
 def test_comparison_pairs():
@@ -155,7 +157,7 @@ def test_comparison_pairs():
     grid = AblationParams.model_construct(
         reference="plain", compare={"ls": "cls", "gone": "plain", "x": "missing"}
     )
-    assert ar.comparison_pairs(grid, ["plain", "ls", "cls"]) == [
+    assert grid_report.comparison_pairs(grid, ["plain", "ls", "cls"]) == [
         ("ls", "plain"),
         ("cls", "plain"),
         ("ls", "cls"),
@@ -264,13 +266,15 @@ def test_floor_findings_flag_variants_stuck_on_the_majority_rating():
             "predicted_class": [5, 4, 3, 5, 5, 5, 5, 4],
         }
     )
-    shares = ar.majority_shares(predictions, 5)
+    shares = grid_report.majority_shares(predictions, 5)
     assert shares.to_dict() == {"plain": pytest.approx(1 / 3), "cls": 0.75}
     floor = {"train_mean": 4.5, "rmse": 0.9, "majority": 5, "accuracy": 0.66}
-    lines = ar.floor_findings(floor, {"rmse": 0.95, "accuracy": 0.4}, "plain", shares, 0.7)
+    lines = grid_report.floor_findings(floor, {"rmse": 0.95, "accuracy": 0.4}, "plain", shares, 0.7)
     assert "plain reaches rmse 0.9500 (0.0500 above the mean's)" in lines[0]
     assert lines[1].startswith("cls predicts the majority rating for at least 70% of test rows")
-    assert len(ar.floor_findings(floor, {"rmse": 0.8, "accuracy": 0.4}, "plain", shares)) == 1
+    assert (
+        len(grid_report.floor_findings(floor, {"rmse": 0.8, "accuracy": 0.4}, "plain", shares)) == 1
+    )
 
 
 def test_constant_floor_scores_the_test_rows_once():
@@ -281,7 +285,7 @@ def test_constant_floor_scores_the_test_rows_once():
             "label": [5, 3, 5, 3],
         }
     )
-    floor = ar.constant_floor(rows, pd.Series([4, 5, 5, 3]))
+    floor = grid_report.constant_floor(rows, pd.Series([4, 5, 5, 3]))
     assert floor == {
         "train_mean": 4.25,
         "rmse": pytest.approx(1.0308, abs=1e-4),
@@ -295,10 +299,10 @@ def test_findings_group_variants_by_verdict():
         [
             {"variant": v, "reference": "plain", "metric": m, "verdict": verdict, "margin": 0.02}
             for v, verdict in (("fgm", "inconclusive"), ("pgd", "worse"), ("rdrop", "equivalent"))
-            for m in ar.HEADLINE
+            for m in grid_report.HEADLINE
         ]
     )
-    lines = ar.findings(diffs, "plain")
+    lines = grid_report.findings(diffs, "plain")
     assert lines[0].startswith("Test rmse, variant - plain (lower is better; 3 comparisons")
     assert "better: none; worse: pgd; equivalent within ±0.02: rdrop; inconclusive: fgm" in lines[0]
     assert "(higher is better" in lines[1]

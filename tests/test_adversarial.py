@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from reviewlab.core.params import AdversarialParams
-from reviewlab.models.finetune.adversarial import adversarial_step
+from reviewlab.models.encoder.adversarial import adversarial_step
 
 #: The papers' text-classification settings; each test overrides what it checks.
 DEFAULTS = {"epsilon": 1.0, "alpha": 0.3, "steps": 3, "init_mag": 0.0}

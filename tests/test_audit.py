@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from reviewlab.core.params import AuditParams, FeatureParams
-from reviewlab.data import audit, features
+from reviewlab.data import features, leakage
 
 CFG = AuditParams(min_words=3, near_duplicate_cosine=0.8, max_same_user_duplicate_share=0.01)
 TINY_TFIDF = FeatureParams.model_validate(
@@ -36,7 +36,7 @@ def test_exact_duplicates_count_pairs_and_same_user():
             ("r7", "test", None, "a review without a known user here"),  # unknown: not same
         ]
     )
-    dups = audit.exact_duplicates(table, min_words=3).set_index("pair")
+    dups = leakage.exact_duplicates(table, min_words=3).set_index("pair")
     assert dups.loc["train-test", "duplicate_texts"] == 3
     assert dups.loc["train-test", "same_user"] == 1
     assert dups.loc["train-valid", "duplicate_texts"] == 0
@@ -52,7 +52,7 @@ def test_near_duplicates_skip_exact_repeats():
             ("r4", "valid", "u4", "a completely different review about a guitar strap"),
         ]
     )
-    counts, pairs = audit.near_duplicates(table, threshold=0.8, min_words=3)
+    counts, pairs = leakage.near_duplicates(table, threshold=0.8, min_words=3)
     assert counts.set_index("pair").loc["train-test", "near_duplicates"] == 1
     assert pairs.iloc[0]["review_id"] == "r2" and pairs.iloc[0]["train_review_id"] == "r1"
     assert counts.set_index("pair").loc["train-valid", "near_duplicates"] == 0
@@ -67,7 +67,7 @@ def test_shared_entities():
             ("r1", "valid", "u9", "j k l"),
         ]
     )
-    shared = audit.shared_entities(table).set_index("split")
+    shared = leakage.shared_entities(table).set_index("split")
     assert shared.loc["test", "user_id_shared"] == 1
     assert shared.loc["valid", "review_id_shared"] == 1
 
@@ -94,7 +94,7 @@ def _reviews(n: int = 60) -> tuple[pd.DataFrame, pd.Series]:
 
 def test_label_probe_passes_train_only_features():
     reviews, split = _reviews()
-    assert audit.label_probe(reviews, split, TINY_TFIDF) == []
+    assert leakage.label_probe(reviews, split, TINY_TFIDF) == []
 
 
 def test_label_probe_catches_a_feature_computed_with_test_labels(monkeypatch):
@@ -106,7 +106,7 @@ def test_label_probe_catches_a_feature_computed_with_test_labels(monkeypatch):
         return out.assign(global_mean=float(frame["rating"].mean()))
 
     monkeypatch.setattr(features, "dense_features", leaky)
-    assert audit.label_probe(reviews, split, TINY_TFIDF) == ["global_mean"]
+    assert leakage.label_probe(reviews, split, TINY_TFIDF) == ["global_mean"]
 
 
 def test_label_probe_catches_tfidf_fitted_on_all_rows(monkeypatch):
@@ -117,7 +117,7 @@ def test_label_probe_catches_tfidf_fitted_on_all_rows(monkeypatch):
         "fit_tfidf",
         lambda docs, s, w, c: honest(docs, pd.Series("train", index=s.index), w, c),
     )
-    assert "tfidf_word vocabulary" in audit.label_probe(reviews, split, TINY_TFIDF)
+    assert "tfidf_word vocabulary" in leakage.label_probe(reviews, split, TINY_TFIDF)
 
 
 def _report(**shared) -> dict:
@@ -133,18 +133,18 @@ def _report(**shared) -> dict:
 
 
 def test_verdict_depends_on_the_split_strategy():
-    assert audit.verdict(_report(user_id_shared=5), "stratified", CFG, "d") == []
+    assert leakage.verdict(_report(user_id_shared=5), "stratified", CFG, "d") == []
     assert (
         "cold_start_user"
-        in audit.verdict(_report(user_id_shared=5), "cold_start_user", CFG, "d")[0]
+        in leakage.verdict(_report(user_id_shared=5), "cold_start_user", CFG, "d")[0]
     )
-    assert "two splits" in audit.verdict(_report(review_id_shared=1), "stratified", CFG, "d")[0]
+    assert "two splits" in leakage.verdict(_report(review_id_shared=1), "stratified", CFG, "d")[0]
     dups = [{"pair": "train-test", "later_rows": 100, "same_user": 2, "same_user_share": 0.02}]
     assert (
         "same user"
-        in audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d")[0]
+        in leakage.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d")[0]
     )
     dups[0]["same_user_share"] = 0.005  # under the allowed share: reported, not failed
-    assert audit.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d") == []
-    with pytest.raises(audit.LeakageError, match="shop: 2 held-out"):
-        audit.assert_clean({"leakage": ["2 held-out reviews ..."]}, "shop")
+    assert leakage.verdict({**_report(), "exact_duplicates": dups}, "stratified", CFG, "d") == []
+    with pytest.raises(leakage.LeakageError, match="shop: 2 held-out"):
+        leakage.assert_clean({"leakage": ["2 held-out reviews ..."]}, "shop")

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from reviewlab.core.errors import ReviewlabError, StageError, headline
+from reviewlab.core.errors import Problem, ReviewlabError, StageError
 from reviewlab.core.params import DatasetParams, ParamsError, partial
-from reviewlab.data.audit import LeakageError
+from reviewlab.data.leakage import LeakageError
 from reviewlab.data.loaders import DataLoadError, load_reviews
 from tests.conftest import ROOT
 
@@ -100,7 +100,7 @@ def test_a_contract_failure_names_the_file_and_source_lines(tmp_path):
     rows = synthetic_reviews(n=5)
     rows.loc[3, "rating"] = 9
     rows["source_row"] = [10, 20, 30, 40, 50]
-    with pytest.raises(DataLoadError, match=r"shop.csv: line\(s\) \[40\]: .*rating"):
+    with pytest.raises(DataLoadError, match=r"shop.csv: rows on lines \[40\] .*rating"):
         _validated(rows, tmp_path / "shop.csv")
 
 
@@ -315,7 +315,7 @@ def test_cli_data_error_inside_the_notebook_is_one_clear_line(tmp_path):
     result = cli(root, "stage", "ingest", "shop")
     assert first_line(result) == (  # the path as written in params.yaml, not absolute
         "reviewlab stage: error: data-local/shop.jsonl: field 'sku' (mapped to 'item_id') is in "
-        "no record; the records have the fields ['id', 'body', 'stars', 'item']: fix the "
+        "no record (expected one of the records' fields ['id', 'body', 'stars', 'item']): fix the "
         "mapping in datasets.shop"
     )
     executed = root / "artifacts" / "shop" / "notebooks" / "ingest.ipynb"
@@ -326,8 +326,12 @@ def test_cli_data_error_inside_the_notebook_is_one_clear_line(tmp_path):
 @pytest.mark.parametrize(
     ("ename", "evalue", "first"),
     [
-        ("DataLoadError", "/d/x.csv: line 3: cannot parse CSV", "/d/x.csv: line 3: cannot"),
-        ("ParamsError", "params.yaml: 1 invalid value(s)\n  seed: bad", "params.yaml: seed: bad"),
+        ("DataLoadError", "/d/x.csv:3: cannot parse CSV: fix that record", "/d/x.csv:3: cannot"),
+        (
+            "ParamsError",
+            "params.yaml:3: seed: bad (+1 more below)\n  x: y",
+            "params.yaml:3: seed: bad",
+        ),
         ("LeakageError", "amazon: 3 test ids in train", "amazon: 3 test ids in train"),
         ("KeyError", "'nosuch'", "01_ingest.ipynb: KeyError 'nosuch': a key the stage needs"),
     ],
@@ -347,7 +351,7 @@ def test_runner_turns_a_notebook_user_error_into_a_stage_error(
     executed = tmp_path / "out.ipynb"
     with pytest.raises(StageError) as err:
         runner.execute(tmp_path / "01_ingest.ipynb", executed, {}, tmp_path)
-    assert headline(str(err.value)).startswith(first)
+    assert str(err.value).splitlines()[0].startswith(first)
     assert str(executed) in str(err.value).splitlines()[-1]
 
 
@@ -363,6 +367,18 @@ def test_runner_keeps_papermill_errors_of_bugs(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "ensure_kernel", lambda: None)
     with pytest.raises(pm.PapermillExecutionError):
         runner.execute(tmp_path / "n.ipynb", tmp_path / "o.ipynb", {}, tmp_path)
+
+
+def test_an_error_is_formatted_once_from_its_fields():
+    first = Problem("should be an integer (got '3')", "p.yaml", 7, "a.b", fix="write 3")
+    second = Problem("unknown key", "p.yaml", field="c", expected="one of: d, e")
+    err = ReviewlabError(first, second)
+    assert err.problems == (first, second)
+    assert str(err).splitlines() == [
+        "p.yaml:7: a.b: should be an integer (got '3'): write 3 (+1 more below)",
+        "  p.yaml: c: unknown key (expected one of: d, e)",
+    ]
+    assert str(ReviewlabError("plain message")) == "plain message"
 
 
 def test_user_errors_share_one_base_class():
@@ -386,7 +402,7 @@ def test_ingest_of_an_undeclared_dataset_is_a_params_error(tmp_path):
     [("max_rows", "10"), ("max_quarantine_rate", "0.5"), ("max_quarantine_rate", True)],
 )
 def test_dataset_params_are_strict(key, value):
-    with pytest.raises(ParamsError, match=f"datasets.shop: 1 invalid value.*\n  {key}: Input"):
+    with pytest.raises(ParamsError, match=f"^params.yaml: datasets.shop.{key}: Input"):
         partial({"datasets.shop": {**SHOP, key: value}})
 
 

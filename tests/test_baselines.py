@@ -7,7 +7,7 @@ import pytest
 from reviewlab.core.params import BaselineParams
 from reviewlab.data.features import build_features
 from reviewlab.data.splits import make_splits
-from reviewlab.models import baselines as bl
+from reviewlab.models import classical
 from tests.conftest import evaluation_block
 from tests.test_features import CFG
 
@@ -40,13 +40,13 @@ def test_bias_model_recovers_biases():
     users, items = rng.integers(0, 30, 6000), rng.integers(0, 20, 6000)
     bu, bi = rng.normal(0, 0.7, 30), rng.normal(0, 0.7, 20)
     ratings = 3.0 + bu[users] + bi[items] + rng.normal(0, 0.1, 6000)
-    mu, b_u, b_i = bl.fit_biases(users, items, ratings, reg=1.0)
+    mu, b_u, b_i = classical.fit_biases(users, items, ratings, reg=1.0)
     fitted = mu + b_u.reindex(range(30)).to_numpy()[:, None] + b_i.reindex(range(20)).to_numpy()
     assert np.corrcoef(fitted.ravel(), (3 + bu[:, None] + bi).ravel())[0, 1] > 0.99
 
 
 def test_all_baselines_beat_the_mean(feature_set):
-    fitted = {f.name: f for f in bl.run_all(feature_set, BASELINES, seed=0)}
+    fitted = {f.name: f for f in classical.run_all(feature_set, BASELINES, seed=0)}
     y = feature_set.table["rating"].to_numpy()[feature_set.rows("test")]
     rmse = {n: float(np.sqrt(np.mean((np.clip(f.test, 1, 5) - y) ** 2))) for n, f in fitted.items()}
     for name in ("user_item_bias", "tfidf_ridge", "tfidf_logreg", "lightgbm"):
@@ -56,12 +56,12 @@ def test_all_baselines_beat_the_mean(feature_set):
 
 
 def test_selection_ignores_test_labels(feature_set):
-    before = bl.run_all(feature_set, BASELINES, seed=0)
+    before = classical.run_all(feature_set, BASELINES, seed=0)
     table = feature_set.table.copy()
     test = table["split"] == "test"
     table.loc[test, "rating"] = np.random.default_rng(9).integers(1, 6, test.sum())
     feature_set.table = table
-    after = bl.run_all(feature_set, BASELINES, seed=0)
+    after = classical.run_all(feature_set, BASELINES, seed=0)
     for a, b in zip(before, after, strict=True):
         assert a.selected == b.selected, a.name
         if a.name != "mean_majority":
@@ -72,13 +72,13 @@ def test_unknown_model_is_named(feature_set):
     with pytest.raises(ValueError, match="unknown \\['svm'\\]"):
         # the schema already rejects it: build the block unvalidated to reach run_all's check
         unvalidated = BaselineParams.model_construct(**{**RAW_BASELINES, "models": ["svm"]})
-        bl.run_all(feature_set, unvalidated, seed=0)
+        classical.run_all(feature_set, unvalidated, seed=0)
 
 
 def test_no_users_still_fits_item_biases(reviews):
     no_users = reviews.assign(user_id=pd.Series([None] * len(reviews), dtype="str"))
     fs, _ = build_features(no_users, make_splits(no_users, seed=0), CFG)
-    fitted = bl.user_item_bias(fs, [3.0], "rmse")
+    fitted = classical.user_item_bias(fs, [3.0], "rmse")
     assert np.isfinite(fitted.test).all() and fitted.test.std() > 0
 
 
@@ -147,7 +147,7 @@ def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp
 def test_audit_stage_writes_its_report_then_fails_on_leakage(reviews, tmp_path):
     from reviewlab.core.artifacts import Catalogue
     from reviewlab.core.params import partial
-    from reviewlab.data.audit import LeakageError
+    from reviewlab.data.leakage import LeakageError
     from reviewlab.stages import audit, preprocess
     from tests.test_features import RAW_CFG
 

@@ -30,6 +30,7 @@ HOOKS = [
     "control",  # an argument every TrainerCallback hook takes
     "trace",  # an argument of __exit__
     "max_quarantine_rate",  # a params field the loader reads from the raw block, by name
+    "cmd",  # Declared.cmd: DVC's resolved command, which the declaration tests read back
 ]
 
 

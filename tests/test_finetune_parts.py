@@ -13,8 +13,8 @@ import torch
 from reviewlab.core.backbone import resolve_model
 from reviewlab.core.compose import merged_finetune
 from reviewlab.core.params import AugmentParams, FinetuneParams
-from reviewlab.models.finetune.data import LabelSpec, Standardizer, encode, head_tail
-from reviewlab.models.finetune.model import (
+from reviewlab.models.encoder.data import LabelSpec, Standardizer, encode, head_tail
+from reviewlab.models.encoder.model import (
     ReviewModel,
     llrd_param_groups,
     load_model,
@@ -86,7 +86,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def model() -> ReviewModel:
-    from reviewlab.models.finetune.model import build_model
+    from reviewlab.models.encoder.model import build_model
 
     return build_model(CFG, num_outputs=5, n_extra=3, bias=[0.0, 0.1, 0.2, 0.3, 0.4])
 
@@ -194,7 +194,7 @@ def test_model_forward_and_round_trip(model, tmp_path, tokenizer):
 
 
 def test_augmentation_is_seeded_and_keeps_labels():
-    from reviewlab.models.finetune.augment import augment_training, augmenter
+    from reviewlab.models.encoder.augment import augment_training, augmenter
 
     train = pd.DataFrame(
         {
@@ -217,7 +217,7 @@ def test_augmentation_is_seeded_and_keeps_labels():
 
 
 def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
-    from reviewlab.models.finetune.model import build_model
+    from reviewlab.models.encoder.model import build_model
 
     lora = {
         "enabled": True,
@@ -249,7 +249,7 @@ def test_lora_trains_few_parameters_and_saves_merged(tmp_path, tokenizer):
 
 
 def test_checkpoints_resume_only_the_same_run(tmp_path):
-    from reviewlab.models.finetune.run import prepare_checkpoints
+    from reviewlab.models.encoder.run import prepare_checkpoints
 
     folder = tmp_path / "ckpt"
     assert prepare_checkpoints(folder, "run-a") is None
@@ -268,7 +268,7 @@ def test_run_fingerprint_tracks_config_seed_and_rows():
     import hashlib
     import json
 
-    from reviewlab.models.finetune.run import run_fingerprint
+    from reviewlab.models.encoder.run import run_fingerprint
 
     parts = {"train": pd.DataFrame({"text": ["a", "b"], "rating": [1, 5]})}
     base = run_fingerprint(CFG, 1, parts)
@@ -287,7 +287,7 @@ def test_run_fingerprint_tracks_config_seed_and_rows():
 
 
 def _fitted_stub(n_train: int = 3):
-    """Just enough of a ``Fitted`` for the scoring path: predictions are the rows' ratings."""
+    """Just enough of a ``TrainedModel`` for the scoring path: predictions are the rows' ratings."""
     from types import SimpleNamespace
 
     def predict(self, rows, data):
@@ -307,7 +307,7 @@ def _fitted_stub(n_train: int = 3):
 
 
 def test_score_sets_predicts_in_order_and_reuses_encoded_sets():
-    from reviewlab.models.finetune.run import score_sets
+    from reviewlab.models.encoder.run import score_sets
 
     fitted = _fitted_stub()
     rows = pd.DataFrame({"review_id": ["a", "b"], "rating": [4, 2]})
@@ -321,10 +321,10 @@ def test_score_sets_predicts_in_order_and_reuses_encoded_sets():
 
 
 def test_runtime_keeps_the_key_order_of_each_stage():
-    from reviewlab.models.finetune.run import Scored, runtime
+    from reviewlab.models.encoder.run import RowPredictions, runtime
 
     fitted = _fitted_stub()
-    done = Scored(pd.DataFrame(), np.zeros(1), np.zeros(1), np.zeros(1), 1.26)
+    done = RowPredictions(pd.DataFrame(), np.zeros(1), np.zeros(1), np.zeros(1), 1.26)
     finetune = runtime(fitted, predicted={"valid": done, "test": done})
     assert list(finetune) == [
         "train_seconds",
@@ -358,8 +358,8 @@ def test_runtime_keeps_the_key_order_of_each_stage():
 def test_balanced_class_weights_make_a_rare_class_weigh_as_much_as_a_common_one():
     import torch
 
-    from reviewlab.models.finetune.data import LabelSpec
-    from reviewlab.models.finetune.model import task_loss
+    from reviewlab.models.encoder.data import LabelSpec
+    from reviewlab.models.encoder.model import task_loss
 
     values = pd.Series([0] * 90 + [1] * 10)
     binary = LabelSpec.fit("y", "binary", values)
@@ -381,7 +381,7 @@ def test_balanced_class_weights_make_a_rare_class_weigh_as_much_as_a_common_one(
 
 
 def test_a_job_uses_the_threads_it_is_given(monkeypatch):
-    from reviewlab.models.finetune.run import THREADS_ENV, job_threads
+    from reviewlab.models.encoder.run import THREADS_ENV, job_threads
 
     monkeypatch.setenv(THREADS_ENV, "1")
     assert job_threads() == 1

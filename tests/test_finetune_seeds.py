@@ -11,8 +11,8 @@ import pytest
 from reviewlab.core.evaluation import evaluate_seeds, evaluate_split
 from reviewlab.core.evaluation.compare import rating_families
 from reviewlab.core.evaluation.inference import Design
-from reviewlab.models.finetune.run import Evaluated
-from reviewlab.models.finetune.seeds import best_seed, combine
+from reviewlab.models.encoder.run import Evaluated
+from reviewlab.models.encoder.seeds import best_seed, combine
 
 CI = {"n_resamples": 200, "level": 0.95, "seed": 0}
 RNG = np.random.default_rng(0)

@@ -20,7 +20,7 @@ import pytest
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.params import partial, read_params
-from reviewlab.reporting import headlines as hl
+from reviewlab.reporting import headline_rows
 from tests.conftest import ROOT
 
 #: `dvc metrics show` and `dvc exp show` must fit a terminal this wide (issue #17).
@@ -76,7 +76,7 @@ def _payloads() -> dict:
 
 
 def test_every_headline_row_and_its_values():
-    rows = hl.headline_metrics(**_payloads())
+    rows = headline_rows.headline_metrics(**_payloads())
     assert list(rows) == sorted(rows)
     assert rows["amazon/finetune"] == {
         "rmse": 0.55,
@@ -113,11 +113,11 @@ def test_every_headline_row_and_its_values():
 def test_the_finetune_keys_are_its_own_and_the_other_rows_share_four():
     """`dvc exp show` names a column by its key alone only when no other metrics file has
     that key: the fine-tune's must be unique; every other row shares the generic keys."""
-    rows = hl.headline_metrics(**_payloads())
-    finetune = set(hl.FINETUNE_KEYS + hl.RUNTIME_KEYS)
+    rows = headline_rows.headline_metrics(**_payloads())
+    finetune = set(headline_rows.FINETUNE_KEYS + headline_rows.RUNTIME_KEYS)
     assert set(rows.pop("amazon/finetune")) == finetune
     for name, values in rows.items():
-        assert set(values) <= set(hl.ROW_KEYS), name
+        assert set(values) <= set(headline_rows.ROW_KEYS), name
         assert not set(values) & finetune, name
     assert all(
         isinstance(v, int | float) for r in rows.values() for k, v in r.items() if k != "metric"
@@ -128,7 +128,7 @@ def test_a_task_named_like_a_dataset_is_refused():
     payloads = _payloads()
     payloads["tasks"] = {"amazon": payloads["tasks"]["polarity"]}
     with pytest.raises(ValueError, match="clash"):
-        hl.headline_metrics(**payloads)
+        headline_rows.headline_metrics(**payloads)
 
 
 def test_finetune_payload_with_two_models_is_refused():
@@ -136,7 +136,7 @@ def test_finetune_payload_with_two_models_is_refused():
     dataset, payload, runtime = payloads["finetune"]
     two = {"models": {**payload["models"], "other": payload["models"]["finetune"]}}
     with pytest.raises(ValueError, match="expected one"):
-        hl.finetune_row(two, runtime)
+        headline_rows.finetune_row(two, runtime)
 
 
 def test_calibration_is_the_mean_prediction_per_true_rating_on_test():
@@ -147,17 +147,17 @@ def test_calibration_is_the_mean_prediction_per_true_rating_on_test():
             "prediction": [4.5, 4.0, 2.0, 9.0],
         }
     )
-    table = hl.calibration(predictions)
+    table = headline_rows.calibration(predictions)
     assert table.to_dict("records") == [
         {"rating": 1, "predicted": 2.0, "ideal": 1.0, "n": 1},
         {"rating": 5, "predicted": 4.25, "ideal": 5.0, "n": 2},
     ]
     with pytest.raises(ValueError, match="no test rows"):
-        hl.calibration(predictions[predictions["split"] == "valid"])
+        headline_rows.calibration(predictions[predictions["split"] == "valid"])
 
 
 def test_forest_has_a_row_per_metric_and_compared_variant():
-    table = hl.forest(_payloads()["ablations"][1])
+    table = headline_rows.forest(_payloads()["ablations"][1])
     assert list(table.columns) == ["metric", "variant", "difference", "low", "high", "verdict"]
     assert table[["metric", "variant"]].values.tolist() == [["rmse", "fgm"], ["qwk", "fgm"]]
     assert table.loc[1, "low"] == -0.1
@@ -170,11 +170,11 @@ def test_longtail_and_recommend_tables_keep_the_bucket_order():
         for m in ("lightgbm", "finetune")
         for b in ("head", "torso", "tail")
     ]
-    tables = hl.longtail({"errors": errors})
+    tables = headline_rows.longtail({"errors": errors})
     assert list(tables) == ["item", "user"]
     assert list(tables["item"].columns) == ["bucket", "model", "rmse", "mae", "n"]
     assert tables["user"]["bucket"].tolist()[:3] == ["head", "torso", "tail"]
-    table = hl.recommend(_payloads()["recommend"])
+    table = headline_rows.recommend(_payloads()["recommend"])
     assert table[["users", "model"]].values.tolist() == [
         ["all", "als"],
         ["all", "popularity"],
@@ -213,7 +213,7 @@ def _dvc(args: list[str], cwd: Path) -> str:
 def test_dvc_metrics_show_of_the_committed_results_fits_200_columns(tmp_path):
     """DVC's own table of main's headlines (computed from the committed metrics/, without
     the fine-tune's predictions): one row per file, every line at most 200 characters."""
-    rows = hl.headline_metrics(**_committed())
+    rows = headline_rows.headline_metrics(**_committed())
     for name, payload in rows.items():
         path = Path(Catalogue(tmp_path).headline(name))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,7 +226,9 @@ def test_dvc_metrics_show_of_the_committed_results_fits_200_columns(tmp_path):
     assert max(map(len, lines)) <= WIDTH, max(map(len, lines))
     header = lines[0].split()
     assert header[0] == "Path"
-    assert set(header[1:]) == set(hl.FINETUNE_KEYS + hl.RUNTIME_KEYS + hl.ROW_KEYS)
+    assert set(header[1:]) == set(
+        headline_rows.FINETUNE_KEYS + headline_rows.RUNTIME_KEYS + headline_rows.ROW_KEYS
+    )
 
 
 def test_stage_writes_headlines_and_plots_and_removes_stale_files(tmp_path):

@@ -167,7 +167,7 @@ def test_csv_bad_rows_multiline_and_non_utf8(tmp_path):
     ("name", "content", "message"),
     [
         ("missing.csv", None, "file not found"),
-        ("empty.csv", b"", "line 1: empty file"),
+        ("empty.csv", b"", "empty.csv:1: empty file"),
         ("header.csv", b"id,stars\n1,5\n", "column 'body' (mapped to 'text') is not in the header"),
         ("broken.jsonl.gz", b"\x1f\x8b\x08\x00garbage", "cannot read the file"),
         ("blank.jsonl", b"\n\n", "no records found"),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reviewlab.core.compose import dedupe_key, split_config
 from reviewlab.core.params import AuditParams, DatasetParams, Params, read_params
-from reviewlab.data import audit
+from reviewlab.data import leakage
 from reviewlab.data.features import deduplicate, deduplicated_splits
 from reviewlab.data.loaders import DataLoadError, load_reviews
 from reviewlab.data.splits import make_splits
@@ -145,7 +145,7 @@ def test_a_json_array_given_as_jsonl_says_so(tmp_path, content):
     with pytest.raises(DataLoadError) as err:
         load_reviews(cfg, "shop", root=tmp_path)
     message = str(err.value)
-    assert message.startswith("data-local/shop.jsonl: line 1: the file is a JSON array")
+    assert message.startswith("data-local/shop.jsonl:1: the file is a JSON array")
     assert "JSON Lines" in message and "jq -c" in message and str(tmp_path) not in message
 
 
@@ -227,13 +227,13 @@ def test_the_audit_names_the_setting_that_fixes_cross_variant_leakage():
         reviews, ["user_id", "item_id", "text"], _params().split, seed=0
     )
     table = kept.assign(split=split.to_numpy(), doc=kept["text"])
-    dups = audit.exact_duplicates(table, min_words=5).to_dict(orient="records")
+    dups = leakage.exact_duplicates(table, min_words=5).to_dict(orient="records")
     report = {
         "shared": [{"review_id_shared": 0, "user_id_shared": 0, "item_id_shared": 0}],
         "exact_duplicates": dups,
         "label_probe": [],
     }
-    problems = audit.verdict(
+    problems = leakage.verdict(
         report,
         "stratified",
         AuditParams(min_words=5, near_duplicate_cosine=0.9, max_same_user_duplicate_share=0.005),
@@ -244,5 +244,5 @@ def test_the_audit_names_the_setting_that_fixes_cross_variant_leakage():
     assert "datasets.shop.split: {strategy: cold_start_user}" in problems[-1]
     kept, repeats, split = deduplicated_splits(reviews, ["user_id", "text"], _params().split, 0)
     table = kept.assign(split=split.to_numpy(), doc=kept["text"])
-    fixed = audit.exact_duplicates(table, min_words=5)
+    fixed = leakage.exact_duplicates(table, min_words=5)
     assert fixed["same_user"].sum() == 0 and len(repeats) == len(reviews) // 2

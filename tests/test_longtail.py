@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reviewlab.studies.longtail import assign_buckets, popularity_buckets, tail_gap
+from reviewlab.studies.tail import assign_buckets, popularity_buckets, tail_gap
 from tests.conftest import evaluation_block
 
 

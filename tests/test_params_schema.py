@@ -44,7 +44,11 @@ def test_committed_params_are_valid():
         ("finetune.train.batch_size", "32", "finetune.train.batch_size: Input should be a valid"),
         ("finetune.train.group_by_length", "yes", "group_by_length: Input should be a valid"),
         ("finetune.head", "regresion", "'regression', 'classification' or 'binary'"),
-        ("finetune.train.lrr", 1e-4, "finetune.train.lrr: unknown key (allowed: batch_size"),
+        (
+            "finetune.train.lrr",
+            1e-4,
+            "finetune.train.lrr: unknown key (expected one of: batch_size",
+        ),
         (
             "datasets.amazon.adapter",
             "xml",
@@ -61,7 +65,7 @@ def test_committed_params_are_valid():
             {"dropout": {"hidden": 2}},
             "dropout.hidden: Input should be less",
         ),
-        ("seeds", [1], "seeds: unknown key (allowed: ablations, audit, baselines"),
+        ("seeds", [1], "seeds: unknown key (expected one of: ablations, audit, baselines"),
     ],
 )
 def test_bad_params_fail_naming_the_key(path, value, message):

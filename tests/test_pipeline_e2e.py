@@ -368,26 +368,17 @@ def test_studies_run_and_report(tiny_repo):
 
 def _instances(repo: Path) -> list[tuple[str, str, dict]]:
     """(address, stage, item) of every stage instance of the tiny profile."""
-    from reviewlab.core.params import read_params
-    from reviewlab.stages.declared import dvc_stages
-    from tests.test_stage_declarations import address, instances
+    from reviewlab.stages.declared import pipeline
+    from tests.test_stage_declarations import instance
 
-    raw, stages = read_params(repo / "params.yaml"), dvc_stages(repo)
-    return [(address(s, i), s, i) for s, i in instances(raw, stages)]
+    return [(name, *instance(entry)) for name, entry in pipeline(repo).items()]
 
 
 def _declared(repo: Path) -> dict[str, list[str]]:
     """Stage instance -> every path its dvc.yaml entry names (deps, outs, metrics, plots)."""
-    from reviewlab.core.params import read_params
-    from reviewlab.stages.declared import paths_of, resolve
+    from reviewlab.stages.declared import pipeline
 
-    raw = read_params(repo / "params.yaml")
-    declared = {}
-    for name, stage, item in _instances(repo):
-        entry = resolve(stage, raw, repo, **item)
-        kinds = ("deps", "outs", "metrics", "plots")
-        declared[name] = [p for k in kinds for p in paths_of(entry.get(k))]
-    return declared
+    return {name: entry.deps + entry.outs for name, entry in pipeline(repo).items()}
 
 
 #: Files any stage may open: the pipeline's own files, caches and tools' state.
@@ -423,16 +414,15 @@ def test_every_opened_file_is_declared(tiny_repo):
 
 def test_editing_metric_code_makes_every_metric_stage_stale(tiny_repo):
     """Change the metric code: `dvc status` must list every stage whose code runs it."""
-    from reviewlab.core.params import read_params
-    from reviewlab.stages.declared import paths_of, resolve
+    from reviewlab.stages.declared import pipeline
     from tests.test_stage_declarations import stage_code
 
     module = tiny_repo / "src/reviewlab/core/evaluation/rating_metrics.py"
     original = module.read_text()
-    raw = read_params(tiny_repo / "params.yaml")
+    declared = pipeline(tiny_repo)
     expected = set()
-    for name, stage, item in _instances(tiny_repo):
-        deps = paths_of(resolve(stage, raw, tiny_repo, **item)["deps"])
+    for name, stage, _ in _instances(tiny_repo):
+        deps = declared[name].deps
         if any(f.startswith("src/reviewlab/core/evaluation/") for f in stage_code(stage, deps)):
             expected.add(name)
     assert {"finetune@amazon", "ablations", "recommend"} <= expected

@@ -10,8 +10,8 @@ import pytest
 
 from reviewlab.cli import main
 from reviewlab.models import bench
-from reviewlab.models.finetune.data import LabelSpec, Standardizer
-from reviewlab.models.finetune.model import build_model, save_model
+from reviewlab.models.encoder.data import LabelSpec, Standardizer
+from reviewlab.models.encoder.model import build_model, save_model
 from tests.test_finetune_parts import CFG, finetune_cfg
 
 INPUT = {"max_length": 64, "head_tokens": 32, "title_max_tokens": 8, "pad_to_multiple_of": 8}

@@ -43,7 +43,7 @@ def test_relay_prints_lines_with_the_stage_and_fills_silence(capsys, monkeypatch
 
 
 def test_training_progress_states_step_eta_and_validation(capsys, monkeypatch):
-    from reviewlab.models.finetune.progress import TrainingProgress
+    from reviewlab.models.encoder.progress import TrainingProgress
 
     monkeypatch.delenv(CHANNEL, raising=False)
     callback = TrainingProgress("rmse", every=3600)

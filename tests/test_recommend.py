@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from reviewlab.core.evaluation.inference import Design
 from reviewlab.core.params import EvaluationParams, RecommendParams
-from reviewlab.studies import recommend as rec
+from reviewlab.studies import recommenders
 from tests.conftest import evaluation_block
 
 
@@ -39,14 +39,14 @@ def test_leave_last_out_uses_time_then_review_id():
             ),
         }
     )
-    role = rec.leave_last_out(reviews)
+    role = recommenders.leave_last_out(reviews)
     assert role.tolist() == ["valid", "train", "test", "train", "test"]
 
 
 def test_hits_and_ndcg_on_hand_made_rankings():
     recommended = np.array([[3, 1, 2], [0, 1, 2], [5, 6, 7]])
     targets = np.array([3, 2, 9])
-    recall, ndcg = rec.hits(recommended, targets)
+    recall, ndcg = recommenders.hits(recommended, targets)
     assert recall.tolist() == [1.0, 1.0, 0.0]
     assert ndcg == pytest.approx([1.0, 1 / np.log2(4), 0.0])
 
@@ -54,13 +54,13 @@ def test_hits_and_ndcg_on_hand_made_rankings():
 def test_top_n_never_recommends_seen_items():
     scores = np.array([[5.0, 4.0, 3.0, 2.0], [1.0, 2.0, 3.0, 4.0]])
     seen = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 0, 1]]))
-    assert rec.top_n(scores, seen, k=2).tolist() == [[1, 3], [2, 1]]
+    assert recommenders.top_n(scores, seen, k=2).tolist() == [[1, 3], [2, 1]]
 
 
 def test_coverage_and_tail_share():
     lists = np.array([[0, 1], [0, 2]])
     buckets = np.array(["head", "tail", "tail", "torso"])
-    result = rec.evaluate_lists(lists, np.array([1, 3]), buckets)
+    result = recommenders.evaluate_lists(lists, np.array([1, 3]), buckets)
     assert result["coverage"] == 0.75 and result["tail_share"] == 0.5
     assert result["all"]["recall"] == 0.5 and result["tail"]["users"] == 1
 
@@ -69,19 +69,19 @@ def test_held_out_interactions_never_reach_any_model():
     """Changing the test interactions (their items and their review embeddings) must not
     change a single recommendation list: nothing of them is in any training matrix."""
     reviews = _reviews()
-    role = rec.leave_last_out(reviews)
+    role = recommenders.leave_last_out(reviews)
     rng = np.random.default_rng(1)
     embeddings = pd.DataFrame(rng.normal(size=(len(reviews), 8)), index=reviews["review_id"])
     cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
     ci = EvaluationParams(**evaluation_block(50))
-    result = rec.run(reviews, embeddings, cfg, [0.3, 0.6], 0, ci)
+    result = recommenders.run(reviews, embeddings, cfg, [0.3, 0.6], 0, ci)
 
     is_test = (role == "test").to_numpy()
     changed = reviews.copy()
     changed.loc[is_test, "item_id"] = np.roll(changed.loc[is_test, "item_id"].to_numpy(), 1)
     other = embeddings.copy()
     other.iloc[is_test] = rng.normal(size=(is_test.sum(), 8))
-    again = rec.run(changed, other, cfg, [0.3, 0.6], 0, ci)
+    again = recommenders.run(changed, other, cfg, [0.3, 0.6], 0, ci)
     assert set(result["models"]) == {"popularity", "als", "content", "hybrid"}
     for name in result["lists"]:
         assert result["lists"][name] == again["lists"][name], name
@@ -89,12 +89,12 @@ def test_held_out_interactions_never_reach_any_model():
 
 def test_recommendations_exclude_the_users_fitting_items():
     reviews = _reviews(seed=2)
-    role = rec.leave_last_out(reviews)
+    role = recommenders.leave_last_out(reviews)
     embeddings = pd.DataFrame(
         np.random.default_rng(0).normal(size=(len(reviews), 8)), index=reviews["review_id"]
     )
     cfg = RecommendParams(als_factors=[4], als_regularization=[0.1], hybrid_alpha=[0.5])
-    result = rec.run(
+    result = recommenders.run(
         reviews, embeddings, cfg, [0.3, 0.6], 0, EvaluationParams(**evaluation_block(20, 0.9))
     )
     items = pd.Index(sorted(reviews["item_id"].unique()))
@@ -114,12 +114,12 @@ def test_paired_differences_and_findings_come_from_the_lists():
         "hybrid": np.array([[0, 9], [1, 9], [2, 9], [3, 9]]),  # hits everyone at rank 1
     }
     design = Design(n_resamples=100)
-    diffs = rec.paired_differences(lists, targets, buckets, "als", design, 0.005)
+    diffs = recommenders.paired_differences(lists, targets, buckets, "als", design, 0.005)
     assert diffs["hybrid"]["head"]["ndcg_difference"] == 0.0
     assert diffs["hybrid"]["tail"]["ndcg_difference"] == 1.0
     assert diffs["hybrid"]["all"]["ndcg_difference"] == 0.5
-    models = {n: rec.evaluate_lists(t, targets, buckets) for n, t in lists.items()}
-    lines = rec.findings({"models": models, "vs_als": diffs, "k": 10})
+    models = {n: recommenders.evaluate_lists(t, targets, buckets) for n, t in lists.items()}
+    lines = recommenders.findings({"models": models, "vs_als": diffs, "k": 10})
     assert lines[0].startswith("hybrid vs als: NDCG@10 all users +0.500")
     assert "tail users +1.000" in lines[0] and "(better)" in lines[0]
     assert diffs["hybrid"]["head"]["verdict"] == "equivalent"

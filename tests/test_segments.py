@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from reviewlab.studies.segments import choose_k, distinctive_terms, structure, user_profiles
+from reviewlab.studies.segmentation import choose_k, distinctive_terms, structure, user_profiles
 
 
 def test_profiles_hold_behaviour_and_unit_mean_embeddings():

@@ -3,7 +3,7 @@
 - every dvc.yaml stage has its module ``reviewlab.stages.<name>`` (and no module is orphaned);
 - a stage's ``deps`` cover the import closure of its module and of its notebook's imports
   (so editing any code a stage runs makes ``dvc status`` report it), and name no stale code;
-- our reading of dvc.yaml (``reviewlab.stages.declared``) agrees with DVC's own;
+- every stage's command is the CLI's ``stage`` command naming that very instance;
 - papermill injects exactly the stage's dvc.yaml ``params:``; notebooks hold no defaults;
 - a stage's typed params refuse keys its dvc.yaml does not declare.
 """
@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import ast
-import itertools
 import json
 import pkgutil
+import shlex
 import subprocess
 import sys
 import time
@@ -24,40 +24,32 @@ import grimp
 import pytest
 
 import reviewlab.stages
+from reviewlab.cli import parser, stage_item
 from reviewlab.core.params import lookup, partial, read_params
-from reviewlab.stages.declared import declared_params, dvc_stages, paths_of, resolve
+from reviewlab.stages.declared import Declared, address, pipeline, stage_names
 from tests.conftest import ROOT
 
 RAW = read_params(ROOT / "params.yaml")
-STAGES = dvc_stages(ROOT)
+PIPELINE = pipeline(ROOT)  # DVC's own resolution of dvc.yaml and tuning/dvc.yaml
+STAGES = stage_names(ROOT)
 HELPERS = {"declared"}  # modules of reviewlab.stages that are not stages
 
 
-def instances(raw: dict, stages: dict | None = None) -> list[tuple[str, dict]]:
-    """(stage, item) for every instance dvc.yaml's ``stages`` expand to under the params ``raw``."""
-    out = []
-    for name, entry in (stages or STAGES).items():
-        if "foreach" in entry:
-            keys = lookup(raw, entry["foreach"].strip("${}"))
-            out += [(name, {"key": key}) for key in keys]
-        elif "matrix" in entry:
-            axes = {a: lookup(raw, v.strip("${}")) for a, v in entry["matrix"].items()}
-            out += [
-                (name, dict(zip(axes, combo, strict=True)))
-                for combo in itertools.product(*axes.values())
-            ]
-        else:
-            out.append((name, {}))
-    return out
+def instance(entry: Declared) -> tuple[str, dict]:
+    """(stage, item) of the instance a stage's command runs, read by the CLI's own parser."""
+    args = parser().parse_args(shlex.split(entry.cmd)[1:])
+    return args.name, stage_item(args)
 
 
-INSTANCES = instances(RAW)
+def instances(stages: dict[str, Declared]) -> list[tuple[str, dict]]:
+    return [instance(entry) for entry in stages.values()]
 
 
-def address(stage: str, item: dict) -> str:
-    if "key" in item:
-        return f"{stage}@{item['key']}"
-    return f"{stage}@{'-'.join(str(v) for v in item.values())}" if item else stage
+INSTANCES = instances(PIPELINE)
+
+
+def entry_of(stage: str, item: dict, stages: dict[str, Declared] = PIPELINE) -> Declared:
+    return stages[address(stage, **item)]
 
 
 @cache
@@ -136,14 +128,13 @@ def test_every_stage_has_its_module_and_every_module_a_stage():
     assert modules == set(STAGES)
 
 
-@pytest.mark.parametrize("stage,item", INSTANCES, ids=[address(*i) for i in INSTANCES])
-def test_command_runs_the_stage(stage, item):
-    cmd = resolve(stage, RAW, ROOT, **item)["cmd"]
-    expected = " ".join(
-        ["bin/reviewlab stage", stage, *([str(item["key"])] if "key" in item else [])]
-        + [f"--{axis} {value}" for axis, value in item.items() if axis != "key"]
-    )
-    assert cmd == expected
+@pytest.mark.parametrize("name", list(PIPELINE))
+def test_command_runs_the_stage(name):
+    """The command is ``bin/reviewlab stage`` naming this very instance (its name, key, axes)."""
+    entry = PIPELINE[name]
+    assert entry.cmd.startswith("bin/reviewlab stage ")
+    stage, item = instance(entry)
+    assert address(stage, **item) == name
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -151,7 +142,7 @@ def test_deps_cover_the_code_the_stage_runs(stage):
     """Editing any module a stage imports (directly, lazily or through its notebook) must make
     DVC re-run it: every file of the import closure lies under one of its deps."""
     item = next(i for s, i in INSTANCES if s == stage)
-    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
+    deps = entry_of(stage, item).deps
     missing = sorted(f for f in stage_code(stage, deps) if not covered(f, deps))
     assert not missing, f"{stage}: dvc.yaml deps do not cover {missing}"
 
@@ -160,35 +151,15 @@ def test_deps_cover_the_code_the_stage_runs(stage):
 def test_code_deps_are_not_stale(stage):
     """Every code dep names something the stage runs (no renamed-away or unrelated module)."""
     item = next(i for s, i in INSTANCES if s == stage)
-    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
+    deps = entry_of(stage, item).deps
     code = stage_code(stage, deps)
     stale = [d for d in deps if d.startswith("src/") and not any(covered(f, [d]) for f in code)]
     assert not stale, f"{stage}: deps name code the stage does not run: {stale}"
 
 
-def test_our_reading_of_dvc_yaml_matches_dvc():
-    from dvc.dependency.param import ParamsDependency
-    from dvc.repo import Repo
-
-    with Repo(str(ROOT)) as repo:
-        # names, not addresses: the tuning pipeline's read "tuning/dvc.yaml:tune@..."
-        stages = {s.name: s for s in repo.index.stages if s.addressing != "data.dvc"}
-    assert set(stages) == {address(s, i) for s, i in INSTANCES}
-    for stage, item in INSTANCES:
-        theirs = stages[address(stage, item)]
-        ours = resolve(stage, RAW, ROOT, **item)
-        their_deps = [d.def_path for d in theirs.deps if not isinstance(d, ParamsDependency)]
-        assert their_deps == paths_of(ours["deps"])
-        outs = [*ours.get("outs", []), *ours.get("metrics", []), *ours.get("plots", [])]
-        assert sorted(o.def_path for o in theirs.outs) == sorted(paths_of(outs))
-        their_params = [p for d in theirs.deps if isinstance(d, ParamsDependency) for p in d.params]
-        assert their_params == declared_params(stage, RAW, ROOT, **item)
-
-
 def notebook_of(stage: str) -> Path | None:
     item = next(i for s, i in INSTANCES if s == stage)
-    deps = paths_of(resolve(stage, RAW, ROOT, **item)["deps"])
-    found = [d for d in deps if d.endswith(".ipynb")]
+    found = [d for d in entry_of(stage, item).deps if d.endswith(".ipynb")]
     return ROOT / found[0] if found else None
 
 
@@ -206,12 +177,12 @@ def test_notebook_parameters_hold_no_defaults(stage):
     for node in ast.parse("".join(tagged[0]["source"])).body:
         assert isinstance(node, ast.Assign), ast.dump(node)
         names[node.targets[0].id] = ast.literal_eval(node.value)
-    per_dataset = "foreach" in STAGES[stage]
+    per_dataset = "key" in next(i for s, i in INSTANCES if s == stage)
     expected = {"params": None} | ({"dataset": next(iter(RAW["datasets"]))} if per_dataset else {})
     assert names == expected
 
 
-@pytest.mark.parametrize("stage,item", INSTANCES, ids=[address(*i) for i in INSTANCES])
+@pytest.mark.parametrize("stage,item", INSTANCES, ids=list(PIPELINE))
 def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
     from reviewlab.cli import runner
 
@@ -227,7 +198,7 @@ def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
         module = importlib.import_module(f"reviewlab.stages.{stage}")
         monkeypatch.setattr(module, "run", lambda params, *a, **k: seen.update(params=params))
     runner.run_stage(stage, item.get("key"), ROOT, **{k: v for k, v in item.items() if k != "key"})
-    declared = declared_params(stage, RAW, ROOT, **item)
+    declared = entry_of(stage, item).params
     injected = seen["params"]
     if isinstance(injected, dict):  # papermill: plain values, by dotted key
         assert list(injected) == declared

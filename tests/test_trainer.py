@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from reviewlab.core.params import AdversarialParams, InputParams
-from reviewlab.models.finetune.data import LabelSpec, build_dataset
-from reviewlab.models.finetune.model import build_model
-from reviewlab.models.finetune.run import training_args
-from reviewlab.models.finetune.trainer import ReviewTrainer, metrics_fn, to_predictions
+from reviewlab.models.encoder.data import LabelSpec, build_dataset
+from reviewlab.models.encoder.model import build_model
+from reviewlab.models.encoder.run import training_args
+from reviewlab.models.encoder.trainer import ReviewTrainer, metrics_fn, to_predictions
 from tests.conftest import evaluation_block
 from tests.test_finetune_parts import finetune_cfg
 

@@ -13,7 +13,7 @@ from reviewlab.core.compose import trial_config
 from reviewlab.core.config import load_params, validate_params
 from reviewlab.core.io import read_json, write_json
 from reviewlab.core.params import ParamsError, read_params
-from reviewlab.reporting.ablations import candidate_label, choice_lines
+from reviewlab.reporting.grid_report import candidate_label, choice_lines
 from reviewlab.stages import tuning
 from tests.conftest import ROOT
 

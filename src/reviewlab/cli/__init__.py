@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
+from typing import Any
 
 DEBUG_ENV = "REVIEWLAB_DEBUG"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
     run = HANDLERS[args.command]
     if getattr(args, "debug", False) or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
-        return run(args, parser)  # errors propagate with their traceback
+        return run(args, cli)  # errors propagate with their traceback
     from reviewlab.core.errors import ReviewlabError
 
     try:
-        return run(args, parser)
+        return run(args, cli)
     except (ReviewlabError, KeyError, FileNotFoundError) as err:
         sys.stderr.write(error_report(args, err))
         return 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     """The command line: one subcommand per entry of :data:`HANDLERS`."""
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument(
@@ -81,9 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def error_report(args: argparse.Namespace, err: BaseException) -> str:
-    """stderr for a user error: one line saying what and where, then any detail, no traceback."""
-    from reviewlab.core.errors import headline
+    """stderr for a user error: one line saying what and where, then any detail, no traceback.
 
+    A :class:`~reviewlab.core.errors.ReviewlabError` is formatted where it is raised (its first
+    line names the file, line, field and fix); this only adds the command's name."""
     if isinstance(err, KeyError):
         message = f"missing key {err}: a key the command needs is not in the params or the data"
     elif isinstance(err, FileNotFoundError) and err.filename:
@@ -93,91 +94,23 @@ def error_report(args: argparse.Namespace, err: BaseException) -> str:
         )
     else:
         message = str(err)
-    first = _yaml_headline(message) or _params_headline(
-        headline(message), getattr(args, "params", None)
-    )
-    rest = [
-        line
-        for line in message.strip().splitlines()[1:]
-        if line.strip() and line.strip() not in first
-    ]
+    first, *rest = [line for line in message.strip().splitlines() if line.strip()] or ["?"]
     lines = [f"reviewlab {args.command}: error: {first}", *rest]
     lines.append("(run with --debug for the full traceback)")
     return "\n".join(lines) + "\n"
 
 
-#: ``<file>.yaml: <dotted key>: <what is wrong>`` (a params message's first line)
-_KEY_AT = re.compile(r"^(?P<file>[^:\s]+\.ya?ml): (?P<key>[A-Za-z_][\w.-]*): (?P<what>.*)$")
-_QUOTED_NUMBER = re.compile(r"\(got '(?P<value>[-+]?[\d.]+(?:e[-+]?\d+)?)'\)")
-
-
-def _params_headline(first: str, params_file: Path | None) -> str:
-    """``file:line: key: what`` with the key's line in the YAML file and a hint for a number
-    written as a string."""
-    match = _KEY_AT.match(first)
-    if match is None:
-        return first
-    file = Path(match["file"])
-    if not file.is_file() and params_file is not None and file.name == params_file.name:
-        file = params_file
-    line = _yaml_line(file, match["key"]) if file.is_file() else None
-    where = f"{match['file']}:{line}" if line else match["file"]
-    what, more = re.fullmatch(r"(.*?)( \(\+\d+ more below\))?", match["what"]).groups()
-    out = f"{where}: {match['key']}: {what}"
-    number = _QUOTED_NUMBER.search(what)
-    if number:
-        out += f": write {number['value']} without quotes"
-    elif what == "missing":
-        out += ": add it (the project's params.yaml has every key)"
-    return out + (more or "")
-
-
-_YAML_MARK = re.compile(r'in "(?P<file>[^"]+)", line (?P<line>\d+), column (?P<column>\d+)')
-
-
-def _yaml_headline(message: str) -> str | None:
-    """``file:line: not valid YAML: <problem> (column c)`` for a YAML syntax error."""
-    first, *rest = message.strip().splitlines() or [""]
-    if ": not valid YAML (" not in first or not rest:
-        return None
-    marks = [(i, m) for i, line in enumerate(rest) if (m := _YAML_MARK.search(line))]
-    if not marks:
-        return None
-    at, mark = marks[-1]
-    problem = rest[at - 1].strip() if at > 0 else first.split("(", 1)[1]
-    file = first.split(": not valid YAML (", 1)[0]
-    return f"{file}:{mark['line']}: not valid YAML: {problem} (column {mark['column']})"
-
-
-def _yaml_line(file: Path, dotted: str) -> int | None:
-    """1-based line of the deepest existing part of ``dotted`` in a YAML file (None: unknown)."""
-    import yaml
-
-    try:
-        node = yaml.compose(file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    line = None
-    for part in dotted.split("."):
-        if isinstance(node, yaml.MappingNode):
-            hit = [(k, v) for k, v in node.value if k.value == part]
-            if not hit:
-                break
-            line, node = hit[0][0].start_mark.line + 1, hit[0][1]
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
+def stage_item(args: argparse.Namespace) -> dict[str, Any]:
+    """The instance a ``stage`` command names: ``key`` (foreach) and the matrix axes given."""
+    given = {"key": args.key, "variant": args.variant, "trial": args.trial, "seed": args.seed}
+    return {axis: value for axis, value in given.items() if value is not None}
 
 
 def _stage(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.cli.runner import run_stage
 
-    axes = (("variant", args.variant), ("trial", args.trial), ("seed", args.seed))
-    matrix = {k: v for k, v in axes if v is not None}
-    result = run_stage(args.name, args.key, **matrix)
+    matrix = stage_item(args)
+    result = run_stage(args.name, matrix.pop("key", None), **matrix)
     if isinstance(result, Path):  # the report written; a module stage's result is in its files
         print(result)
     return 0
@@ -200,7 +133,7 @@ def _readme(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from reviewlab.models.finetune.predict import predict_frame, read_table, write_table
+    from reviewlab.models.encoder.predict import predict_frame, read_table, write_table
 
     try:
         frame = predict_frame(
@@ -215,7 +148,7 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.core.artifacts import Catalogue
     from reviewlab.models import bench as benchmark
-    from reviewlab.models.finetune.data import training_frame
+    from reviewlab.models.encoder.data import training_frame
 
     catalogue = Catalogue()
     frame = training_frame(

@@ -21,15 +21,8 @@ from reviewlab.cli.progress import Relay
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
 from reviewlab.core.errors import USER_ERRORS, StageError
-from reviewlab.core.params import read_params
-from reviewlab.stages.declared import (
-    address,
-    injected,
-    paths_of,
-    resolve,
-    stage_params,
-    trace_opens,
-)
+from reviewlab.core.params import lookup, read_params
+from reviewlab.stages.declared import Declared, address, declared, stage_params, trace_opens
 
 KERNEL = "reviewlab"
 
@@ -42,44 +35,43 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
     raw = read_params(root / "params.yaml")
     validate_params(raw, str(root / "params.yaml"))
     item = {"key": key} if key is not None else {}
-    entry = resolve(stage, raw, root, **item, **matrix)
-    notebooks = [d for d in paths_of(entry.get("deps")) if d.endswith(".ipynb")]
+    entry = declared(stage, root, **item, **matrix)
+    values = {name: lookup(raw, name) for name in entry.params}
+    notebooks = [d for d in entry.deps if d.endswith(".ipynb")]
     label = " ".join(str(v) for v in (stage, key, *matrix.values()) if v is not None)
     start = time.perf_counter()
     with Relay(label):
         if notebooks:
-            result = _run_notebook(stage, entry, root / notebooks[0], raw, root, item, matrix)
+            result = _run_notebook(stage, entry, root / notebooks[0], values, root, item, matrix)
         else:
-            result = _run_module(stage, raw, root, item, matrix)
+            result = _run_module(stage, values, root, item, matrix)
     print(f"[reviewlab] {label} executed in {time.perf_counter() - start:.1f}s")
     return result
 
 
 def _run_module(
-    stage: str, raw: dict[str, Any], root: Path, item: dict[str, Any], matrix: dict[str, Any]
+    stage: str, values: dict[str, Any], root: Path, item: dict[str, Any], matrix: dict[str, Any]
 ) -> Any:
     """A stage without a notebook: its module's ``run`` with the validated params."""
     module = importlib.import_module(f"reviewlab.stages.{stage}")
-    params = stage_params(
-        stage, injected(stage, raw, root, **item, **matrix), root, **item, **matrix
-    )
+    params = stage_params(stage, values, root, **item, **matrix)
     return module.run(params, *item.values(), **matrix)
 
 
 def _run_notebook(
     stage: str,
-    entry: dict[str, Any],
+    entry: Declared,
     notebook: Path,
-    raw: dict[str, Any],
+    values: dict[str, Any],
     root: Path,
     item: dict[str, Any],
     matrix: dict[str, Any],
 ) -> Path:
     """A notebook stage: executed with papermill, then rendered to the report among its outs
     (the out named after the stage; ``report`` writes its own pages)."""
-    outs = paths_of(entry.get("outs"))
+    outs = entry.outs
     executed = root / next(o for o in outs if o.endswith(".ipynb"))
-    parameters = {"params": injected(stage, raw, root, **item, **matrix)}
+    parameters: dict[str, Any] = {"params": values}
     if item:
         parameters["dataset"] = item["key"]  # every notebook stage with a key runs per dataset
     execute(notebook, executed, parameters, root)
@@ -91,7 +83,7 @@ def _run_notebook(
     target = root / html[0]
     where = Provenance(
         address=address(stage, **item, **matrix),
-        commit=commit(root, paths_of(entry.get("deps"))),
+        commit=commit(root, entry.deps),
         params=parameters["params"],
         notebook=os.path.relpath(executed, target.parent),
         back=os.path.relpath(root / "reports" / "index.html", target.parent),

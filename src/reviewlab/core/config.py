@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.compose import task_config, variant_config
-from reviewlab.core.params import Params, ParamsError, describe, read_params
+from reviewlab.core.params import Params, ParamsError, problems, read_params
 
 
 def load_params(path: str | Path | None = None) -> Params:
@@ -25,7 +25,7 @@ def validate_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
     try:
         params = Params.model_validate(raw)
     except ValidationError as err:
-        raise ParamsError(describe(err, source)) from None
+        raise ParamsError(*problems(err, source)) from None
     configs = [
         (f"ablations.variants.{v} (merged over finetune <- budget)", variant_config, v)
         for v in params.ablations.variants
@@ -38,7 +38,7 @@ def validate_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
         try:  # every variant and task must still be a valid finetune block
             build(params, name)
         except ValidationError as err:
-            raise ParamsError(describe(err, f"{source}: {where}")) from None
+            raise ParamsError(*problems(err, source, where)) from None
         except KeyError as err:
             raise ParamsError(f"{source}: {err.args[0]}") from None
     return params

@@ -23,7 +23,7 @@ from pydantic import (
 
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.columns import MAPPABLE_COLUMNS
-from reviewlab.core.errors import ReviewlabError
+from reviewlab.core.errors import Problem, ReviewlabError
 
 #: A number as written in params.yaml: ints stay ints (``C: 10`` is reported as ``10``).
 Real = int | float
@@ -497,7 +497,11 @@ def read_params(path: str | Path | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         raise ParamsError(f"{file}: no such params file") from None
     except yaml.YAMLError as err:
-        raise ParamsError(f"{file}: not valid YAML ({err})") from None
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        column = f" (column {mark.column + 1})" if mark else ""
+        line = mark.line + 1 if mark else None
+        raise ParamsError(Problem(f"not valid YAML: {problem}{column}", str(file), line)) from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{file}: expected a mapping at the top level, got {type(raw).__name__}")
     return raw
@@ -568,7 +572,7 @@ def _validated(dotted: str, value: Any) -> Any:
     try:
         return TypeAdapter(_annotation(dotted)).validate_python(value, strict=True)
     except ValidationError as err:
-        raise ParamsError(describe(err, f"params.yaml: {dotted}")) from None
+        raise ParamsError(*problems(err, "params.yaml", dotted, lines=False)) from None
 
 
 def _construct(model: Any, tree: dict[str, Any]) -> Any:
@@ -605,22 +609,61 @@ _NOT_KEYS = ("function-after", "literal")
 _TYPES = {"int", "float", "str", "bool"}
 
 
-def describe(err: ValidationError, source: str) -> str:
-    by_key: dict[str, str] = {}
+def problems(
+    err: ValidationError, file: str, within: str | None = None, lines: bool = True
+) -> list[Problem]:
+    """One :class:`Problem` per offending key of ``err``, with its line in ``file``.
+
+    ``within``: the dotted key the validated value sits at (a partial view's key), or a
+    phrase naming a composed block (no line: the block is merged from several). ``lines``:
+    look the keys up in ``file`` (not for values handed over without their file).
+    """
+    by_key: dict[str, Problem] = {}
     for e in err.errors():  # a union (int | float) reports once per member: keep the last
         loc = [str(p) for p in e["loc"] if not str(p).startswith(_NOT_KEYS) and p not in _TYPES]
         key = ".".join(loc)
         if e["type"] == "extra_forbidden":
-            known = _known_keys(err.title, loc[:-1])
-            by_key[key] = f"  {key}: unknown key (allowed: {', '.join(known)})"
+            known = ", ".join(_known_keys(err.title, loc[:-1]))
+            what, expected, fix = "unknown key", f"one of: {known}", None
         elif e["type"] == "missing":
-            by_key[key] = f"  {key}: missing"
+            fix = "add it (the project's params.yaml has every key)"
+            what, expected = "missing", None
         else:
             value = e.get("input")
-            got = "" if isinstance(value, dict) else f" (got {value!r})"
-            by_key[key] = f"  {key}: {e['msg']}{got}"
-    lines = [f"{source}: {len(by_key)} invalid value(s)", *by_key.values()]
-    return "\n".join(lines)
+            what = e["msg"] + ("" if isinstance(value, dict) else f" (got {value!r})")
+            quoted = isinstance(value, str) and _NUMBER.fullmatch(value)
+            expected, fix = None, f"write {value} without quotes" if quoted else None
+        field = f"{within}.{key}" if within and _DOTTED.fullmatch(within) else key
+        composed = within and not _DOTTED.fullmatch(within)
+        line = yaml_line(Path(file), field) if lines and not composed else None
+        field = f"{within}: {key}" if composed else field
+        by_key[key] = Problem(what, file, line, field, expected, fix)
+    return list(by_key.values())
+
+
+_NUMBER = re.compile(r"[-+]?[\d.]+(?:e[-+]?\d+)?")
+_DOTTED = re.compile(r"[A-Za-z_][\w.-]*")
+
+
+def yaml_line(file: Path, dotted: str) -> int | None:
+    """1-based line of the deepest existing part of ``dotted`` in a YAML file (None: unknown)."""
+    try:
+        node = yaml.compose(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in dotted.split("."):
+        if isinstance(node, yaml.MappingNode):
+            hit = [(k, v) for k, v in node.value if k.value == part]
+            if not hit:
+                break
+            line, node = hit[0][0].start_mark.line + 1, hit[0][1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def _known_keys(title: str, parents: list[str]) -> list[str]:

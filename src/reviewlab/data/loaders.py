@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 
 from reviewlab.core.columns import CANONICAL_COLUMNS
-from reviewlab.core.errors import ReviewlabError
+from reviewlab.core.errors import Problem, ReviewlabError
 from reviewlab.core.params import DatasetParams, ParamsError
 from reviewlab.core.schema import QUARANTINE_REASONS, validate
 
@@ -217,9 +217,12 @@ def _read_jsonl(
             yield line_no, record, None, ""
     except (OSError, EOFError) as err:
         raise DataLoadError(
-            f"{shown}: line {line_no + 1}: cannot read the file ({err}): it is damaged or "
-            "truncated; fetch it again (`dvc pull`) or fix datasets."
-            f"{name}.path"
+            Problem(
+                f"cannot read the file ({err}): it is damaged or truncated",
+                shown,
+                line_no + 1,
+                fix=f"fetch it again (`dvc pull`) or fix datasets.{name}.path",
+            )
         ) from err
     if fields:  # no parsed record at all: the quarantine rate tells
         for target, source in wanted.items():
@@ -228,8 +231,12 @@ def _read_jsonl(
                     ["..."] if len(fields) > 30 else []
                 )
                 raise DataLoadError(
-                    f"{shown}: field '{source}' (mapped to '{target}') is in no record; the "
-                    f"records have the fields {listed}: fix the mapping in datasets.{name}"
+                    Problem(
+                        f"field '{source}' (mapped to '{target}') is in no record",
+                        shown,
+                        expected=f"one of the records' fields {listed}",
+                        fix=f"fix the mapping in datasets.{name}",
+                    )
                 )
 
 
@@ -244,10 +251,14 @@ def _reject_json_array(first: str, shown: str, line_no: int, name: str) -> None:
         value = None  # an array spread over several lines
     if value is None or any(isinstance(v, dict) for v in value):
         raise DataLoadError(
-            f"{shown}: line {line_no}: the file is a JSON array ([{{...}}, ...]), but JSON Lines "
-            "(one JSON object per line) is expected: convert it, e.g. "
-            f"`jq -c '.[]' {Path(shown).name} > reviews.jsonl`, and point datasets.{name}.path "
-            "at the result"
+            Problem(
+                "the file is a JSON array ([{...}, ...])",
+                shown,
+                line_no,
+                expected="JSON Lines: one JSON object per line",
+                fix=f"convert it, e.g. `jq -c '.[]' {Path(shown).name} > reviews.jsonl`, and "
+                f"point datasets.{name}.path at the result",
+            )
         )
 
 
@@ -273,13 +284,16 @@ def _read_csv(
     path: Path, shown: str, name: str, wanted: dict[str, str]
 ) -> Iterator[tuple[int, dict | None, str | None, str]]:
     """Yield ``(start_line, record, reason, raw)`` for each CSV record after the header;
-    first check that every mapped source column is in the header (clear error otherwise)."""
+    first check the header (:func:`_check_header`)."""
     try:
         raw = b"".join(_open_text_lines(path))
     except (OSError, EOFError) as err:
         raise DataLoadError(
-            f"{shown}: cannot read the file ({err}): it is damaged or truncated; fetch it again "
-            f"(`dvc pull`) or fix datasets.{name}.path"
+            Problem(
+                f"cannot read the file ({err}): it is damaged or truncated",
+                shown,
+                fix=f"fetch it again (`dvc pull`) or fix datasets.{name}.path",
+            )
         ) from err
     text = raw.decode("utf-8", "surrogateescape")
     if text.startswith("\ufeff"):  # a byte-order mark before a (possibly quoted) header
@@ -288,23 +302,8 @@ def _read_csv(
     try:
         header = next(reader, [])
     except csv.Error as err:
-        raise DataLoadError(f"{shown}: line 1: cannot parse the header: {err}") from err
-    if not "".join(header).strip():
-        raise DataLoadError(
-            f"{shown}: line 1: empty file, expected a header row naming the columns "
-            f"(e.g. {','.join(wanted.values())})"
-        )
-    for target, source in wanted.items():
-        if source not in header:
-            raise DataLoadError(
-                f"{shown}: line 1: column '{source}' (mapped to '{target}') is not in the header "
-                f"{[_safe(h) for h in header]}: fix the mapping in datasets.{name}"
-            )
-        if header.count(source) > 1:
-            raise DataLoadError(
-                f"{shown}: line 1: column '{source}' (mapped to '{target}') appears "
-                f"{header.count(source)} times in the header: rename one of them"
-            )
+        raise DataLoadError(Problem(f"cannot parse the header: {err}", shown, 1)) from err
+    _check_header(header, shown, name, wanted)
     start = reader.line_num + 1
     while True:
         try:
@@ -313,7 +312,7 @@ def _read_csv(
             return
         except csv.Error as err:
             raise DataLoadError(
-                f"{shown}: line {start}: cannot parse CSV ({err}): fix that record"
+                Problem(f"cannot parse CSV ({err})", shown, start, fix="fix that record")
             ) from err
         if row:
             if len(row) != len(header):
@@ -322,6 +321,40 @@ def _read_csv(
             else:
                 yield start, dict(zip(header, row, strict=True)), None, ""
         start = reader.line_num + 1
+
+
+def _check_header(header: list[str], shown: str, name: str, wanted: dict[str, str]) -> None:
+    """A CSV header names every mapped source column exactly once (clear error otherwise)."""
+    if not "".join(header).strip():
+        raise DataLoadError(
+            Problem(
+                "empty file",
+                shown,
+                1,
+                expected=f"a header row naming the columns, e.g. {','.join(wanted.values())}",
+            )
+        )
+    for target, source in wanted.items():
+        if source not in header:
+            raise DataLoadError(
+                Problem(
+                    f"column '{source}' (mapped to '{target}') is not in the header",
+                    shown,
+                    1,
+                    expected=f"one of {[_safe(h) for h in header]}",
+                    fix=f"fix the mapping in datasets.{name}",
+                )
+            )
+        if header.count(source) > 1:
+            raise DataLoadError(
+                Problem(
+                    f"column '{source}' (mapped to '{target}') appears "
+                    f"{header.count(source)} times in the header",
+                    shown,
+                    1,
+                    fix="rename one of them",
+                )
+            )
 
 
 def _lookup(record: dict, source: str, default: Any = None) -> Any:
@@ -415,19 +448,7 @@ def load_reviews(
     """
     spec = resolve_adapter(cfg)
     shown = spec["path"]  # messages name the path as written in params.yaml
-    path = Path(shown)
-    if root is not None and not path.is_absolute():
-        path = root / path
-    if path.is_dir():
-        raise DataLoadError(
-            f"{shown}: is a directory, expected a review file (.csv or .jsonl, optionally .gz): "
-            f"fix datasets.{name}.path"
-        )
-    if not path.is_file():
-        raise DataLoadError(
-            f"{shown}: file not found (datasets.{name}.path): fix the path (relative to the "
-            "project folder) or fetch the data (`dvc pull`)"
-        )
+    path = _review_file(shown, root, name)
     wanted = {**spec["columns"], **spec["keep"]}
     reader = _read_csv if spec["format"] == "csv" else _read_jsonl
 
@@ -442,7 +463,7 @@ def load_reviews(
     rows_read = len(rows) + len(bad)
     if rows_read == 0:
         holds = "a header and no rows" if spec["format"] == "csv" else "only blank lines"
-        raise DataLoadError(f"{shown}: no records found: the file holds {holds}")
+        raise DataLoadError(Problem(f"no records found: the file holds {holds}", shown))
 
     table = pd.DataFrame(rows, columns=[*wanted, "source_row"], dtype=object)
     reviews, flagged, cleaned = _check_rows(table, name, spec, cfg.strict_optional)
@@ -460,6 +481,32 @@ def load_reviews(
     return LoadResult(reviews, quarantine, quality)
 
 
+def _review_file(shown: str, root: Path | None, name: str) -> Path:
+    """The review file ``shown`` (as written in params.yaml), relative to ``root``; a clear
+    error when it is a folder or missing."""
+    path = Path(shown)
+    if root is not None and not path.is_absolute():
+        path = root / path
+    if path.is_dir():
+        raise DataLoadError(
+            Problem(
+                "is a directory",
+                shown,
+                expected="a review file: .csv or .jsonl, optionally .gz",
+                fix=f"fix datasets.{name}.path",
+            )
+        )
+    if not path.is_file():
+        raise DataLoadError(
+            Problem(
+                f"file not found (datasets.{name}.path)",
+                shown,
+                fix="fix the path (relative to the project folder) or fetch the data (`dvc pull`)",
+            )
+        )
+    return path
+
+
 def _validated(reviews: pd.DataFrame, shown: str) -> pd.DataFrame:
     """The pandera contract; a failure (a loader bug: bad rows are quarantined before) names
     the file and the source lines instead of positions after filtering."""
@@ -474,8 +521,12 @@ def _validated(reviews: pd.DataFrame, shown: str) -> pd.DataFrame:
         )
         checks = sorted({f"{c}: {k}" for c, k in zip(cases["column"], cases["check"], strict=True)})
         raise DataLoadError(
-            f"{shown}: line(s) {lines[:10]}: loaded rows break the canonical contract "
-            f"({'; '.join(checks[:5])}); please report this with the file"
+            Problem(
+                f"rows on lines {lines[:10]} break the canonical contract "
+                f"({'; '.join(checks[:5])})",
+                shown,
+                fix="please report this with the file",
+            )
         ) from err
 
 
@@ -710,10 +761,13 @@ def _check_quarantine_rate(
         numbers = _to_number(ratings.where(ratings.map(lambda v: _type_ok(v, "rating"))))
         hint = f"ratings span {numbers.min():g} to {numbers.max():g}: {hint}"
     raise DataLoadError(
-        f"{shown}: {quality['rows_quarantined']:,} of {quality['rows_read']:,} rows "
-        f"({quality['quarantine_rate']:.0%}) quarantined, more than "
-        f"datasets.{name}.max_quarantine_rate = {limit}: {'; '.join(parts)}. Fix: {hint}; "
-        "or raise max_quarantine_rate"
+        Problem(
+            f"{quality['rows_quarantined']:,} of {quality['rows_read']:,} rows "
+            f"({quality['quarantine_rate']:.0%}) quarantined: {'; '.join(parts)}",
+            shown,
+            expected=f"at most datasets.{name}.max_quarantine_rate = {limit}",
+            fix=f"{hint}; or raise max_quarantine_rate",
+        )
     )
 
 

@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 
 from reviewlab.core.runtime import processor_name
-from reviewlab.models.finetune.data import encode
-from reviewlab.models.finetune.model import load_encoder, with_head
+from reviewlab.models.encoder.data import encode
+from reviewlab.models.encoder.model import load_encoder, with_head
 
 #: Dropout before the regression head, the same in every configuration.
 HEAD_DROPOUT = 0.1
@@ -199,7 +199,7 @@ def run(
     if threads:
         torch.set_num_threads(threads)
     tokenizer = load_tokenizer()
-    from reviewlab.models.finetune.run import bf16_supported
+    from reviewlab.models.encoder.run import bf16_supported
 
     native_bf16 = bf16_supported()
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16, windows=1)}

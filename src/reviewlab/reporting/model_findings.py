@@ -44,7 +44,7 @@ def _runner_up(models: dict[str, Any], best: str) -> str:
 
 
 def baselines(result: Any, dataset: str) -> Findings:
-    """``result``: the ``baselines`` stage's :class:`~reviewlab.models.baselines.Scored`."""
+    """``result``: the ``baselines`` stage's :class:`~reviewlab.models.classical.BaselineRun`."""
     models, best = result.payload["models"], result.best
     second = _runner_up(models, best)
     chosen = models[best]

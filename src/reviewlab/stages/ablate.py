@@ -2,7 +2,7 @@
 
 Trains the variant's config (``finetune`` <- ``ablations.budget`` <- variant) with one seed on
 ``ablations.dataset`` and scores the fixed test rows, validation rows and noisy test copies
-(:func:`reviewlab.models.ablations.run_variant`). Writes
+(:func:`reviewlab.models.variants.run_variant`). Writes
 ``metrics/<dataset>/ablations/<variant>-<seed>.json`` (+ ``_runtime.json``) and the run's
 predictions under ``artifacts/<dataset>/ablations/<variant>-<seed>/``.
 """
@@ -19,8 +19,8 @@ from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.compose import variant_config
 from reviewlab.core.io import write_json
 from reviewlab.core.params import Params
-from reviewlab.models.ablations import run_variant
-from reviewlab.models.finetune.data import training_frame
+from reviewlab.models.encoder.data import training_frame
+from reviewlab.models.variants import run_variant
 
 
 @dataclass

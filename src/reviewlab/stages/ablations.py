@@ -17,7 +17,7 @@ import pandas as pd
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
-from reviewlab.reporting import ablations as ar
+from reviewlab.reporting import grid_report
 
 
 @dataclass
@@ -48,7 +48,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     dataset = grid.dataset
     runs, predictions = load_runs(catalogue, dataset, grid.grid, grid.seeds)
     table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
-    report = ar.summarise(
+    report = grid_report.summarise(
         grid,
         params.evaluation,
         runs,
@@ -92,7 +92,7 @@ def load_runs(
             if not file.exists():
                 raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
             runtime = read_json(catalogue.ablation_runtime(dataset, variant, seed))
-            rows.append(ar.run_row(variant, seed, read_json(file), runtime))
+            rows.append(grid_report.run_row(variant, seed, read_json(file), runtime))
             folder = catalogue.ablation_run(dataset, variant, seed)
             predictions = pd.read_parquet(catalogue.predictions(folder))
             tables.append(predictions.assign(variant=variant, seed=seed))

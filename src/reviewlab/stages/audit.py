@@ -1,8 +1,8 @@
 """Stage ``audit`` (per dataset): leakage audit of the stored splits and features.
 
 Rebuilds the splits from the canonical table, audits the stored features against them
-(:mod:`reviewlab.data.audit`), writes ``metrics/<dataset>/audit.json`` and then fails
-(:class:`~reviewlab.data.audit.LeakageError`) when it found real leakage.
+(:mod:`reviewlab.data.leakage`), writes ``metrics/<dataset>/audit.json`` and then fails
+(:class:`~reviewlab.data.leakage.LeakageError`) when it found real leakage.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.compose import dedupe_key, split_config
 from reviewlab.core.params import Params
-from reviewlab.data.audit import assert_clean, run_audit
 from reviewlab.data.features import FeatureSet, deduplicated_splits
+from reviewlab.data.leakage import assert_clean, run_audit
 
 
 @dataclass

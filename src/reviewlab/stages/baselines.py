@@ -1,6 +1,6 @@
 """Stage ``baselines`` (per dataset): the non-neural baselines on the audited splits.
 
-Fits every model of ``baselines.models`` (:mod:`reviewlab.models.baselines`), selected on
+Fits every model of ``baselines.models`` (:mod:`reviewlab.models.classical`), selected on
 validation only; scores test once with bootstrap CIs. Writes
 ``metrics/<dataset>/baselines.json`` and ``artifacts/<dataset>/baselines/`` (predictions and
 the validation search).
@@ -11,10 +11,10 @@ from __future__ import annotations
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.params import Params
 from reviewlab.data.features import FeatureSet
-from reviewlab.models.baselines import Scored, fit_and_score
+from reviewlab.models.classical import BaselineRun, fit_and_score
 
 
-def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Scored:
+def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> BaselineRun:
     """Fit and score every baseline of ``dataset``; write metrics, predictions and search."""
     catalogue = catalogue or Catalogue()
     features = FeatureSet.load(catalogue.features(dataset))

@@ -2,7 +2,7 @@
 
 Reads the canonical table and ``data_quality.json``; measures review lengths in words and in
 the ``eda.tokenizer``'s tokens; writes ``metrics/<dataset>/eda.json``. The notebook plots
-from the :class:`Result` (:mod:`reviewlab.data.eda`).
+from the :class:`Result` (:mod:`reviewlab.data.profiling`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.backbone import load_tokenizer
 from reviewlab.core.params import Params
-from reviewlab.data import eda
+from reviewlab.data import profiling
 
 
 @dataclass
@@ -35,7 +35,7 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     reviews = catalogue.load_reviews(dataset)
     quality = catalogue.read_metric(dataset, "data_quality")
     hf_logging.set_verbosity_error()
-    length = eda.lengths(reviews, load_tokenizer(params.eda.tokenizer))
-    summary = eda.summary(reviews, length)
+    length = profiling.lengths(reviews, load_tokenizer(params.eda.tokenizer))
+    summary = profiling.summary(reviews, length)
     catalogue.write_metric(dataset, "eda", summary)
     return Result(reviews, length, summary, quality, params.eda.examples)

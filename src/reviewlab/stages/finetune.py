@@ -1,7 +1,7 @@
 """Stage ``finetune`` (per dataset): fine-tune the pretrained encoder on one dataset, with
 the ``finetune`` block and the dataset's own overrides (``datasets.<dataset>.finetune``).
 
-Trains on the audited training split (:func:`reviewlab.models.finetune.run.fit`), selects the
+Trains on the audited training split (:func:`reviewlab.models.encoder.run.fit`), selects the
 best checkpoint on validation, scores validation and test once (test with bootstrap CIs).
 Writes ``metrics/<dataset>/finetune.json``, ``finetune_runtime.json``, the DVCLive curves under
 ``metrics/<dataset>/finetune_live`` and ``artifacts/<dataset>/finetune/`` (the model and the
@@ -22,11 +22,11 @@ from reviewlab.core.compose import dataset_config
 from reviewlab.core.evaluation.compare import TRIVIAL, rating_families, verdicts
 from reviewlab.core.evaluation.inference import failure
 from reviewlab.core.params import FinetuneParams, Params
-from reviewlab.models.finetune.data import training_frame
-from reviewlab.models.finetune.explain import explain_rows
-from reviewlab.models.finetune.model import save_model
-from reviewlab.models.finetune.run import Evaluated, evaluate_finetune, fit, model_meta
-from reviewlab.models.finetune.seeds import best_seed, combine
+from reviewlab.models.encoder.data import training_frame
+from reviewlab.models.encoder.explain import explain_rows
+from reviewlab.models.encoder.model import save_model
+from reviewlab.models.encoder.run import Evaluated, evaluate_finetune, fit, model_meta
+from reviewlab.models.encoder.seeds import best_seed, combine
 from reviewlab.reporting import analysis
 
 #: Worst-predicted test reviews explained with their top tokens.
@@ -93,7 +93,7 @@ def _train_seeds(
 ) -> Evaluated:
     """Train and score ``cfg`` once per seed; save the model of the seed best on validation
     (DVCLive logs the first seed's curves). One seed: its report, test intervals included;
-    several: :func:`reviewlab.models.finetune.seeds.combine`."""
+    several: :func:`reviewlab.models.encoder.seeds.combine`."""
     dataset, ci = cfg.dataset, params.evaluation.ci(params.seed)
     runs: dict[int, Evaluated] = {}
     for seed in seeds:

@@ -9,7 +9,7 @@ screen), ``ablations_summary.json``, ``tasks/<task>.json``,
 writes
 
 - ``headlines/**.json``: the only DVC ``metrics`` of the pipeline (one table row each:
-  :mod:`reviewlab.reporting.headlines` explains the layout);
+  :mod:`reviewlab.reporting.headline_rows` explains the layout);
 - ``plots/*.csv``: the data of dvc.yaml's top-level ``plots`` (calibration, the ablation
   forest plot, long-tail errors by bucket, recommendation metrics by model).
 
@@ -29,7 +29,7 @@ from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import write_json
 from reviewlab.core.params import Params
-from reviewlab.reporting import headlines as hl
+from reviewlab.reporting import headline_rows
 
 
 @dataclass
@@ -53,7 +53,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
             f"the fine-tune's test predictions (`dvc repro finetune@{grid}`, or `dvc pull` them)"
         )
     summary = catalogue.read_metric(grid, "ablations_summary")
-    metrics = hl.headline_metrics(
+    metrics = headline_rows.headline_metrics(
         baselines={d: catalogue.read_metric(d, "baselines") for d in datasets},
         finetune=(
             grid,
@@ -67,12 +67,12 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         opinions=catalogue.read_metric(STUDIES, "opinions"),
     )
     plots = {
-        "calibration": hl.calibration(pd.read_parquet(predictions)),
-        "ablations": hl.forest(summary),
-        "recommend": hl.recommend(catalogue.read_metric(STUDIES, "recommend")),
+        "calibration": headline_rows.calibration(pd.read_parquet(predictions)),
+        "ablations": headline_rows.forest(summary),
+        "recommend": headline_rows.recommend(catalogue.read_metric(STUDIES, "recommend")),
     }
     for dataset in datasets:
-        for by, table in hl.longtail(catalogue.read_metric(dataset, "longtail")).items():
+        for by, table in headline_rows.longtail(catalogue.read_metric(dataset, "longtail")).items():
             plots[f"longtail/{dataset}_{by}"] = table
 
     for folder in (catalogue.headlines_dir(), catalogue.plots_dir()):

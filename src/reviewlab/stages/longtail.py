@@ -13,7 +13,7 @@ import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.params import Params
-from reviewlab.studies import longtail as lt
+from reviewlab.studies import tail
 
 
 @dataclass
@@ -28,8 +28,8 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     table = pd.read_parquet(catalogue.features_table(dataset))
     folders = [catalogue.baselines(dataset), catalogue.finetune(dataset)]
     frames = [pd.read_parquet(catalogue.predictions(folder)) for folder in folders]
-    found = lt.study(
-        table, lt.on_test_split(frames), params.longtail.shares, params.evaluation, params.seed
+    found = tail.study(
+        table, tail.on_test_split(frames), params.longtail.shares, params.evaluation, params.seed
     )
     catalogue.write_metric(dataset, "longtail", found.metrics)
     return Result(found.errors, found.gap, found.versus)

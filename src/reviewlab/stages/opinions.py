@@ -14,7 +14,7 @@ import pandas as pd
 
 from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.params import Params
-from reviewlab.studies import aspects as asp
+from reviewlab.studies import aspects
 
 #: The review-level sentiment tasks shown with the aspects (their metrics are deps).
 TASKS_SHOWN = ("recommended", "polarity")
@@ -34,6 +34,6 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     cfg = params.opinions
     tasks = {name: catalogue.read_metric(TASKS, name) for name in TASKS_SHOWN}
     table = pd.read_parquet(catalogue.features_table(cfg.dataset))
-    found = asp.study(table, catalogue.load_reviews(cfg.dataset), cfg, params.seed)
+    found = aspects.study(table, catalogue.load_reviews(cfg.dataset), cfg, params.seed)
     catalogue.write_metric(STUDIES, "opinions", found.metrics)
     return Result(tasks, found.aspects, found.mentions, found.agreement, found.products)

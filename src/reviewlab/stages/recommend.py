@@ -16,7 +16,7 @@ import pandas as pd
 from reviewlab.core.artifacts import STUDIES, Catalogue
 from reviewlab.core.params import Params
 from reviewlab.core.runtime import peak_rss_gib
-from reviewlab.studies import recommend as rec
+from reviewlab.studies import recommenders
 
 
 @dataclass
@@ -30,7 +30,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     dataset, seed = params.embed.dataset, params.seed
     start = time.perf_counter()
-    found = rec.study(
+    found = recommenders.study(
         dataset,
         catalogue.load_reviews(dataset),
         catalogue.load_embeddings(dataset),
@@ -43,4 +43,4 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     runtime = {"seconds": round(time.perf_counter() - start, 1), "peak_rss_gib": peak_rss_gib()}
     catalogue.write_metric(STUDIES, "recommend_runtime", runtime)
     metrics = found.metrics
-    return Result(metrics, rec.summary(metrics), pd.DataFrame(metrics["search"]))
+    return Result(metrics, recommenders.summary(metrics), pd.DataFrame(metrics["search"]))

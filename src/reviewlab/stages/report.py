@@ -18,10 +18,8 @@ from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
-from reviewlab.reporting import ablations as ar
-from reviewlab.reporting import front
-from reviewlab.reporting import results as rs
-from reviewlab.stages.declared import dvc_stages
+from reviewlab.reporting import front, grid_report, results
+from reviewlab.stages.declared import stage_names
 
 
 @dataclass
@@ -34,17 +32,17 @@ class Result:
 def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     """``params``: the stage declares none (it reads ``metrics/`` only)."""
     catalogue = catalogue or Catalogue()
-    results = collect_results(catalogue)
+    table = collect_results(catalogue)
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
     findings = [line for file in summaries for line in read_json(file)["findings"]]
     studies = front.study_findings(
         _tasks(catalogue),
         *(_optional(catalogue, STUDIES, name) for name in ("recommend", "segments", "opinions")),
     )
-    page = front.index_page(results, report_links(catalogue), findings, studies)
+    page = front.index_page(table, report_links(catalogue), findings, studies)
     index = _write_text(catalogue.index_page(), page)
-    markdown = _write_text(catalogue.results_markdown(), rs.results_markdown(results))
-    return Result(results, index, markdown)
+    markdown = _write_text(catalogue.results_markdown(), results.results_markdown(table))
+    return Result(table, index, markdown)
 
 
 def report_links(catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
@@ -55,7 +53,7 @@ def report_links(catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:
         found.setdefault(page.stem, []).append(
             (page.parent.name, f"{page.parent.name}/{page.name}")
         )
-    links = {stage: found[stage] for stage in dvc_stages(catalogue.root) if stage in found}
+    links = {stage: found[stage] for stage in stage_names(catalogue.root) if stage in found}
     if "finetune" in links:
         links["training curves"] = [
             (label, f"{path}#Training-curves") for label, path in links["finetune"]
@@ -67,11 +65,11 @@ def collect_results(catalogue: Catalogue) -> pd.DataFrame:
     """One row per (dataset, model) of every ``metrics/<dataset>/{baselines,finetune}.json``."""
     payloads = []
     for folder in sorted(p for p in catalogue.metrics_dir().iterdir() if p.is_dir()):
-        for stage in rs.RESULT_STAGES:
+        for stage in results.RESULT_STAGES:
             file = catalogue.metric(folder.name, stage)
             if file.is_file():
                 payloads.append((folder.name, stage, read_json(file)))
-    return rs.results_frame(payloads)
+    return results.results_frame(payloads)
 
 
 def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
@@ -85,7 +83,7 @@ def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
         holders = [page for page, text in texts.items() if f"<!-- {name}:start -->" in text]
         if len(holders) != 1:
             raise ValueError(f"generated block '{name}' is in {len(holders)} pages, expected one")
-        texts[holders[0]] = rs.replace_block(texts[holders[0]], name, content, str(holders[0]))
+        texts[holders[0]] = results.replace_block(texts[holders[0]], name, content, str(holders[0]))
     for page, text in texts.items():
         page.write_text(text, encoding="utf-8")
     return list(texts)
@@ -93,7 +91,7 @@ def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
 
 def _generated_blocks(catalogue: Catalogue) -> dict[str, str]:
     """Block name -> its markdown, for what the checkout holds."""
-    blocks = {"results": rs.results_markdown(collect_results(catalogue))}
+    blocks = {"results": results.results_markdown(collect_results(catalogue))}
     bench = catalogue.bench_results()
     if bench.is_file():
         blocks["bench"] = bench.read_text(encoding="utf-8")
@@ -106,7 +104,7 @@ def _generated_blocks(catalogue: Catalogue) -> dict[str, str]:
             )
             for s in summaries
         }
-        blocks["ablations"] = ar.readme_block(grids)
+        blocks["ablations"] = grid_report.readme_block(grids)
     if catalogue.metric(STUDIES, "recommend").is_file():
         blocks["studies"] = studies_markdown(catalogue)
     if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone
@@ -138,7 +136,7 @@ def studies_markdown(catalogue: Catalogue) -> str:
         file.parent.name: read_json(file)
         for file in sorted(catalogue.metrics_dir().glob("*/longtail.json"))
     }
-    return rs.studies_markdown(
+    return results.studies_markdown(
         tasks,
         catalogue.read_metric(STUDIES, "opinions"),
         catalogue.read_metric(STUDIES, "segments"),

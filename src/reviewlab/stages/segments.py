@@ -17,7 +17,7 @@ import pandas as pd
 from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.params import Params
 from reviewlab.data.features import FeatureSet
-from reviewlab.studies import segments as sg
+from reviewlab.studies import segmentation
 
 #: The user-classification task shown with the segments (its metrics are a dep of the stage).
 TASK = "age_group"
@@ -39,7 +39,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     dataset = params.embed.dataset
     features = FeatureSet.load(catalogue.features(dataset))
     vocabulary = joblib.load(catalogue.vectorizers(dataset))["word"].get_feature_names_out()
-    found = sg.study(
+    found = segmentation.study(
         dataset,
         features.table,
         features.tfidf["word"],

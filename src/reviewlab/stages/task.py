@@ -19,7 +19,7 @@ from reviewlab.core.artifacts import TASKS, Catalogue, task_dataset
 from reviewlab.core.compose import task_config
 from reviewlab.core.params import Params
 from reviewlab.data.features import FeatureSet
-from reviewlab.models.finetune.data import training_frame
+from reviewlab.models.encoder.data import training_frame
 from reviewlab.studies.tasks import derive, run_task
 
 

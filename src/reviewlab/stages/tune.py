@@ -2,7 +2,7 @@
 
 Trains one candidate of a grid variant (``ablations.tuning.space.<variant>.<trial>`` over the
 budget) with one tuning seed on ``ablations.dataset`` and scores the validation rows only
-(:func:`reviewlab.models.ablations.tune_trial`). Writes
+(:func:`reviewlab.models.variants.tune_trial`). Writes
 ``metrics/<dataset>/tuning/<variant>-<trial>-<seed>.json``; the ``ablations`` stage turns the
 runs into the tuning table that chose each variant's settings.
 """
@@ -16,8 +16,8 @@ from reviewlab.core.compose import trial_config
 from reviewlab.core.io import write_json
 from reviewlab.core.params import Params
 from reviewlab.core.runtime import hardware
-from reviewlab.models.ablations import tune_trial
-from reviewlab.models.finetune.data import training_frame
+from reviewlab.models.encoder.data import training_frame
+from reviewlab.models.variants import tune_trial
 
 
 def run(

@@ -40,9 +40,9 @@ from reviewlab.core.params import (
     TaskParams,
 )
 from reviewlab.data.features import FeatureSet
-from reviewlab.models import baselines
-from reviewlab.models.ablations import fixed_rows
-from reviewlab.models.finetune.run import Fitted, fit, runtime, score_sets
+from reviewlab.models import classical
+from reviewlab.models.encoder.run import TrainedModel, fit, runtime, score_sets
+from reviewlab.models.variants import fixed_rows
 
 #: VADER's own cut-off for a positive compound score (Hutto & Gilbert, 2014).
 VADER_POSITIVE = 0.05
@@ -146,7 +146,7 @@ def tfidf_logreg(
     """TF-IDF (``x``) logistic regression of the labels ``y``, fitted on the ``train`` rows by
     the baselines' helper (``max_iter`` 500); ``C`` chosen on the ``valid`` rows' macro-F1,
     the first of equals winning."""
-    models = baselines.fit_logregs(x[train], y[train], cs, seed, max_iter=LOGREG_MAX_ITER)
+    models = classical.fit_logregs(x[train], y[train], cs, seed, max_iter=LOGREG_MAX_ITER)
     search = {
         str(c): evaluate_labels(m.predict(x[valid]), y[valid], binary=len(m.classes_) == 2)[
             "macro_f1"
@@ -280,7 +280,7 @@ def run_task(
 
 
 def _finetuned(
-    fitted: Fitted,
+    fitted: TrainedModel,
     test: pd.DataFrame,
     held: pd.DataFrame | None,
     thresholds: dict[str, float],
@@ -319,7 +319,7 @@ def _baselines(
     all_train, valid = fs.rows("train"), fs.rows("valid")
     test_rows = position[test["review_id"]].to_numpy()
     held_rows = None if held is None else position[held["review_id"]].to_numpy()
-    x, y = baselines.tfidf_matrix(fs), fs.table[LABEL].to_numpy()
+    x, y = classical.tfidf_matrix(fs), fs.table[LABEL].to_numpy()
     search: dict[str, Any] = {"thresholds": {}}
     for model_name, train_rows in (
         ("tfidf_logreg", position[finetuned_rows["review_id"]].to_numpy()),

@@ -1,6 +1,6 @@
 """A fine-tune trained once per seed, reported as one model.
 
-Each seed's run is scored like a single fine-tune (:func:`~reviewlab.models.finetune.run.
+Each seed's run is scored like a single fine-tune (:func:`~reviewlab.models.encoder.run.
 evaluate_finetune`, without intervals); :func:`combine` turns the runs into one entry of
 ``finetune.json``: every metric's mean over the seeds with its spread across them and, on
 test, an interval that resamples rows and seeds together
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, evaluate_seeds
-from reviewlab.models.finetune.run import Evaluated
+from reviewlab.models.encoder.run import Evaluated
 
 
 def best_seed(runs: dict[int, Evaluated], metric: str) -> int:

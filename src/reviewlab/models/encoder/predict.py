@@ -11,9 +11,9 @@ import torch
 from tqdm.auto import tqdm
 
 from reviewlab.data.text import clean
-from reviewlab.models.finetune.data import LabelSpec, Standardizer, encode
-from reviewlab.models.finetune.model import load_model
-from reviewlab.models.finetune.trainer import to_predictions
+from reviewlab.models.encoder.data import LabelSpec, Standardizer, encode
+from reviewlab.models.encoder.model import load_model
+from reviewlab.models.encoder.trainer import to_predictions
 
 
 def read_table(path: Path) -> pd.DataFrame:

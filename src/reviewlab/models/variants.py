@@ -28,8 +28,8 @@ from reviewlab.core.params import (
 )
 from reviewlab.core.runtime import hardware
 from reviewlab.data.robustness import perturb_texts
-from reviewlab.models.finetune.run import (
-    Scored,
+from reviewlab.models.encoder.run import (
+    RowPredictions,
     convergence,
     decode_on_valid,
     fit,
@@ -132,7 +132,7 @@ def training_summary(history: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def _predictions(name: str, scored: Scored) -> pd.DataFrame:
+def _predictions(name: str, scored: RowPredictions) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "review_id": scored.rows["review_id"].to_numpy(),

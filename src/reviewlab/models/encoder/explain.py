@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from reviewlab.models.finetune.model import ReviewModel
+from reviewlab.models.encoder.model import ReviewModel
 
 
 def token_attributions(
@@ -66,8 +66,8 @@ def explain_rows(model_dir, rows, top: int = 8, steps: int = 32):
     import pandas as pd
     from transformers import AutoTokenizer
 
-    from reviewlab.models.finetune.model import load_model
-    from reviewlab.models.finetune.predict import make_batch
+    from reviewlab.models.encoder.model import load_model
+    from reviewlab.models.encoder.predict import make_batch
 
     model, meta = load_model(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -1,11 +1,12 @@
 """Fine-tuning on a training frame, and the one way every fine-tuned model is scored afterwards.
 
 :func:`fit` trains ``cfg.model_name_or_path`` on the training split of a frame
-(:func:`~reviewlab.models.finetune.data.training_frame`) and selects on validation.
-:func:`score_sets` predicts named sets of rows with the fitted model (:class:`Scored`: rows in
-prediction order, estimate, class, true label, seconds) and :func:`runtime` reports training
-and scoring cost with peak memory. The ``finetune``, ``ablate``, ``tune`` and ``task``
-stages all score through them; :func:`evaluate_finetune` is the ``finetune`` stage's report.
+(:func:`~reviewlab.models.encoder.data.training_frame`) and selects on validation.
+:func:`score_sets` predicts named sets of rows with the fitted model
+(:class:`RowPredictions`: rows in prediction order, estimate, class, true label, seconds)
+and :func:`runtime` reports training and scoring cost with peak memory. The ``finetune``,
+``ablate``, ``tune`` and ``task`` stages all score through them; :func:`evaluate_finetune`
+is the ``finetune`` stage's report.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from reviewlab.core.evaluation import evaluate_split
 from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
 from reviewlab.core.params import FinetuneParams
 from reviewlab.core.runtime import peak_rss_gib
-from reviewlab.models.finetune.augment import augment_training
-from reviewlab.models.finetune.data import BEHAVIOUR_COLUMNS, LabelSpec, Standardizer, build_dataset
-from reviewlab.models.finetune.model import build_model
-from reviewlab.models.finetune.trainer import ReviewTrainer, metrics_fn, references, to_predictions
+from reviewlab.models.encoder.augment import augment_training
+from reviewlab.models.encoder.data import BEHAVIOUR_COLUMNS, LabelSpec, Standardizer, build_dataset
+from reviewlab.models.encoder.model import build_model
+from reviewlab.models.encoder.trainer import ReviewTrainer, metrics_fn, references, to_predictions
 from reviewlab.models.predictions import prediction_frame
 
 
@@ -83,7 +84,7 @@ def training_args(cfg: FinetuneParams, checkpoints: Path, seed: int):
 
 
 @dataclass
-class Fitted:
+class TrainedModel:
     """A trained model with everything needed to score more rows the same way."""
 
     trainer: Any
@@ -175,7 +176,7 @@ def fit(
     checkpoints: Path,
     cache_dir: Path | None = None,
     live_dir: Path | None = None,
-) -> Fitted:
+) -> TrainedModel:
     """Train ``cfg.model_name_or_path`` on the training split of ``frame`` (a training frame:
     ``split``, title, text, label and behaviour columns).
 
@@ -208,7 +209,7 @@ def fit(
         print(f"[reviewlab] resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds = time.perf_counter() - start
-    return Fitted(
+    return TrainedModel(
         trainer,
         cfg,
         spec,
@@ -252,7 +253,7 @@ def _trainer(
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
     from transformers.utils.notebook import NotebookProgressCallback
 
-    from reviewlab.models.finetune.progress import TrainingProgress
+    from reviewlab.models.encoder.progress import TrainingProgress
 
     callbacks: list[Any] = [TrainingProgress(cfg.selection_metric)]
     if cfg.train.eval_every:
@@ -296,7 +297,7 @@ def _trainer(
 
 
 @dataclass
-class Scored:
+class RowPredictions:
     """A fitted model's predictions on one set of rows."""
 
     rows: pd.DataFrame  # the rows, in prediction order
@@ -313,8 +314,8 @@ class Scored:
 
 
 def score_sets(
-    fitted: Fitted, sets: dict[str, pd.DataFrame], encoded: dict[str, Any] | None = None
-) -> dict[str, Scored]:
+    fitted: TrainedModel, sets: dict[str, pd.DataFrame], encoded: dict[str, Any] | None = None
+) -> dict[str, RowPredictions]:
     """Predict every named set of rows, in order. ``encoded``: already tokenised sets by name
     (e.g. ``fitted.data`` for the training splits); the others are tokenised here."""
     scored = {}
@@ -322,13 +323,15 @@ def score_sets(
         start = time.perf_counter()
         data = encoded[name] if encoded is not None and name in encoded else fitted.encode(rows)
         ordered, estimate, classes, truth = fitted.predict(rows, data)
-        scored[name] = Scored(ordered, estimate, classes, truth, time.perf_counter() - start)
+        scored[name] = RowPredictions(
+            ordered, estimate, classes, truth, time.perf_counter() - start
+        )
     return scored
 
 
 def runtime(
-    fitted: Fitted,
-    predicted: dict[str, Scored] | None = None,
+    fitted: TrainedModel,
+    predicted: dict[str, RowPredictions] | None = None,
     eval_seconds: float | None = None,
     total_seconds: float | None = None,
     train_rows: bool = True,
@@ -367,7 +370,7 @@ class Evaluated:
     history: pd.DataFrame  # the Trainer's log history
 
 
-def decode_on_valid(scored: dict[str, Scored]) -> list[float]:
+def decode_on_valid(scored: dict[str, RowPredictions]) -> list[float]:
     """A regression head's classes from cut-points fitted on the ``valid`` set's estimates
     (:mod:`reviewlab.core.evaluation.ordinal`), applied to every scored set in place."""
     cuts = fit_cutpoints(scored["valid"].estimate, scored["valid"].truth)
@@ -376,7 +379,7 @@ def decode_on_valid(scored: dict[str, Scored]) -> list[float]:
     return cuts
 
 
-def evaluate_finetune(fitted: Fitted, ci: dict[str, Any]) -> Evaluated:
+def evaluate_finetune(fitted: TrainedModel, ci: dict[str, Any]) -> Evaluated:
     """Score validation and test (test with bootstrap ``ci``) in the baselines' layout; a
     regression head's classes come from cut-points fitted on validation."""
     name = fitted.cfg.name
@@ -402,7 +405,7 @@ def evaluate_finetune(fitted: Fitted, ci: dict[str, Any]) -> Evaluated:
     )
 
 
-def model_meta(fitted: Fitted) -> dict[str, Any]:
+def model_meta(fitted: TrainedModel) -> dict[str, Any]:
     """What a saved model needs to be rebuilt and to predict (``save_model``'s ``meta``)."""
     scaler = fitted.scaler
     return {

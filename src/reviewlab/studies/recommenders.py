@@ -25,7 +25,7 @@ from reviewlab.core.evaluation import percentile_bootstrap
 from reviewlab.core.evaluation.inference import Design, bootstrap_scores, compare, decide, rounded
 from reviewlab.core.formatting import metric_with_ci, with_ci
 from reviewlab.core.params import EvaluationParams, RecommendParams
-from reviewlab.studies.longtail import popularity_buckets
+from reviewlab.studies.tail import popularity_buckets
 
 K = 10
 

@@ -36,7 +36,7 @@ LIGHTGBM_THREADS = 2
 
 
 @dataclass
-class Fitted:
+class SelectedModel:
     """Predictions of one model on validation and test, with what was selected."""
 
     name: str
@@ -55,7 +55,7 @@ def _select(
     y_valid: np.ndarray,
     metric: str,
     parallel: bool = False,
-) -> Fitted:
+) -> SelectedModel:
     """Fit every grid point; keep the one best on the validation ``metric``. ``parallel``:
     fit the points in separate processes, one per core (single-threaded sparse solvers)."""
     best, search = None, []
@@ -70,12 +70,12 @@ def _select(
         value = score(valid, y_valid, valid_cls)[metric]
         search.append({**point, f"valid_{metric}": round(value, 6)})
         if best is None or sign * value > sign * best[0]:
-            best = (value, Fitted(name, valid, test, valid_cls, test_cls, dict(point)))
+            best = (value, SelectedModel(name, valid, test, valid_cls, test_cls, dict(point)))
     best[1].search = search
     return best[1]
 
 
-def mean_majority(fs: FeatureSet) -> Fitted:
+def mean_majority(fs: FeatureSet) -> SelectedModel:
     y = fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
     mean, majority = y[train].mean(), np.bincount(y[train]).argmax()
@@ -83,7 +83,7 @@ def mean_majority(fs: FeatureSet) -> Fitted:
     def const(rows: np.ndarray, value: float) -> np.ndarray:
         return np.full(len(rows), value)
 
-    return Fitted(
+    return SelectedModel(
         "mean_majority",
         const(valid, mean),
         const(test, mean),
@@ -112,7 +112,7 @@ def fit_biases(
     return mu, b_u, b_i
 
 
-def user_item_bias(fs: FeatureSet, regs: list[float], metric: str) -> Fitted:
+def user_item_bias(fs: FeatureSet, regs: list[float], metric: str) -> SelectedModel:
     t = fs.table
     y = t["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
@@ -150,7 +150,7 @@ def fit_logregs(x, y, cs: list[float], seed: int, max_iter: int = 300) -> list[L
     )
 
 
-def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> Fitted:
+def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> SelectedModel:
     x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
@@ -162,7 +162,7 @@ def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> 
     return _select("tfidf_ridge", grid, fit, y[valid], metric, parallel=True)
 
 
-def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fitted:
+def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> SelectedModel:
     x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
@@ -179,7 +179,7 @@ def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> Fit
     return _select("tfidf_logreg", ({"C": c} for c in cs), fit, y[valid], metric, parallel=True)
 
 
-def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> Fitted:
+def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> SelectedModel:
     """LightGBM regression on word TF-IDF + dense features; early stopping on validation."""
     dense = sp.csr_matrix(fs.table[fs.dense_columns].to_numpy(dtype=np.float32))
     x = sp.hstack([dense, fs.tfidf["word"]], format="csr")
@@ -209,10 +209,12 @@ def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> Fitted:
         callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
     )
     selected = {"best_iteration": int(model.best_iteration_)}
-    return Fitted("lightgbm", model.predict(x[valid]), model.predict(x[test]), selected=selected)
+    return SelectedModel(
+        "lightgbm", model.predict(x[valid]), model.predict(x[test]), selected=selected
+    )
 
 
-def run_all(fs: FeatureSet, cfg: BaselineParams, seed: int) -> list[Fitted]:
+def run_all(fs: FeatureSet, cfg: BaselineParams, seed: int) -> list[SelectedModel]:
     """Fit every baseline named in ``cfg.models`` (the ``baselines`` params block)."""
     metric = cfg.selection_metric
     builders = {
@@ -229,7 +231,7 @@ def run_all(fs: FeatureSet, cfg: BaselineParams, seed: int) -> list[Fitted]:
 
 
 @dataclass
-class Scored:
+class BaselineRun:
     """Every baseline fitted and scored: what the ``baselines`` stage writes and shows."""
 
     payload: dict[str, Any]  # metrics/<dataset>/baselines.json
@@ -242,7 +244,7 @@ class Scored:
         return self.payload["best_on_valid"]
 
 
-def decode_regressor(fitted: Fitted, y_valid: np.ndarray) -> Fitted:
+def decode_regressor(fitted: SelectedModel, y_valid: np.ndarray) -> SelectedModel:
     """A regressor's classes from cut-points fitted on its validation predictions
     (:mod:`reviewlab.core.evaluation.ordinal`); a model with classes of its own is kept."""
     if fitted.valid_classes is not None:
@@ -258,7 +260,7 @@ def decode_regressor(fitted: Fitted, y_valid: np.ndarray) -> Fitted:
 
 def fit_and_score(
     fs: FeatureSet, cfg: BaselineParams, seed: int, evaluation: EvaluationParams
-) -> Scored:
+) -> BaselineRun:
     """Fit every baseline; score validation, and test with bootstrap CIs; pick the best on the
     validation ``selection_metric``; compare every model with the trivial one and the selected
     one with every other, paired on the test rows."""
@@ -295,7 +297,7 @@ def fit_and_score(
         "models": models,
         "comparisons": comparisons,
     }
-    return Scored(payload, table, predictions, pd.DataFrame(search))
+    return BaselineRun(payload, table, predictions, pd.DataFrame(search))
 
 
 def _flat(entry: dict[str, Any]) -> dict[str, Any]:

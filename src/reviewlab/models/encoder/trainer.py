@@ -16,9 +16,9 @@ from transformers import Trainer
 
 from reviewlab.core.evaluation import LABEL_METRIC_PATH, load_metric, score
 from reviewlab.core.params import AdversarialParams
-from reviewlab.models.finetune.adversarial import adversarial_step
-from reviewlab.models.finetune.data import LabelSpec
-from reviewlab.models.finetune.model import llrd_param_groups, rdrop_loss, task_loss
+from reviewlab.models.encoder.adversarial import adversarial_step
+from reviewlab.models.encoder.data import LabelSpec
+from reviewlab.models.encoder.model import llrd_param_groups, rdrop_loss, task_loss
 
 #: Validation metrics of a binary head during training (NaN ROC-AUC with one class present).
 BINARY_METRICS = ("accuracy", "f1", "roc_auc")
