@@ -170,7 +170,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
             (work / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, work / name)
     shutil.copytree(ROOT / "data", work / "data")
-    for generated in ("metrics", "reports", "dvc.lock"):
+    for generated in ("metrics", "reports", "dvc.lock", "tuning/runs", "tuning/dvc.lock"):
         path = work / generated
         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     (work / "data-local").mkdir()  # a new dataset lives outside data/, so data.dvc never changes
@@ -330,7 +330,7 @@ def test_a_seeded_finetune_reports_the_mean_of_its_seeds(tiny_repo):
 def test_tuning_pipeline_chooses_on_validation_and_reports(tiny_repo):
     """`dvc repro tuning/dvc.yaml`: every candidate x seed scored on validation only, the
     table with each variant's choice, and a report that says whether params hold it."""
-    runs = sorted((tiny_repo / "metrics/amazon/tuning").glob("*.json"))
+    runs = sorted((tiny_repo / "tuning/runs/amazon").glob("*.json"))
     assert [p.stem for p in runs] == ["fgm-t1-7", "fgm-t2-7", "plain-t1-7", "plain-t2-7"]
     one = json.loads(runs[0].read_text())
     assert set(one) >= {"valid", "selected", "training", "candidate", "budget"}

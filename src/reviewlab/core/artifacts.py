@@ -107,8 +107,9 @@ class Catalogue:
         return self.metric(f"{dataset}/ablations", f"{variant}-{seed}")
 
     def tuning_metric(self, dataset: str, variant: str, trial: str, seed: int) -> Path:
-        """One tuning run's validation metrics (stage ``tune``)."""
-        return self.metric(f"{dataset}/tuning", f"{variant}-{trial}-{seed}")
+        """One tuning run's validation metrics (stage ``tune``): ``tuning/runs/<dataset>/``,
+        outside ``metrics/``, which the main pipeline's ``headlines`` and ``report`` read whole."""
+        return self.root / "tuning" / "runs" / dataset / f"{variant}-{trial}-{seed}.json"
 
     # ---- notebooks and reports -----------------------------------------------------------
     def index_page(self) -> Path:

@@ -3,7 +3,7 @@
 Trains one candidate of a grid variant (``ablations.tuning.space.<variant>.<trial>`` over the
 budget) with one tuning seed on ``ablations.dataset`` and scores the validation rows only
 (:func:`reviewlab.models.variants.tune_trial`). Writes
-``metrics/<dataset>/tuning/<variant>-<trial>-<seed>.json``; the ``ablations`` stage turns the
+``tuning/runs/<dataset>/<variant>-<trial>-<seed>.json``; the ``tuning`` stage turns the
 runs into the tuning table that chose each variant's settings.
 """
 
