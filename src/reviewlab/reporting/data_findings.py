@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.formatting import with_ci
+from reviewlab.reporting import prose
 from reviewlab.reporting.page import Findings
 
 #: |Spearman| of a feature with the rating above which it looks too good (possible leakage).
@@ -82,76 +83,32 @@ def _number(value: Any, digits: int) -> str:
 # ---------------------------------------------------------------- ingest
 
 
+def ingest_facts(quality: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the ``ingest`` report states, from ``data_quality.json``."""
+    q = quality
+    read, loaded, held = q["rows_read"], q["rows_loaded"], q["rows_quarantined"]
+    return {
+        "file": Path(q["file"]).name,  # never a machine path
+        "read": read,
+        "loaded": loaded,
+        "held": held,
+        "held_share": q["quarantine_rate"],
+        "loaded_share": loaded / max(read, 1),
+        "missing": read - loaded - held,
+        "kept": q.get("rows_subsampled_to", loaded),
+        "reasons": {_words(r): n for r, n in q["by_reason"].items() if n},
+        "nulled": {_words(f): n for f, n in q["optional_nulled"].items() if n},
+        "stripped": {_words(f): n for f, n in q["control_characters_removed"].items() if n},
+        "users": q["n_users"],
+        "items": q["n_items"],
+        "per_user": loaded / max(q["n_users"], 1),
+        "per_item": loaded / max(q["n_items"], 1),
+    }
+
+
 def ingest(result: Any) -> Findings:
     """Findings of the ``ingest`` stage (``result.quality``: ``data_quality.json``)."""
-    q = result.quality
-    name = Path(q["file"]).name
-    read, loaded, held = q["rows_read"], q["rows_loaded"], q["rows_quarantined"]
-    missing = read - loaded - held
-    summary = [
-        f"`{name}` held {read:,} rows: {loaded:,} loaded into the canonical table and {held:,} "
-        f"({q['quarantine_rate']:.2%}) quarantined with a reason.",
-        "Every row is accounted for: rows read = loaded + quarantined."
-        if missing == 0
-        else f"{missing:,} rows are unaccounted for: rows read ≠ loaded + quarantined.",
-        _quarantine_reasons(q),
-        *_cleaning(q),
-        _entities(q),
-    ]
-    kept = q.get("rows_subsampled_to", loaded)
-    if kept != loaded:
-        summary.append(f"A seeded random subset of {kept:,} loaded rows is kept (`max_rows`).")
-    verdict = "Yes" if missing == 0 else "Not entirely"
-    start = "these" if kept == loaded else f"{kept:,} of these"
-    conclusion = (
-        f"{verdict}: {loaded / max(read, 1):.2%} of the rows of `{name}` pass the canonical "
-        f"contract and every later stage starts from {start} {loaded:,} validated reviews; the "
-        f"{held:,} others are kept in the quarantine table with their reason, not dropped"
-        + (
-            "."
-            if missing == 0
-            else f", and {missing:,} rows are missing from both tables (a loader bug)."
-        )
-    )
-    return Findings(summary, conclusion)
-
-
-def _quarantine_reasons(q: dict[str, Any]) -> str:
-    reasons = {r: n for r, n in q["by_reason"].items() if n}
-    if not reasons:
-        return "No row broke the contract."
-    listed = ", ".join(f"{n:,} {_words(r)}" for r, n in reasons.items())
-    return f"Quarantine reasons: {listed}."
-
-
-def _cleaning(q: dict[str, Any]) -> list[str]:
-    """What was cleaned in loaded rows, where anything was."""
-    lines = []
-    nulled = {f: n for f, n in q["optional_nulled"].items() if n}
-    if nulled:
-        listed = ", ".join(f"{_words(f)} {n:,}" for f, n in nulled.items())
-        lines.append(
-            f"Optional values that did not parse were set to null, keeping their reviews: "
-            f"{listed} (`strict_optional: true` would quarantine these rows instead)."
-        )
-    stripped = {f: n for f, n in q["control_characters_removed"].items() if n}
-    if stripped:
-        listed = ", ".join(f"{_count(n, _words(f))}" for f, n in stripped.items())
-        lines.append(f"Control characters (NUL, ...) were removed from {listed}.")
-    return lines
-
-
-def _entities(q: dict[str, Any]) -> str:
-    items = f"{q['n_items']:,} items ({q['rows_loaded'] / max(q['n_items'], 1):.1f} reviews each)"
-    if not q["n_users"]:
-        return (
-            f"The loaded rows cover {items}; the file has no user ids, so user-history features "
-            "and user-level studies do not apply to it."
-        )
-    per_user = q["rows_loaded"] / q["n_users"]
-    return (
-        f"The loaded rows cover {q['n_users']:,} users ({per_user:.1f} reviews each) and {items}."
-    )
+    return prose.findings("ingest", ingest_facts(result.quality))
 
 
 # ---------------------------------------------------------------- eda

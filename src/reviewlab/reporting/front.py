@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import Any
 
 import matplotlib
 
@@ -20,9 +19,8 @@ import mistune  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reviewlab.core.evaluation import METRICS  # noqa: E402
-from reviewlab.core.formatting import metric_with_ci, with_ci  # noqa: E402
+from reviewlab.core.formatting import with_ci  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
-from reviewlab.reporting.results import failure_note  # noqa: E402
 
 _markdown = mistune.create_markdown()
 
@@ -59,63 +57,6 @@ def rating_findings(results: pd.DataFrame) -> list[str]:
             line += " (no fine-tuned model on this dataset)"
         lines.append(line + ".")
     return lines
-
-
-def study_findings(
-    tasks: list[dict[str, Any]],
-    recommend: dict[str, Any] | None,
-    segments: dict[str, Any] | None,
-    opinions: dict[str, Any] | None,
-) -> list[str]:
-    """One sentence per neighbouring study, from its metrics (macro-F1 with 95% CIs)."""
-    lines = []
-    for task in tasks:
-        models = task["models"]
-        working = [m for m, e in models.items() if m != "majority" and not e.get("failed")]
-        tuned = models.get("finetune")
-        line = f"Task **{task['task']}** ({task['dataset']}): "
-        if working:
-            best = max(working, key=lambda m: models[m]["macro_f1"])
-            line += f"best macro-F1 {best} {metric_with_ci(models[best], 'macro_f1')}"
-        else:
-            line += "every trained model failed against the majority class"
-        if tuned and tuned.get("failed"):
-            line += f"; the fine-tuned encoder failed ({failure_note(task, 'finetune')})"
-        elif tuned and working and best != "finetune":
-            line += f"; the fine-tuned encoder {metric_with_ci(tuned, 'macro_f1')}"
-        lines.append(line + ".")
-    if opinions:
-        check = opinions["test_agreement"]
-        lines.append(
-            f"Aspects ({opinions['dataset']}): aspect sentiment agrees "
-            f"{_strength(check['spearman_review_aspect'])} with the stars "
-            f"(Spearman {check['spearman_review_aspect']:.2f} over "
-            f"{check['review_aspect_pairs']:,} review-aspect pairs; mean stars "
-            f"{check['mean_stars_praised']:.2f} where praised vs "
-            f"{check['mean_stars_criticised']:.2f} where criticised)."
-        )
-    if segments:
-        lines.append(
-            f"Segments ({segments['dataset']}, {segments['users']:,} users): k = "
-            f"{segments['k']}, {segments['structure']}."
-        )
-    if recommend:
-        lines += [f"Recommendation: {line}" for line in recommend["findings"]]
-    return lines
-
-
-def _strength(rho: float) -> str:
-    """A rank correlation in words (Cohen's conventions: 0.1 small, 0.3 medium, 0.5 large)."""
-    size = abs(rho)
-    return (
-        "hardly"
-        if size < 0.1
-        else "weakly"
-        if size < 0.3
-        else "moderately"
-        if size < 0.5
-        else "strongly"
-    )
 
 
 def _ci(row: pd.Series, metric: str) -> str:
