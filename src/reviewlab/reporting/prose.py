@@ -72,7 +72,8 @@ ENV.filters.update(
 
 
 def bullets(markdown: str) -> list[str]:
-    """The items of a Markdown bullet list, each wrapped item joined onto one line."""
+    """The items of a Markdown bullet list, each wrapped item joined onto one line (runs of
+    whitespace become one space)."""
     items: list[str] = []
     for line in markdown.splitlines():
         text = line.strip()
@@ -80,7 +81,7 @@ def bullets(markdown: str) -> list[str]:
             items.append(text[2:])
         elif text and items:
             items[-1] += " " + text
-    return items
+    return [" ".join(item.split()) for item in items]
 
 
 def findings(template: str, facts: dict[str, Any]) -> Findings:
@@ -93,4 +94,4 @@ def findings(template: str, facts: dict[str, Any]) -> Findings:
 
 def sentences(template: str, facts: dict[str, Any]) -> list[str]:
     """The bullets of a template's ``summary()`` alone (index and README lists)."""
-    return findings(template, facts).summary
+    return bullets(str(ENV.get_template(f"{template}.md.j2").make_module(facts).summary()))
