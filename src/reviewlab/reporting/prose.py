@@ -3,7 +3,9 @@
 Python computes a report's *facts* (numbers, names, verdicts: a plain dict that tests check);
 a template in ``reporting/templates/<name>.md.j2`` phrases them. Each template defines two
 macros: ``summary()``, a Markdown bullet list (a bullet may wrap over several lines), and
-``conclusion()``, one paragraph; ``notes()`` (caveats under the conclusion) is optional.
+``conclusion()``, one paragraph; ``notes()`` (caveats under the conclusion) is optional, and a
+template read by :func:`sentences` alone needs only ``summary()``. Templates whose name starts
+with ``_`` hold macros that others import.
 Undefined facts raise (``StrictUndefined``), so a template never prints a blank.
 """
 
@@ -51,6 +53,17 @@ def strength(rho: float) -> str:
     return "moderately" if size < 0.5 else "strongly"
 
 
+def structure(silhouette: float) -> str:
+    """Kaufman & Rousseeuw's (1990) reading of an average silhouette width."""
+    if silhouette > 0.7:
+        return "strong structure"
+    if silhouette > 0.5:
+        return "reasonable structure"
+    if silhouette > 0.25:
+        return "weak structure"
+    return "no substantial structure (segments overlap; read them as tendencies)"
+
+
 ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("reviewlab.reporting"),
     undefined=jinja2.StrictUndefined,
@@ -65,6 +78,7 @@ ENV.filters.update(
     number=number,
     share=share,
     strength=strength,
+    structure=structure,
     ci=lambda values, digits=3, sign=False: with_ci(*values, digits=digits, sign=sign),
     metric_ci=metric_with_ci,
     thousands=lambda n: f"{n:,}",
