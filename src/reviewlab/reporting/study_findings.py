@@ -362,5 +362,3 @@ def index_lines(
     if recommend:
         lines += [f"Recommendation: {line}" for line in recommend["findings"]]
     return lines
-
-
