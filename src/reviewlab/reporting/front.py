@@ -65,7 +65,7 @@ def rating_findings(results: pd.DataFrame) -> list[str]:
 
 def _bounds(row: pd.Series, metric: str) -> list[float | None]:
     """``[value, low, high]`` of ``metric`` (a missing bound: None)."""
-    return [row[metric], *(_finite(row.get(f"{metric}_{end}")) for end in ("low", "high"))]
+    return [float(row[metric]), *(_finite(row.get(f"{metric}_{end}")) for end in ("low", "high"))]
 
 
 def _finite(value: Any) -> float | None:

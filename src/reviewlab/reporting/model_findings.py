@@ -64,7 +64,8 @@ def finetune_facts(result: Any) -> dict[str, Any]:
     test, runtime, seeds = result.test, result.runtime, tuned.get("seeds", [])
     by_rating = errors_by(test, test["rating"], "true rating")
     worst = by_rating["rmse"].idxmax()
-    by_length = errors_by(test, length_buckets(result.test_words), "words")
+    buckets = length_buckets(result.test_words)  # shortest first (not sorted as text)
+    by_length = errors_by(test, buckets, "words").reindex(buckets.cat.categories)
     runs = runtime.get("seeds", 1)
     return {
         "seeds": seeds,
