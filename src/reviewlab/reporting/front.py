@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from typing import Any
 
 import matplotlib
 
@@ -20,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from reviewlab.core.evaluation import METRICS  # noqa: E402
 from reviewlab.core.formatting import with_ci  # noqa: E402
+from reviewlab.reporting import prose  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
 
 _markdown = mistune.create_markdown()
@@ -31,32 +33,43 @@ QUESTION = (
 )
 
 
-def rating_findings(results: pd.DataFrame) -> list[str]:
-    """Per dataset: the model selected on validation, its test RMSE with the 95% CI, and its
-    paired verdict against the best baseline (or, for a baseline, against the training mean)."""
-    lines = []
+def rating_facts(results: pd.DataFrame) -> dict[str, Any]:
+    """Per dataset: the model selected on validation, its test RMSE and accuracy with their 95%
+    CIs, and its paired RMSE comparison with the best baseline (a baseline's: with the training
+    mean), whether it failed, whether the dataset has a fine-tuned model."""
+    datasets = []
     for dataset, rows in results.groupby("dataset", sort=False):
         chosen = rows[rows["best_on_valid"]].iloc[0]  # marked by results.results_frame
         baselines = rows[rows["stage"] == "baselines"]
         best = baselines.loc[baselines["valid_rmse"].idxmin()]
-        line = (
-            f"**{dataset}**: selected on validation: **{chosen['model']}**, test RMSE "
-            f"{_ci(chosen, 'rmse')}, accuracy {_ci(chosen, 'accuracy')}"
-        )
         reference = best["model"] if chosen["model"] != best["model"] else "mean_majority"
-        c = chosen["versus"].get(reference)
-        if c:
-            line += (
-                f"; RMSE {chosen['model']} - {reference} (lower is better) "
-                f"{with_ci(c['difference'], c['low'], c['high'], sign=True)}, paired on the "
-                f"same test rows: **{c['verdict']}**"
-            )
-        if chosen["failed"]:
-            line += "; it failed (not better than the training mean), so no conclusion is drawn"
-        if not (rows["stage"] == "finetune").any():
-            line += " (no fine-tuned model on this dataset)"
-        lines.append(line + ".")
-    return lines
+        datasets.append(
+            {
+                "dataset": dataset,
+                "model": chosen["model"],
+                "rmse": _bounds(chosen, "rmse"),
+                "accuracy": _bounds(chosen, "accuracy"),
+                "reference": reference,
+                "versus": chosen["versus"].get(reference),
+                "failed": bool(chosen["failed"]),
+                "finetuned": bool((rows["stage"] == "finetune").any()),
+            }
+        )
+    return {"datasets": datasets}
+
+
+def rating_findings(results: pd.DataFrame) -> list[str]:
+    """The index page's rating answers, one per dataset (``templates/rating.md.j2``)."""
+    return prose.bullets(prose.macro("rating", rating_facts(results), "lines"))
+
+
+def _bounds(row: pd.Series, metric: str) -> list[float | None]:
+    """``[value, low, high]`` of ``metric`` (a missing bound: None)."""
+    return [float(row[metric]), *(_finite(row.get(f"{metric}_{end}")) for end in ("low", "high"))]
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _ci(row: pd.Series, metric: str) -> str:
@@ -118,7 +131,8 @@ def index_page(
     studies: list[str],
 ) -> str:
     """The front page: ``links`` maps a stage to its reports' (label, relative path);
-    ``ablations``: the grid's generated findings; ``studies``: :func:`study_findings`."""
+    ``ablations``: the grid's findings (:func:`grid_report.grid_lines`); ``studies``:
+    :func:`study_findings`."""
     sections = "".join(
         f"<li><b>{html.escape(stage)}</b>: "
         + ", ".join(

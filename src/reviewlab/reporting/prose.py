@@ -109,3 +109,16 @@ def findings(template: str, facts: dict[str, Any]) -> Findings:
 def sentences(template: str, facts: dict[str, Any]) -> list[str]:
     """The bullets of a template's ``summary()`` alone (index and README lists)."""
     return bullets(str(ENV.get_template(f"{template}.md.j2").make_module(facts).summary()))
+
+
+# ---- other macros: README and index lists, one-line notes (rating-model reports)
+
+
+def macro(template: str, facts: dict[str, Any], name: str) -> str:
+    """The text of macro ``name`` of ``templates/<template>.md.j2`` phrasing ``facts``."""
+    return str(getattr(ENV.get_template(f"{template}.md.j2").make_module(facts), name)())
+
+
+def line(template: str, facts: dict[str, Any], name: str) -> str:
+    """Macro ``name`` as one line (its whitespace runs collapsed)."""
+    return " ".join(macro(template, facts, name).split())

@@ -34,7 +34,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     table = collect_results(catalogue)
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
-    findings = [line for file in summaries for line in read_json(file)["findings"]]
+    findings = [line for file in summaries for line in grid_report.grid_lines(read_json(file))]
     studies = study_findings.index_lines(
         _tasks(catalogue),
         *(_optional(catalogue, STUDIES, name) for name in ("recommend", "segments", "opinions")),
