@@ -108,7 +108,7 @@ def findings(template: str, facts: dict[str, Any]) -> Findings:
 
 def sentences(template: str, facts: dict[str, Any]) -> list[str]:
     """The bullets of a template's ``summary()`` alone (index and README lists)."""
-    return bullets(str(ENV.get_template(f"{template}.md.j2").make_module(facts).summary()))
+    return bullets(macro(template, facts, "summary"))
 
 
 # ---- other macros: README and index lists, one-line notes (rating-model reports)
