@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -455,7 +456,8 @@ def _check_rows(
     ``rating_out_of_range``, ``bad_value`` (only when ``strict``), ``duplicate_review_id``."""
     flag = _Flags(table.index)
     table = _flag_encoding_and_types(table, flag)
-    stripped = _strip_controls(table)
+    strip = partial(_CONTROL.sub, "")
+    stripped = {c: _repair(table, c, _CONTROL.search, strip) for c in TEXT_COLUMNS if c in table}
     out = _identity_and_text(table, name, spec, flag)
     nulled = _add_time_and_votes(out, table)
     if strict:
@@ -471,12 +473,7 @@ def _check_rows(
     flag(valid_ids.notna() & valid_ids.duplicated(keep="first"), "duplicate_review_id", "review_id")
     loaded = flag.reason.isna()
     cleaned = [
-        {
-            "source_row": int(table.at[i, "source_row"]),
-            "field": column,
-            "action": action,
-            "value": _safe(table.at[i, column])[:200],
-        }
+        _record(table, i, column, field=column, action=action)
         for action, masks in (("control_characters_removed", stripped), ("optional_nulled", nulled))
         for column, mask in masks.items()
         for i in mask.index[mask & loaded]
@@ -485,16 +482,18 @@ def _check_rows(
     return out[loaded].reset_index(drop=True), flag.rows(table), cleaned
 
 
-def _strip_controls(table: pd.DataFrame) -> dict[str, pd.Series]:
-    """Remove control characters from texts and titles in place; return which rows had any."""
-    stripped = {}
-    for column in TEXT_COLUMNS:
-        if column in table:
-            values = table[column]
-            has = values.map(lambda v: isinstance(v, str) and bool(_CONTROL.search(v))).astype(bool)
-            table.loc[has, column] = values[has].map(lambda v: _CONTROL.sub("", v))
-            stripped[column] = has
-    return stripped
+def _record(table: pd.DataFrame, i: Any, column: str, **what: str) -> dict[str, Any]:
+    """A row's source line, ``what`` and (the start of) its value in ``column``."""
+    value = _safe(table.at[i, column])[:200] if column in table else ""
+    return {"source_row": int(table.at[i, "source_row"]), **what, "value": value}
+
+
+def _repair(table: pd.DataFrame, column: str, found: Any, repair: Any) -> pd.Series:
+    """Apply ``repair`` (in place) to the strings of ``column`` where ``found``; return where."""
+    has = table[column].map(lambda v: isinstance(v, str) and bool(found(v))).astype(bool)
+    if has.any():
+        table.loc[has, column] = table.loc[has, column].map(repair)
+    return has
 
 
 class _Flags:
@@ -511,14 +510,10 @@ class _Flags:
 
     def rows(self, table: pd.DataFrame) -> list[dict]:
         """One record per flagged row: source row, reason, field and (the start of) its value."""
+        flagged = self.reason.index[self.reason.notna()]
         return [
-            {
-                "source_row": int(table.at[i, "source_row"]),
-                "reason": self.reason[i],
-                "field": self.field[i],
-                "value": _safe(table.at[i, self.field[i]])[:200] if self.field[i] in table else "",
-            }
-            for i in self.reason.index[self.reason.notna()]
+            _record(table, i, self.field[i], reason=self.reason[i], field=self.field[i])
+            for i in flagged
         ]
 
 
@@ -526,11 +521,8 @@ def _flag_encoding_and_types(table: pd.DataFrame, flag: _Flags) -> pd.DataFrame:
     """Flag undecodable text (then shown as escapes) and values of the wrong type."""
     columns = table.columns.drop("source_row")
     table = table.copy()
-    for column in columns:
-        bad = table[column].map(lambda v: isinstance(v, str) and _has_surrogates(v)).astype(bool)
-        flag(bad, "non_utf8", column)
-        if bad.any():  # from here on shown as escapes (\xe9), valid text
-            table.loc[bad, column] = table.loc[bad, column].map(_safe)
+    for column in columns:  # undecodable bytes: from here on shown as escapes (\xe9)
+        flag(_repair(table, column, _has_surrogates, _safe), "non_utf8", column)
     for column in columns.drop(list(PARSED_COLUMNS), errors="ignore"):
         ok = table[column].map(lambda v, c=column: _type_ok(v, c)).astype(bool)
         flag(~ok, "wrong_type", column)
