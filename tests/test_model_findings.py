@@ -65,7 +65,7 @@ def _baselines() -> dict:
 
 
 def test_baselines_facts_and_findings():
-    facts = model_findings.baselines_facts(_baselines(), 17, "amazon")
+    facts = model_findings.baselines_facts(_baselines(), 17, "amazon", 0.8)
     assert (facts["best"], facts["second"], facts["valid_rmse"]) == (
         "lightgbm",
         "tfidf_logreg",
@@ -77,13 +77,14 @@ def test_baselines_facts_and_findings():
     run = SimpleNamespace(
         payload=_baselines(), best="lightgbm", search=pd.DataFrame(index=range(17))
     )
-    found = model_findings.baselines(run, "amazon")
+    found = model_findings.baselines(run, "amazon", 0.9)
     assert len(found.summary) == 5 and blank_free(text(found))
     assert (
         "0.243" in text(found) and "-0.036" in found.conclusion and "**better**" in found.conclusion
     )
-    unmatched = model_findings.comparison(_baselines(), "lightgbm", "tfidf_ridge")
-    assert unmatched == {"model": "lightgbm", "reference": "tfidf_ridge"}
+    assert "90% power" in found.conclusion  # the design's power, not a typed one
+    unmatched = model_findings.comparison(_baselines(), "lightgbm", "tfidf_ridge", 0.8)
+    assert unmatched == {"model": "lightgbm", "reference": "tfidf_ridge", "power": 0.8}
 
 
 def _finetune_result(selected: dict, seeds: list[int], runtime_seeds: int = 1) -> SimpleNamespace:
@@ -123,7 +124,7 @@ SELECTIONS = [
 @pytest.mark.parametrize(("selected", "seeds"), SELECTIONS)
 def test_finetune_facts_and_findings(selected, seeds):
     result = _finetune_result(selected, seeds, runtime_seeds=len(seeds) or 1)
-    facts = model_findings.finetune_facts(result)
+    facts = model_findings.finetune_facts(result, 0.8)
     assert (
         facts["worst"]["rating"] == 3 and facts["worst"]["n"] == 40 and facts["worst"]["bias"] > 0.6
     )
@@ -136,7 +137,7 @@ def test_finetune_facts_and_findings(selected, seeds):
     assert facts["selection"]["converged"] == selected.get("converged")
     assert facts["selection"]["several"] == (len(seeds) > 1)
     assert facts["comparison"]["verdict"] == "better" and facts["best"] == "lightgbm"
-    found = model_findings.finetune(result)
+    found = model_findings.finetune(result, 0.8)
     assert len(found.summary) == 4 and blank_free(text(found))
     assert "8,202 rows, 16.9 min" in text(found) and "-0.098" in found.conclusion
 

@@ -17,11 +17,12 @@ from reviewlab.reporting.results import rmse_comparisons
 COMPARISON = ("difference", "low", "high", "verdict", "margin", "mde")
 
 
-def comparison(payload: dict[str, Any], model: str, reference: str) -> dict[str, Any]:
-    """``model - reference`` in test RMSE (paired CI, verdict, margin, detectable effect);
-    the names alone where the payload did not compare them."""
+def comparison(payload: dict[str, Any], model: str, reference: str, power: float) -> dict[str, Any]:
+    """``model - reference`` in test RMSE (paired CI, verdict, margin, the effect detectable
+    with ``power``: params ``evaluation.power``); the names alone where it was not compared."""
     c = rmse_comparisons(payload, model).get(reference, {})
-    return {"model": model, "reference": reference, **{k: c[k] for k in COMPARISON if k in c}}
+    kept = {k: c[k] for k in COMPARISON if k in c}
+    return {"model": model, "reference": reference, "power": power, **kept}
 
 
 def _runner_up(models: dict[str, Any], best: str) -> str:
@@ -29,7 +30,9 @@ def _runner_up(models: dict[str, Any], best: str) -> str:
     return min(others, key=lambda m: others[m]["valid"]["rmse"])
 
 
-def baselines_facts(payload: dict[str, Any], grid_points: int, dataset: str) -> dict[str, Any]:
+def baselines_facts(
+    payload: dict[str, Any], grid_points: int, dataset: str, power: float
+) -> dict[str, Any]:
     """The numbers of the ``baselines`` report, from ``baselines.json``."""
     models, best = payload["models"], payload["best_on_valid"]
     second = _runner_up(models, best)
@@ -47,16 +50,18 @@ def baselines_facts(payload: dict[str, Any], grid_points: int, dataset: str) -> 
         "gain": floor["rmse"] - chosen["rmse"] if floor else None,
         "grid_points": grid_points,
         "failed": [name for name, entry in models.items() if entry.get("failed")],
-        "comparison": comparison(payload, best, second),
+        "comparison": comparison(payload, best, second, power),
     }
 
 
-def baselines(result: Any, dataset: str) -> Findings:
-    """``result``: the ``baselines`` stage's :class:`~reviewlab.models.classical.BaselineRun`."""
-    return prose.findings("baselines", baselines_facts(result.payload, len(result.search), dataset))
+def baselines(result: Any, dataset: str, power: float) -> Findings:
+    """``result``: the ``baselines`` stage's :class:`~reviewlab.models.classical.BaselineRun`;
+    ``power``: the design's (params ``evaluation.power``)."""
+    facts = baselines_facts(result.payload, len(result.search), dataset, power)
+    return prose.findings("baselines", facts)
 
 
-def finetune_facts(result: Any) -> dict[str, Any]:
+def finetune_facts(result: Any, power: float) -> dict[str, Any]:
     """The numbers of the ``finetune`` report: the Result's metrics, runtime, baselines and test
     predictions (errors by true rating and by length quartile)."""
     tuned = result.metrics["models"]["finetune"]
@@ -87,7 +92,7 @@ def finetune_facts(result: Any) -> dict[str, Any]:
         "minutes_per_seed": runtime["train_seconds"] / 60 / runs if runs > 1 else None,
         "selection": selection(tuned["selected"], len(seeds)),
         "failed": bool(tuned.get("failed")),
-        "comparison": comparison(result.metrics, "finetune", best),
+        "comparison": comparison(result.metrics, "finetune", best, power),
     }
 
 
@@ -105,9 +110,10 @@ def selection(selected: dict[str, Any], seeds: int = 1) -> dict[str, Any]:
     }
 
 
-def finetune(result: Any) -> Findings:
-    """``result``: the ``finetune`` stage's Result (metrics, runtime, baselines, test rows)."""
-    return prose.findings("finetune", finetune_facts(result))
+def finetune(result: Any, power: float) -> Findings:
+    """``result``: the ``finetune`` stage's Result (metrics, runtime, baselines, test rows);
+    ``power``: the design's (params ``evaluation.power``)."""
+    return prose.findings("finetune", finetune_facts(result, power))
 
 
 def ablations_facts(result: Any) -> dict[str, Any]:
