@@ -1,4 +1,5 @@
-"""Ablation grid: config merging, text noise, paired bootstrap and the generated findings."""
+"""Ablation grid: config merging, text noise, paired bootstrap and the facts its findings
+state (phrased at render time from ``ablations_summary.json``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from reviewlab.core.io import write_json
 from reviewlab.core.params import RobustnessParams
 from reviewlab.data.robustness import perturb, perturb_texts, typo
 from reviewlab.models.variants import noise_subset
-from reviewlab.reporting import grid_report
+from reviewlab.reporting import grid_report, model_findings
 from tests.conftest import evaluation_block
 
 
@@ -244,21 +245,34 @@ def test_build_writes_summary_and_generated_findings(tmp_path):
     result = ablations.run(_grid_params(grid, 100), catalogue)
     assert result.cost.loc["good", "cost_vs_reference"] == 2.0
     assert result.robustness.loc["good", "drop_noise_10"] == pytest.approx(0.1)
-    text = " ".join(result.findings)
-    assert "better: good; worse: none" in text
     summary = json.loads((tmp_path / "metrics" / "shop" / "ablations_summary.json").read_text())
-    assert summary["runs"] == 9
+    assert "findings" not in summary and summary == result.metrics  # words: at render time
+    assert summary["runs"] == 9 and summary["test_rows"] is None
+    assert summary["budget"] == {"max_train_rows": 100} and summary["seeds"] == [1, 2, 3]
     good = summary["variants"]["good"]
     assert good["vs_reference"]["rmse"]["verdict"] == "better"
     assert set(good["vs_reference"]["rmse"]) >= {"difference", "low", "high", "mde", "margin"}
     verdicts = ("better", "worse", "equivalent", "inconclusive")
     assert good["robustness"]["noise_10"]["verdict"] in verdicts
     assert good["vs_training_mean"]["verdict"] == "better" and not good["failed"]
-    assert result.findings[0].startswith("Grid budget: 100 training rows")
-    assert result.findings[1].startswith("For scale: predicting the training mean (4.67)")
+    facts = model_findings.ablations_facts(result)
+    assert facts["reference"] == "plain" and facts["max_train_rows"] == 100
+    assert facts["floor"]["train_mean"] == pytest.approx(14 / 3, abs=1e-4)
+    assert facts["floor_gap"] == pytest.approx(facts["floor"]["rmse"] - 0.9, abs=1e-6)
+    assert facts["below_floor"] and facts["train_rows"] == 100 and facts["failed"] == []
+    rmse = facts["groups"][0]
+    assert (rmse["metric"], rmse["count"], rmse["margin"]) == ("rmse", 2, 0.02)
+    assert (rmse["better"], rmse["equivalent"], rmse["worse"]) == (["good"], ["twin"], [])
+    assert list(facts["verdicts"]) == ["good", "twin"]
+    assert facts["robustness"]["level"] == "noise_10"
+    assert facts["robustness"]["rise"] == pytest.approx(0.3)
+    assert facts["robustness"]["variants"]["good"]["verdict"] == "worse"  # rises 0.1 + 0.5 vs 0.3
+    found = model_findings.ablations(result)
+    assert len(found.summary) == 5 and found.conclusion.count("**") == 4
+    assert "4.5 min" in model_findings.budget_line(result)  # 9 runs x 30 s
 
 
-def test_floor_findings_flag_variants_stuck_on_the_majority_rating():
+def test_majority_shares_count_clean_test_rows():
     predictions = pd.DataFrame(
         {
             "variant": ["plain"] * 4 + ["cls"] * 4,
@@ -268,13 +282,99 @@ def test_floor_findings_flag_variants_stuck_on_the_majority_rating():
     )
     shares = grid_report.majority_shares(predictions, 5)
     assert shares.to_dict() == {"plain": pytest.approx(1 / 3), "cls": 0.75}
-    floor = {"train_mean": 4.5, "rmse": 0.9, "majority": 5, "accuracy": 0.66}
-    lines = grid_report.floor_findings(floor, {"rmse": 0.95, "accuracy": 0.4}, "plain", shares, 0.7)
-    assert "plain reaches rmse 0.9500 (0.0500 above the mean's)" in lines[0]
-    assert lines[1].startswith("cls predicts the majority rating for at least 70% of test rows")
-    assert (
-        len(grid_report.floor_findings(floor, {"rmse": 0.8, "accuracy": 0.4}, "plain", shares)) == 1
-    )
+
+
+def _comparison(difference: float, verdict: str, margin: float = 0.02) -> dict:
+    return {
+        "difference": difference,
+        "low": difference - 0.03,
+        "high": difference + 0.03,
+        "seeds": 3,
+        "per_seed": [difference - 0.01, difference, difference + 0.01],
+        "margin": margin,
+        "mde": 0.032,
+        "verdict": verdict,
+    }
+
+
+def _variant(test_rmse: float, verdicts: dict[str, str] | None, **extra) -> dict:
+    """One variant of ``ablations_summary.json`` (``verdicts``: None for the reference)."""
+    vs = {m: _comparison(0.01, v) for m, v in (verdicts or {}).items()}
+    robust = {} if verdicts is None else {"noise_10": _comparison(0.0, "equivalent")}
+    return {
+        "test": {"rmse": test_rmse, "accuracy": 0.69},
+        "vs_reference": vs,
+        "vs_training_mean": _comparison(-0.2, "better"),
+        "failed": False,
+        "robustness": robust,
+        "rmse_drop": {"noise_10": 0.0127},
+        "majority_share": 0.8,
+        "collapsed": False,
+        **extra,
+    }
+
+
+def _summary() -> dict:
+    """A realistic ``ablations_summary.json``: a fitted reference, one variant collapsed onto
+    the majority rating, one failed."""
+    fit = {"train_rmse": 0.3336, "valid_rmse": 0.6707, "test_rmse": 0.6984, "gap": 0.3371}
+    fit |= {"steps": 124.3333, "best_step": 91.0, "min_before_end": 1.0}
+    return {
+        "profile": "cpu",
+        "hardware": "AMD EPYC, 2 cores, no GPU",
+        "budget": {"max_train_rows": 500, "input": {"max_length": 64}},
+        "seeds": [1, 2, 3],
+        "runs": 9,
+        "test_rows": 1026,
+        "inference": {"level": 0.95, "power": 0.8, "correction": "holm"},
+        "constant_floor": {"train_mean": 4.4885, "rmse": 0.8964, "majority": 5, "accuracy": 0.68},
+        "variants": {
+            "plain": _variant(0.6984, None, fit=fit),
+            "fgm": _variant(0.71, {"rmse": "inconclusive", "accuracy": "worse"}),
+            "cls": _variant(
+                0.9, {"rmse": "worse", "accuracy": "better"}, majority_share=0.9712, collapsed=True
+            ),
+        },
+    }
+
+
+def test_grid_facts_come_from_the_summary_numbers():
+    summary = _summary()
+    summary["variants"]["cls"]["failed"] = True
+    facts = grid_report.grid_facts(summary)
+    assert facts["reference"] == "plain" and facts["variant_count"] == 3
+    assert (facts["max_train_rows"], facts["max_length"], facts["test_rows"]) == (500, 64, 1026)
+    assert facts["floor_gap"] == pytest.approx(0.198) and facts["below_floor"]
+    assert facts["collapsed"] == ["cls"] and facts["collapsed_min"] == 0.9712
+    assert facts["failed"] == ["cls"] and facts["overfits"]
+    assert facts["power"] == 0.8 and facts["collapse_share"] == grid_report.COLLAPSED
+    assert list(facts["verdicts"]) == ["fgm", "cls"]
+    assert list(facts["robustness"]["variants"]) == ["cls", "fgm"]  # by name
+    assert facts["robustness"]["rise"] == 0.0127
+    summary["variants"]["plain"]["fit"]["min_before_end"] = 0.0
+    summary["variants"]["plain"]["test"]["rmse"] = 0.95
+    facts = grid_report.grid_facts(summary)
+    assert not facts["overfits"] and not facts["below_floor"]
+    assert facts["floor_gap"] == pytest.approx(0.0536)
+
+
+def test_grid_findings_render_every_sentence_from_the_summary():
+    summary = _summary()
+    summary["variants"]["cls"]["failed"] = True
+    lines = grid_report.grid_lines(summary)
+    # budget, floor, collapsed, failed, fit, 2 metric groups, 2 verdicts, robustness
+    assert len(lines) == 10
+    text = "\n".join(lines)
+    assert "None" not in text and "nan" not in text and "{" not in text
+    assert "0.8964" in text and "1,026" in text and "95%" in text and "97%" in text
+    costs = {"plain": 1.0, "fgm": 1.5, "cls": 1.1}
+    block = grid_report.markdown(summary, {"grid_seconds": 600.0, "cost_vs_reference": costs})
+    assert block.count("\n- ") == 10 and "grid time inside the runs 10 min" in block
+    bare = _summary()
+    for entry in bare["variants"].values():
+        entry.pop("fit", None)
+        entry["robustness"], entry["rmse_drop"] = {}, {}
+    assert len(grid_report.grid_lines(bare)) == 7  # no fit, no failed, no robustness
 
 
 def test_constant_floor_scores_the_test_rows_once():
@@ -294,15 +394,14 @@ def test_constant_floor_scores_the_test_rows_once():
     }
 
 
-def test_findings_group_variants_by_verdict():
-    diffs = pd.DataFrame(
-        [
-            {"variant": v, "reference": "plain", "metric": m, "verdict": verdict, "margin": 0.02}
-            for v, verdict in (("fgm", "inconclusive"), ("pgd", "worse"), ("rdrop", "equivalent"))
-            for m in grid_report.HEADLINE
-        ]
-    )
-    lines = grid_report.findings(diffs, "plain")
-    assert lines[0].startswith("Test rmse, variant - plain (lower is better; 3 comparisons")
-    assert "better: none; worse: pgd; equivalent within ±0.02: rdrop; inconclusive: fgm" in lines[0]
-    assert "(higher is better" in lines[1]
+def test_grid_facts_group_variants_by_verdict():
+    variants = {"plain": _variant(0.7, None)}
+    for name, verdict in (("fgm", "inconclusive"), ("pgd", "worse"), ("rdrop", "equivalent")):
+        variants[name] = _variant(0.7, {m: verdict for m in grid_report.HEADLINE})
+    groups = grid_report.grid_facts({**_summary(), "variants": variants})["groups"]
+    assert [(g["metric"], g["higher_is_better"], g["count"]) for g in groups] == [
+        ("rmse", False, 3),
+        ("accuracy", True, 3),
+    ]
+    assert (groups[0]["better"], groups[0]["worse"]) == ([], ["pgd"])
+    assert (groups[0]["equivalent"], groups[0]["inconclusive"]) == (["rdrop"], ["fgm"])

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from reviewlab.core.evaluation.inference import Design
 from reviewlab.core.params import EvaluationParams, RecommendParams
+from reviewlab.reporting.results import versus_als_facts
 from reviewlab.studies import recommenders
 from tests.conftest import evaluation_block
 
@@ -83,6 +84,7 @@ def test_held_out_interactions_never_reach_any_model():
     other.iloc[is_test] = rng.normal(size=(is_test.sum(), 8))
     again = recommenders.run(changed, other, cfg, [0.3, 0.6], 0, ci)
     assert set(result["models"]) == {"popularity", "als", "content", "hybrid"}
+    assert not {"protocol", "findings"} & set(result)  # numbers only: words at render time
     for name in result["lists"]:
         assert result["lists"][name] == again["lists"][name], name
 
@@ -106,7 +108,7 @@ def test_recommendations_exclude_the_users_fitting_items():
             assert not seen & set(top), (name, user)
 
 
-def test_paired_differences_and_findings_come_from_the_lists():
+def test_paired_differences_and_their_facts_come_from_the_lists():
     targets = np.array([0, 1, 2, 3])
     buckets = np.array(["head", "head", "tail", "tail"] + ["torso"] * 6)
     lists = {
@@ -119,7 +121,12 @@ def test_paired_differences_and_findings_come_from_the_lists():
     assert diffs["hybrid"]["tail"]["ndcg_difference"] == 1.0
     assert diffs["hybrid"]["all"]["ndcg_difference"] == 0.5
     models = {n: recommenders.evaluate_lists(t, targets, buckets) for n, t in lists.items()}
-    lines = recommenders.findings({"models": models, "vs_als": diffs, "k": 10})
-    assert lines[0].startswith("hybrid vs als: NDCG@10 all users +0.500")
-    assert "tail users +1.000" in lines[0] and "(better)" in lines[0]
-    assert diffs["hybrid"]["head"]["verdict"] == "equivalent"
+    facts = versus_als_facts({"models": models, "vs_als": diffs, "k": 10})
+    (hybrid,) = facts["models"]
+    assert hybrid["name"] == "hybrid" and list(hybrid["groups"]) == ["all", "head", "tail"]
+    assert hybrid["groups"]["all"]["difference"][0] == 0.5
+    assert hybrid["groups"]["tail"]["difference"][0] == 1.0
+    assert hybrid["groups"]["tail"]["verdict"] == "better"
+    assert hybrid["groups"]["head"]["verdict"] == "equivalent"
+    assert (hybrid["tail_share"], hybrid["coverage"]) == (0.25, 0.5)
+    assert facts["reference"] == {"name": "als", "tail_share": 0.0, "coverage": 0.4}

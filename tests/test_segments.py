@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from reviewlab.studies.segmentation import choose_k, distinctive_terms, structure, user_profiles
+from reviewlab.reporting.prose import structure
+from reviewlab.studies.segmentation import choose_k, distinctive_terms, user_profiles
 
 
 def test_profiles_hold_behaviour_and_unit_mean_embeddings():

@@ -107,6 +107,9 @@ def is_face(file: str) -> bool:
 RENDERER = "reviewlab.reporting.render"
 
 
+PROSE, TEMPLATES = "src/reviewlab/reporting/prose.py", "src/reviewlab/reporting/templates"
+
+
 def stage_code(stage: str, deps: list[str]) -> set[str]:
     """Files under src/ that one stage runs: its module's closure, its notebook's, that of
     :mod:`reviewlab.stages.declared` (which builds every stage's params) and, for a notebook
@@ -116,6 +119,8 @@ def stage_code(stage: str, deps: list[str]) -> set[str]:
         if dep.endswith(".ipynb"):  # executed, then rendered to its report by RENDERER
             roots |= notebook_imports(ROOT / dep) | {RENDERER}
     files = {module_file(m) for m in closure(roots)}
+    if PROSE in files:  # it reads the report templates (package data)
+        files |= {str(f.relative_to(ROOT)) for f in (ROOT / TEMPLATES).glob("*.j2")}
     return {f for f in files if not (f.endswith("__init__.py") and is_face(f))}
 
 

@@ -242,12 +242,24 @@ def test_task_table_and_readme_block_mark_a_failed_model():
     segments = {
         "dataset": "d",
         "k": 2,
-        "structure": "weak",
         "users": 5,
-        "silhouette": [{"k": 2, "silhouette": 0.3}],
+        "silhouette": [{"k": 2, "silhouette": 0.3}, {"k": 3, "silhouette": 0.2}],
         "segments": [{"users": 5}],
     }
-    recommend = {"dataset": "d", "k": 10, "models": {}, "findings": []}
+    diff = {"ndcg_difference": -0.02, "low": -0.03, "high": -0.01, "verdict": "worse"}
+    recommend = {
+        "dataset": "d",
+        "k": 10,
+        "models": {
+            name: {"all": {"recall": 0.1, "ndcg": 0.05}, "tail": {}, "coverage": c, "tail_share": t}
+            for name, c, t in (("als", 0.35, 0.036), ("content", 0.62, 0.286))
+        },
+        "vs_als": {"content": {"all": diff, "head": diff}},
+    }
     block = studies_markdown([task_metrics(failed=True)], opinions, segments, recommend, {})
     assert f"| age_group | finetune (failed: {note}) |" in block
+    assert "(silhouette 0.300: weak structure)" in block  # read from the number, not stored
+    assert "| content | 0.100 | 0.050 | — | 0.620 | 0.286 |" in block
+    content = next(line for line in block.splitlines() if line.startswith("- content vs als"))
+    assert content.count("-0.020 [-0.030, -0.010] (worse)") == 2 and "0.286 vs 0.036" in content
     assert "| age_group | tfidf_logreg |" in block

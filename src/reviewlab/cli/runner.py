@@ -21,8 +21,15 @@ from reviewlab.cli.progress import Relay
 from reviewlab.core.artifacts import project_root
 from reviewlab.core.config import validate_params
 from reviewlab.core.errors import USER_ERRORS, StageError
-from reviewlab.core.params import lookup, read_params
-from reviewlab.stages.declared import Declared, address, declared, stage_params, trace_opens
+from reviewlab.core.params import read_params
+from reviewlab.stages.declared import (
+    Declared,
+    address,
+    declared,
+    injected,
+    stage_params,
+    trace_opens,
+)
 
 KERNEL = "reviewlab"
 
@@ -36,7 +43,7 @@ def run_stage(stage: str, key: str | None = None, root: Path | None = None, **ma
     validate_params(raw, str(root / "params.yaml"))
     item = {"key": key} if key is not None else {}
     entry = declared(stage, root, **item, **matrix)
-    values = {name: lookup(raw, name) for name in entry.params}
+    values = injected(entry, raw)
     notebooks = [d for d in entry.deps if d.endswith(".ipynb")]
     label = " ".join(str(v) for v in (stage, key, *matrix.values()) if v is not None)
     start = time.perf_counter()

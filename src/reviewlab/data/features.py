@@ -1,8 +1,5 @@
-"""Model features: TF-IDF, text statistics, VADER, helpfulness and user/item history.
-
-History statistics come from the training split only. A training row never sees its own
-label (leave-one-out); validation and test rows see all training rows of their user/item.
-"""
+"""Model features: TF-IDF, text statistics, VADER, helpfulness and user/item history (from
+the training split only; a training row never sees its own label)."""
 
 from __future__ import annotations
 
@@ -27,11 +24,8 @@ TFIDF_KINDS = ("word", "char")
 
 
 def history_stats(frame: pd.DataFrame, split: pd.Series, key: str, prefix: str) -> pd.DataFrame:
-    """Count, mean and std of the training ratings of each row's ``key`` (user or item).
-
-    Training rows get leave-one-out values; rows without training history get count 0 and
-    NaN mean/std. Test and validation labels are never read.
-    """
+    """Count, mean and std of the training ratings of each row's ``key`` (user or item):
+    leave-one-out for training rows; count 0 and NaN without training history."""
     train = frame.loc[split == "train", [key, "rating"]].dropna(subset=[key])
     ratings = train["rating"].astype("float64")
     agg = (
@@ -97,8 +91,8 @@ def fit_tfidf(
 def deduplicate(
     reviews: pd.DataFrame, key: Sequence[str] = ("user_id", "item_id", "text")
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Drop exact repeats on the ``key`` columns (texts and titles compared lower-cased with
-    whitespace collapsed, missing values equal); return the kept rows and the repeats."""
+    """Drop repeats on ``key`` (texts and titles lower-cased, whitespace collapsed; missing
+    values equal); return the kept rows and the repeats."""
     subset = pd.DataFrame(
         {
             column: (
@@ -116,8 +110,7 @@ def deduplicate(
 def deduplicated_splits(
     reviews: pd.DataFrame, key: Sequence[str], cfg: SplitParams, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """The rows kept by :func:`deduplicate` on ``key``, the repeats it removed, and the kept
-    rows' split labels (:func:`~reviewlab.data.splits.make_splits` with ``cfg``)."""
+    """:func:`deduplicate` on ``key``, then split the kept rows: (kept, repeats, split)."""
     kept, repeats = deduplicate(reviews, key)
     split = make_splits(kept, cfg.strategy, cfg.valid_frac, cfg.test_frac, seed=seed)
     return kept, repeats, split
@@ -140,8 +133,7 @@ class FeatureSet:
         for kind, matrix in self.tfidf.items():
             sp.save_npz(folder / f"tfidf_{kind}.npz", matrix)
         for vectorizer in vectorizers.values():
-            # sklearn caches id(stop_words), a memory address, on the fitted vectorizer: without
-            # this the pickle (a DVC output) differs on every run and invalidates later stages
+            # sklearn caches id(stop_words), a memory address: the pickle would differ each run
             vars(vectorizer).pop("_stop_words_id", None)
         joblib.dump(vectorizers, folder / "vectorizers.joblib")
         (folder / "columns.json").write_text(json.dumps({"dense": self.dense_columns}, indent=2))
@@ -180,8 +172,7 @@ def preprocess_report(
     features: FeatureSet,
     dedupe_key: Sequence[str],
 ) -> dict[str, Any]:
-    """Row accounting, split sizes, user/item overlap and feature counts of the preprocessing
-    (written to ``metrics/<dataset>/preprocess.json``)."""
+    """Row accounting, split sizes, overlap and feature counts (``preprocess.json``)."""
     return {
         "rows_in": int(len(reviews) + len(duplicates)),
         "dedupe_key": list(dedupe_key),

@@ -1,11 +1,6 @@
-"""Leakage audit of one dataset's splits and features (stage ``audit``).
-
-Reports, across train / validation / test: shared review ids, exact duplicate texts (and the
-ones by the same user), near-duplicate texts (cosine of hashed word n-grams), users and items
-shared per split strategy, temporal order, and a label probe: the features are rebuilt with
-the held-out ratings changed and the held-out texts scrambled; any training-row feature or
-TF-IDF vocabulary entry that changes was computed with held-out data. Real leakage raises
-:class:`LeakageError` (the stage, and so ``dvc repro``, fails).
+"""Leakage audit of one dataset's splits and features (stage ``audit``): shared ids, users
+and items, exact and near-duplicate texts, temporal order, and a label probe (features rebuilt
+with held-out labels and texts changed). Real leakage raises :class:`LeakageError`.
 """
 
 from __future__ import annotations
@@ -22,6 +17,15 @@ from reviewlab.core.params import AuditParams, FeatureParams
 from reviewlab.data.features import FeatureSet, build_features
 
 PAIRS = (("train", "valid"), ("train", "test"), ("valid", "test"))
+NEAR_COLUMNS = [
+    "split",
+    "cosine",
+    "review_id",
+    "train_review_id",
+    "same_user",
+    "text",
+    "train_text",
+]
 
 
 class LeakageError(ReviewlabError, RuntimeError):
@@ -38,9 +42,8 @@ def text_keys(docs: pd.Series) -> pd.Series:
 
 
 def exact_duplicates(table: pd.DataFrame, min_words: int) -> pd.DataFrame:
-    """Per split pair: rows of the later split whose normalised text (at least ``min_words``
-    words) also occurs in the earlier split, and how many of those are by the same (known)
-    user."""
+    """Per split pair: later-split rows whose normalised text (``min_words`` or more words)
+    occurs in the earlier split, and how many of those are by the same (known) user."""
     frame = table.assign(key=text_keys(table["doc"]), words=table["doc"].str.split().str.len())
     frame = frame[frame["words"] >= min_words]
     rows = []
@@ -65,13 +68,12 @@ def near_duplicates(
     table: pd.DataFrame, threshold: float, min_words: int, chunk: int = 512
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Held-out rows whose hashed word 1-3-gram vector has cosine >= ``threshold`` with a
-    training row but a different normalised text (exact repeats are counted separately).
-    Returns (counts per pair, the pairs found, most similar first)."""
+    training row of another normalised text: (counts per pair, the pairs, most similar first)."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    vectorizer = HashingVectorizer(ngram_range=(1, 3), n_features=2**20, norm="l2")
     frame = table[table["doc"].str.split().str.len() >= min_words].reset_index(drop=True)
     keys = text_keys(frame["doc"]).to_numpy()
+    vectorizer = HashingVectorizer(ngram_range=(1, 3), n_features=2**20, norm="l2")
     matrix = vectorizer.transform(frame["doc"].fillna(""))
     train = np.flatnonzero(frame["split"].to_numpy() == "train")
     found, counts = [], []
@@ -86,30 +88,14 @@ def near_duplicates(
             for i, j, s in zip(block, train[best], score, strict=True):
                 if s >= threshold and keys[i] != keys[j]:
                     hits += 1
+                    at = frame.at
+                    same_user = at[i, "user_id"] == at[j, "user_id"]
                     found.append(
-                        {
-                            "split": held_out,
-                            "cosine": round(float(s), 4),
-                            "review_id": frame.at[i, "review_id"],
-                            "train_review_id": frame.at[j, "review_id"],
-                            "same_user": frame.at[i, "user_id"] == frame.at[j, "user_id"],
-                            "text": frame.at[i, "doc"][:160],
-                            "train_text": frame.at[j, "doc"][:160],
-                        }
+                        (held_out, round(float(s), 4), at[i, "review_id"], at[j, "review_id"])
+                        + (same_user, at[i, "doc"][:160], at[j, "doc"][:160])
                     )
         counts.append({"pair": f"train-{held_out}", "near_duplicates": hits})
-    pairs = pd.DataFrame(
-        found,
-        columns=[
-            "split",
-            "cosine",
-            "review_id",
-            "train_review_id",
-            "same_user",
-            "text",
-            "train_text",
-        ],
-    )
+    pairs = pd.DataFrame(found, columns=NEAR_COLUMNS)
     return pd.DataFrame(counts), pairs.sort_values("cosine", ascending=False, ignore_index=True)
 
 
@@ -136,14 +122,10 @@ def label_probe(
     seed: int = 0,
     reference: tuple[Any, dict[str, Any]] | None = None,
 ) -> list[str]:
-    """Features that change when only held-out ratings and texts change (names, empty = none).
-
-    Rebuilds every feature with every validation/test rating changed and every word of their
-    texts spelt backwards (new words and character n-grams). The training rows' dense
-    features and TF-IDF rows and the fitted vocabularies must be identical, and no held-out
-    row's history feature may move. ``reference``: the stored (FeatureSet, vectorizers) of
-    the unchanged data, to save rebuilding them.
-    """
+    """Features that change when every held-out rating changes and every held-out word is
+    spelt backwards (names; empty = none): training rows' dense and TF-IDF features, the
+    vocabularies and every row's history features must stay. ``reference``: the stored
+    (FeatureSet, vectorizers) of the unchanged data."""
     held_out = (split != "train").to_numpy()
     probe = reviews.copy()
     rng = np.random.default_rng(seed)
@@ -223,12 +205,9 @@ def run_audit(
     seed: int,
     dataset: str,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Audit the stored features (``stored``, ``vectorizers``) of ``dataset`` against its
-    de-duplicated canonical ``reviews`` and their ``split`` (made with ``strategy``).
-
-    Returns the report (the content of ``audit.json``; ``report["leakage"]`` lists the real
-    leakage found, see :func:`assert_clean`) and the near-duplicate pairs found.
-    """
+    """Audit the stored features of ``dataset`` against its de-duplicated ``reviews`` and
+    their ``split``: the report (``audit.json``; ``report["leakage"]``: the real leakage) and
+    the near-duplicate pairs."""
     table = stored.table
     if not reviews["review_id"].astype(str).equals(table["review_id"].astype(str)):
         raise LeakageError(f"{dataset}: the stored features do not match the canonical rows")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from reviewlab.core.schema import QUARANTINE_REASONS
 from reviewlab.data.text import document
 
 sns.set_theme(style="whitegrid", context="notebook")
@@ -142,23 +143,19 @@ def plot_helpfulness(reviews: pd.DataFrame) -> plt.Figure | None:
     axes[0].set(title="Helpful votes per review (+1, log)", xlabel="helpful votes + 1")
     if frame["total"].notna().any():
         voted = frame[frame["total"] > 0]
-        share = (voted["helpful"] / voted["total"]).groupby(voted["rating"]).mean()
-        sns.barplot(x=share.index, y=share.to_numpy(), ax=axes[1], color="seagreen")
-        axes[1].set(
-            title="Helpful share of votes by rating", xlabel="stars", ylabel="helpful / total"
-        )
+        by = (voted["helpful"] / voted["total"]).groupby(voted["rating"]).mean()
+        title, label = "Helpful share of votes by rating", "helpful / total"
     else:
-        mean = frame.groupby("rating")["helpful"].mean()
-        sns.barplot(x=mean.index, y=mean.to_numpy(), ax=axes[1], color="seagreen")
-        axes[1].set(title="Mean helpful votes by rating", xlabel="stars", ylabel="helpful votes")
+        by = frame.groupby("rating")["helpful"].mean()
+        title, label = "Mean helpful votes by rating", "helpful votes"
+    sns.barplot(x=by.index, y=by.to_numpy(), ax=axes[1], color="seagreen")
+    axes[1].set(title=title, xlabel="stars", ylabel=label)
     fig.tight_layout()
     return fig
 
 
 def quality_table(quality: dict[str, Any]) -> pd.DataFrame:
     """Quarantine counts per reason (with the reason's meaning) for the report."""
-    from reviewlab.core.schema import QUARANTINE_REASONS
-
     return pd.DataFrame(
         {
             "rows": [quality["by_reason"].get(r, 0) for r in QUARANTINE_REASONS],

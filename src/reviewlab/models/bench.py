@@ -1,16 +1,15 @@
 """Training / inference throughput of the fine-tuning step, naive vs the project's default.
 
-Every configuration runs the same model (the fine-tuning model, regression head), the same
-optimiser (AdamW) and the same real reviews of the default dataset's training split, in a
-plain loop of forward + backward + optimiser step, so only the ingredients differ:
-precision, padding (fixed 512 vs per batch), batch composition (random vs length-grouped),
-attention implementation and dropout. Model-FLOPs utilisation (MFU) counts the useful
-(unpadded) tokens against a bf16 matmul peak measured on the same machine.
+Every rung runs the fine-tuning model (regression head) with AdamW on the same real training
+reviews in a plain forward + backward + step loop; only precision, padding, batch composition,
+attention implementation and dropout differ. MFU counts the unpadded tokens against a bf16
+matmul peak measured on the same machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch
 
 from reviewlab.core.runtime import processor_name
 from reviewlab.models.encoder.data import encode
-from reviewlab.models.encoder.model import load_encoder, with_head
+from reviewlab.models.encoder.model import ReviewModel, load_encoder
 
 #: Dropout before the regression head, the same in every configuration.
 HEAD_DROPOUT = 0.1
@@ -30,28 +29,19 @@ HEAD_DROPOUT = 0.1
 
 @dataclass(frozen=True)
 class BenchConfig:
-    name: str
-    bf16: bool
-    max_length: int
-    pad_to_max: bool
-    group_by_length: bool
-    attn: str
-    attention_dropout: float
-    hidden_dropout: float
+    """One rung of the ladder; the defaults are the naive configuration (:data:`NAIVE`)."""
+
+    name: str = "naive: fp32, pad to 512, random batches, SDPA, dropout 0.1"
+    bf16: bool = False
+    max_length: int = 512
+    pad_to_max: bool = True
+    group_by_length: bool = False
+    attn: str = "sdpa"
+    attention_dropout: float = 0.1
+    hidden_dropout: float = 0.1
 
 
-NAIVE = BenchConfig(
-    "naive: fp32, pad to 512, random batches, SDPA, dropout 0.1",
-    False,
-    512,
-    True,
-    False,
-    "sdpa",
-    0.1,
-    0.1,
-)
-
-
+NAIVE = BenchConfig()
 DEFAULT = "+ no attention dropout (project default: SDPA)"
 
 
@@ -125,61 +115,54 @@ def _collate(
     return dict(batch)
 
 
+def _seconds(step, batches: list[np.ndarray], enc: dict[str, list], cfg: BenchConfig, tokenizer):
+    """Seconds ``step(batch, index)`` takes over ``batches`` (their collation untimed)."""
+    elapsed = 0.0
+    for index in batches:
+        batch = _collate(enc, index, cfg, tokenizer)
+        start = time.perf_counter()
+        step(batch, index)
+        elapsed += time.perf_counter() - start
+    return elapsed
+
+
 def run_config(
     cfg: BenchConfig, frame: pd.DataFrame, tokenizer, batch_size: int, seed: int
 ) -> dict[str, Any]:
-    """Samples/s for training and inference, and MFU, of one configuration."""
+    """Samples/s for training and inference, and MFU, of one configuration: every rung times
+    the same batches (all of ``frame``) once, after one untimed warm-up training step."""
     torch.manual_seed(seed)
     encoder = load_encoder(None, cfg.attn, cfg.hidden_dropout, cfg.attention_dropout)
-    model = with_head(encoder, 1, 0, HEAD_DROPOUT, [4.0])
+    model = ReviewModel(encoder, 1, 0, HEAD_DROPOUT, [4.0])
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    enc = encode(
-        tokenizer,
-        frame["title"].tolist(),
-        frame["text"].tolist(),
-        cfg.max_length,
-        cfg.max_length // 2,
-        32,
-    )
-    # every rung processes exactly the same rows (all of ``frame``): one untimed warm-up step
-    # on the first batch, then every batch timed once
+    titles, texts = frame["title"].tolist(), frame["text"].tolist()
+    enc = encode(tokenizer, titles, texts, cfg.max_length, cfg.max_length // 2, 32)
     batches = _batches(enc, cfg, batch_size, seed)
     labels = torch.tensor(frame["rating"].to_numpy(), dtype=torch.float32)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if cfg.bf16 else contextlib.nullcontext()
-    model.train()
-    elapsed, samples, tokens = 0.0, 0, []
-    for step, index in enumerate([batches[0], *batches]):
-        batch = _collate(enc, index, cfg, tokenizer)
-        start = time.perf_counter()
+
+    def train_step(batch: dict[str, torch.Tensor], index: np.ndarray) -> None:
         with autocast:
             pred = model(**batch).logits.squeeze(-1)
-        loss = torch.nn.functional.mse_loss(pred.float(), labels[index])
-        loss.backward()
+        torch.nn.functional.mse_loss(pred.float(), labels[index]).backward()
         optimizer.step()
         optimizer.zero_grad()
-        if step > 0:
-            elapsed += time.perf_counter() - start
-            samples += len(index)
-            tokens.extend(batch["attention_mask"].sum(1).tolist())
+
+    model.train()
+    _seconds(train_step, batches[:1], enc, cfg, tokenizer)
+    train_seconds = _seconds(train_step, batches, enc, cfg, tokenizer)
     model.eval()
-    infer_elapsed, infer_samples = 0.0, 0
     with torch.inference_mode(), autocast:
-        for index in batches:
-            batch = _collate(enc, index, cfg, tokenizer)
-            start = time.perf_counter()
-            model(**batch)
-            infer_elapsed += time.perf_counter() - start
-            infer_samples += len(index)
+        infer_seconds = _seconds(lambda b, _: model(**b), batches, enc, cfg, tokenizer)
+    tokens = np.array([len(enc["input_ids"][i]) for index in batches for i in index])
     encoder_cfg = model.encoder.config
     n_params = sum(p.numel() for n, p in model.named_parameters() if "embeddings" not in n)
-    flops = training_flops(
-        np.array(tokens), n_params, encoder_cfg.num_hidden_layers, encoder_cfg.hidden_size
-    )
+    layers, hidden = encoder_cfg.num_hidden_layers, encoder_cfg.hidden_size
     return {
         **asdict(cfg),
-        "train_samples_per_s": samples / elapsed,
-        "infer_samples_per_s": infer_samples / infer_elapsed,
-        "train_tflops": flops / elapsed / 1e12,
+        "train_samples_per_s": len(tokens) / train_seconds,
+        "infer_samples_per_s": len(tokens) / infer_seconds,
+        "train_tflops": training_flops(tokens, n_params, layers, hidden) / train_seconds / 1e12,
         "mean_tokens": float(np.mean(tokens)),
     }
 
@@ -195,12 +178,11 @@ def run(
     stage's throughput with it); speed-ups against the first rung; MFU against the measured
     peak."""
     from reviewlab.core.backbone import load_tokenizer
+    from reviewlab.models.encoder.run import bf16_supported
 
     if threads:
         torch.set_num_threads(threads)
     tokenizer = load_tokenizer()
-    from reviewlab.models.encoder.run import bf16_supported
-
     native_bf16 = bf16_supported()
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16, windows=1)}
     configs = ladder(native_bf16)
@@ -258,8 +240,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def save(report: dict[str, Any], folder: Path) -> None:
-    import json
-
+    """``results.json`` and ``results.md`` in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     (folder / "results.md").write_text(markdown(report))

@@ -47,6 +47,12 @@ class SelectedModel:
     selected: dict[str, Any] = field(default_factory=dict)
     search: list[dict[str, Any]] = field(default_factory=list)
 
+    def on(self, split: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """(estimates, classes) on ``split`` (``valid`` or ``test``)."""
+        if split == "valid":
+            return self.valid, self.valid_classes
+        return self.test, self.test_classes
+
 
 def _select(
     name: str,
@@ -76,30 +82,22 @@ def _select(
 
 
 def mean_majority(fs: FeatureSet) -> SelectedModel:
+    """The training mean as estimate, the majority class as class."""
     y = fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
     mean, majority = y[train].mean(), np.bincount(y[train]).argmax()
-
-    def const(rows: np.ndarray, value: float) -> np.ndarray:
-        return np.full(len(rows), value)
-
-    return SelectedModel(
-        "mean_majority",
-        const(valid, mean),
-        const(test, mean),
-        const(valid, majority).astype(int),
-        const(test, majority).astype(int),
-        {"train_mean": round(float(mean), 6), "majority_class": int(majority)},
-    )
+    selected = {"train_mean": round(float(mean), 6), "majority_class": int(majority)}
+    n_valid, n_test = len(valid), len(test)
+    constants = [np.full(n_valid, mean), np.full(n_test, mean)]
+    classes = [np.full(n_valid, majority).astype(int), np.full(n_test, majority).astype(int)]
+    return SelectedModel("mean_majority", *constants, *classes, selected)
 
 
 def fit_biases(
     users: np.ndarray, items: np.ndarray, ratings: np.ndarray, reg: float, n_iter: int = 15
 ) -> tuple[float, pd.Series, pd.Series]:
-    """Alternating ridge estimates of ``r = mu + b_u + b_i`` (Koren 2008's baseline predictor).
-
-    ``users`` may be all-missing (datasets without reviewer ids): then ``b_u`` is empty.
-    """
+    """Alternating ridge estimates of ``r = mu + b_u + b_i`` (Koren 2008's baseline predictor);
+    all-missing ``users`` (no reviewer ids) leave ``b_u`` empty."""
     frame = pd.DataFrame({"u": users, "i": items, "r": ratings.astype("float64")})
     mu = frame["r"].mean()
     b_u = pd.Series(0.0, index=pd.Index(frame["u"].dropna().unique()))
@@ -113,6 +111,7 @@ def fit_biases(
 
 
 def user_item_bias(fs: FeatureSet, regs: list[float], metric: str) -> SelectedModel:
+    """``mu + b_user + b_item`` with the ridge penalty of ``regs`` best on validation."""
     t = fs.table
     y = t["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
@@ -143,14 +142,15 @@ def logistic_regression(c: float, seed: int, max_iter: int = 300) -> LogisticReg
 
 
 def fit_logregs(x, y, cs: list[float], seed: int, max_iter: int = 300) -> list[LogisticRegression]:
-    """One fitted :func:`logistic_regression` per ``C`` (in the order of ``cs``), in parallel
-    processes: the sparse solver uses one core."""
+    """One fitted :func:`logistic_regression` per ``C`` of ``cs``, in parallel processes (the
+    sparse solver uses one core)."""
     return Parallel(n_jobs=min(len(cs), os.cpu_count() or 1))(
         delayed(logistic_regression(c, seed, max_iter).fit)(x, y) for c in cs
     )
 
 
 def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> SelectedModel:
+    """Ridge regression on TF-IDF with the ``alphas`` value best on validation."""
     x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
@@ -163,6 +163,7 @@ def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> 
 
 
 def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> SelectedModel:
+    """Logistic regression on TF-IDF (expected class as estimate), ``C`` best on validation."""
     x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
 
@@ -249,12 +250,11 @@ def decode_regressor(fitted: SelectedModel, y_valid: np.ndarray) -> SelectedMode
     (:mod:`reviewlab.core.evaluation.ordinal`); a model with classes of its own is kept."""
     if fitted.valid_classes is not None:
         return fitted
-    cuts = fit_cutpoints(fitted.valid, y_valid)
+    cuts = fitted.selected["cutpoints"] = fit_cutpoints(fitted.valid, y_valid)
     fitted.valid_classes, fitted.test_classes = (
         decode(fitted.valid, cuts),
         decode(fitted.test, cuts),
     )
-    fitted.selected["cutpoints"] = cuts
     return fitted
 
 
@@ -264,39 +264,27 @@ def fit_and_score(
     """Fit every baseline; score validation, and test with bootstrap CIs; pick the best on the
     validation ``selection_metric``; compare every model with the trivial one and the selected
     one with every other, paired on the test rows."""
-    y = fs.table["rating"].to_numpy()
-    ci = evaluation.ci(seed)
-    models, rows, preds, search = {}, [], [], []
+    y, metric = fs.table["rating"].to_numpy(), cfg.selection_metric
+    splits = {"valid": fs.rows("valid"), "test": fs.rows("test")}
+    models, preds, search = {}, [], []
     for fitted in run_all(fs, cfg, seed):
         search += [{"model": fitted.name, **point} for point in fitted.search]
-        valid_rows, test_rows = fs.rows("valid"), fs.rows("test")
-        fitted = decode_regressor(fitted, y[valid_rows])
-        entry = {
-            "selected": fitted.selected,
-            "valid": evaluate_split(fitted.valid, y[valid_rows], fitted.valid_classes),
-            "test": evaluate_split(fitted.test, y[test_rows], fitted.test_classes, ci=ci),
-        }
-        models[fitted.name] = entry
-        rows.append({"model": fitted.name, **_flat(entry)})
-        for split, idx, pred, cls in (
-            ("valid", valid_rows, fitted.valid, fitted.valid_classes),
-            ("test", test_rows, fitted.test, fitted.test_classes),
-        ):
-            preds.append(prediction_frame(fs.table.iloc[idx], fitted.name, split, pred, cls))
-    metric = cfg.selection_metric
-    table = pd.DataFrame(rows).set_index("model")
+        fitted = decode_regressor(fitted, y[splits["valid"]])
+        entry = models[fitted.name] = {"selected": fitted.selected}
+        for split, rows in splits.items():
+            pred, cls = fitted.on(split)
+            ci = evaluation.ci(seed) if split == "test" else None
+            entry[split] = evaluate_split(pred, y[rows], cls, ci=ci)
+            preds.append(prediction_frame(fs.table.iloc[rows], fitted.name, split, pred, cls))
+    table = pd.DataFrame([{"model": n, **_flat(e)} for n, e in models.items()]).set_index("model")
     best = table[f"valid_{metric}"].sort_values(ascending=not HIGHER_IS_BETTER[metric]).index[0]
     predictions = pd.concat(preds, ignore_index=True)
     comparisons = rating_families(predictions, best, evaluation.margins, evaluation.design(seed))
     trivial = verdicts(comparisons["vs_trivial"], "rmse")
     for name, entry in models.items():
         entry.update(failure(trivial.get(name)))
-    payload = {
-        "selection_metric": metric,
-        "best_on_valid": best,
-        "models": models,
-        "comparisons": comparisons,
-    }
+    payload = {"selection_metric": metric, "best_on_valid": best}
+    payload |= {"models": models, "comparisons": comparisons}
     return BaselineRun(payload, table, predictions, pd.DataFrame(search))
 
 

@@ -1,11 +1,8 @@
-"""The ablation grid: named variants of the ``finetune`` params, each trained with several seeds
-on one fixed budget, scored on a fixed subset of the test split (``ablations.test_rows``) and on
-noisy copies of a fixed part of that subset.
-
-A variant is a partial ``finetune`` block: ``finetune`` <- ``ablations.budget`` <- variant,
-merged key by key (:func:`reviewlab.core.compose.variant_config`). One run (stage ``ablate``,
-a DVC matrix over variant x seed) is :func:`run_variant`; one tuning run (stage ``tune``,
-validation rows only) is :func:`tune_trial`.
+"""The ablation grid: variants of the ``finetune`` params (``finetune`` <- ``ablations.budget``
+<- variant, :func:`reviewlab.core.compose.variant_config`), each trained with several seeds on
+one fixed budget and scored on fixed test rows and noisy copies of part of them
+(:func:`run_variant`, stage ``ablate``); one tuning run scores validation rows only
+(:func:`tune_trial`, stage ``tune``).
 """
 
 from __future__ import annotations
@@ -21,11 +18,7 @@ import numpy as np
 import pandas as pd
 
 from reviewlab.core.evaluation import evaluate_split
-from reviewlab.core.params import (
-    AblationParams,
-    FinetuneParams,
-    RobustnessParams,
-)
+from reviewlab.core.params import AblationParams, FinetuneParams, RobustnessParams
 from reviewlab.core.runtime import hardware
 from reviewlab.data.robustness import perturb_texts
 from reviewlab.models.encoder.run import (
@@ -66,9 +59,8 @@ def run_variant(
     checkpoints: Path,
     cache_dir: Path | None = None,
 ) -> VariantRun:
-    """Train ``variant`` (its config ``cfg``) with ``seed`` on the training frame ``frame``;
-    score the fixed test rows, the validation rows (``grid.valid_rows``) and the noisy copies.
-    ``checkpoints`` is removed once training is done."""
+    """Train ``variant`` (config ``cfg``) with ``seed`` on the training frame ``frame``; score
+    the fixed test, validation and training rows and the noisy copies."""
     start = time.perf_counter()
     fitted = fit(frame, cfg, seed, checkpoints, cache_dir)
     shutil.rmtree(checkpoints, ignore_errors=True)
@@ -95,29 +87,20 @@ def run_variant(
         result["cutpoints"] = decode_on_valid(scored)
     for name, rows in scored.items():
         result[name] = rows.metrics()
-    predictions = pd.concat(
-        [_predictions(name, rows) for name, rows in scored.items()], ignore_index=True
-    )
-    clean = predictions[predictions["set"] == "test"].set_index("review_id")
-    clean = clean.loc[subset["review_id"]]
+    predictions = pd.concat([_predictions(n, r) for n, r in scored.items()], ignore_index=True)
+    tested = predictions[predictions["set"] == "test"].set_index("review_id")
+    clean = tested.loc[subset["review_id"]]
     result["test_noise_rows"] = evaluate_split(
-        clean["prediction"].to_numpy(),
-        clean["label"].to_numpy(),
-        clean["predicted_class"].to_numpy(),
+        *(clean[c].to_numpy() for c in ("prediction", "label", "predicted_class"))
     )
-    cost = runtime(
-        fitted,
-        eval_seconds=time.perf_counter() - eval_start,
-        total_seconds=time.perf_counter() - start,
-    )
-    cost["hardware"] = hardware()
-    return VariantRun(result, cost, predictions)
+    now = time.perf_counter()
+    cost = runtime(fitted, eval_seconds=now - eval_start, total_seconds=now - start)
+    return VariantRun(result, cost | {"hardware": hardware()}, predictions)
 
 
 def training_summary(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """From the Trainer's log history: the steps trained, and where the validation loss was
-    lowest (``eval_loss_min_step`` before ``steps``: the run overfits within its budget, and
-    early stopping restored the best checkpoint)."""
+    """From the Trainer's log history: the steps trained and where the validation loss was
+    lowest (``min_before_end``: the run overfits within its budget)."""
     steps = max((h.get("step", 0) for h in history), default=0)
     evals = [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h]
     summary: dict[str, Any] = {"steps": int(steps), "evaluations": len(evals)}
@@ -152,15 +135,14 @@ def tune_trial(
     rows_seed: int,
     cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Train one tuning candidate (``cfg``) with ``seed`` on ``frame`` and score ``valid_rows``
-    fixed validation rows (null: all; drawn with ``rows_seed``) - never the test split.
-    Returns the validation metrics, the selected checkpoint (converged or not), the training
-    summary and the training seconds."""
+    """Train one tuning candidate ``cfg`` with ``seed`` on ``frame``; its metrics on
+    ``valid_rows`` fixed validation rows (null: all; drawn with ``rows_seed``), never on test,
+    the selected checkpoint, the training summary and the training seconds."""
     with tempfile.TemporaryDirectory() as checkpoints:
         fitted = fit(frame, cfg, seed, Path(checkpoints), cache_dir)
     valid = fixed_rows(fitted.parts["valid"], valid_rows, rows_seed)
     scored = score_sets(fitted, {"valid": valid})
-    if cfg.head == "regression":  # classes from validation cut-points, like the grid's runs
+    if cfg.head == "regression":
         decode_on_valid(scored)
     return {
         "valid": scored["valid"].metrics(),

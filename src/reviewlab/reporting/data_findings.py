@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from reviewlab.core.formatting import with_ci
+from reviewlab.reporting import prose
 from reviewlab.reporting.page import Findings
 
 #: |Spearman| of a feature with the rating above which it looks too good (possible leakage).
@@ -51,11 +51,6 @@ def spearman_ci(rho: float, n: int, level: float = 0.95) -> tuple[float | None, 
     return math.tanh(math.atanh(rho) - half), math.tanh(math.atanh(rho) + half)
 
 
-def _count(n: int, noun: str) -> str:
-    """``1 review`` / ``3 reviews``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
 def _words(name: Any) -> Any:
     return name.replace("_", " ") if isinstance(name, str) else name
 
@@ -82,139 +77,67 @@ def _number(value: Any, digits: int) -> str:
 # ---------------------------------------------------------------- ingest
 
 
+def ingest_facts(quality: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the ``ingest`` report states, from ``data_quality.json``."""
+    q = quality
+    read, loaded, held = q["rows_read"], q["rows_loaded"], q["rows_quarantined"]
+    return {
+        "file": Path(q["file"]).name,  # never a machine path
+        "read": read,
+        "loaded": loaded,
+        "held": held,
+        "held_share": q["quarantine_rate"],
+        "loaded_share": loaded / max(read, 1),
+        "missing": read - loaded - held,
+        "kept": q.get("rows_subsampled_to", loaded),
+        "reasons": {_words(r): n for r, n in q["by_reason"].items() if n},
+        "nulled": {_words(f): n for f, n in q["optional_nulled"].items() if n},
+        "stripped": {_words(f): n for f, n in q["control_characters_removed"].items() if n},
+        "users": q["n_users"],
+        "items": q["n_items"],
+        "per_user": loaded / max(q["n_users"], 1),
+        "per_item": loaded / max(q["n_items"], 1),
+    }
+
+
 def ingest(result: Any) -> Findings:
     """Findings of the ``ingest`` stage (``result.quality``: ``data_quality.json``)."""
-    q = result.quality
-    name = Path(q["file"]).name
-    read, loaded, held = q["rows_read"], q["rows_loaded"], q["rows_quarantined"]
-    missing = read - loaded - held
-    summary = [
-        f"`{name}` held {read:,} rows: {loaded:,} loaded into the canonical table and {held:,} "
-        f"({q['quarantine_rate']:.2%}) quarantined with a reason.",
-        "Every row is accounted for: rows read = loaded + quarantined."
-        if missing == 0
-        else f"{missing:,} rows are unaccounted for: rows read ≠ loaded + quarantined.",
-        _quarantine_reasons(q),
-        *_cleaning(q),
-        _entities(q),
-    ]
-    kept = q.get("rows_subsampled_to", loaded)
-    if kept != loaded:
-        summary.append(f"A seeded random subset of {kept:,} loaded rows is kept (`max_rows`).")
-    verdict = "Yes" if missing == 0 else "Not entirely"
-    start = "these" if kept == loaded else f"{kept:,} of these"
-    conclusion = (
-        f"{verdict}: {loaded / max(read, 1):.2%} of the rows of `{name}` pass the canonical "
-        f"contract and every later stage starts from {start} {loaded:,} validated reviews; the "
-        f"{held:,} others are kept in the quarantine table with their reason, not dropped"
-        + (
-            "."
-            if missing == 0
-            else f", and {missing:,} rows are missing from both tables (a loader bug)."
-        )
-    )
-    return Findings(summary, conclusion)
-
-
-def _quarantine_reasons(q: dict[str, Any]) -> str:
-    reasons = {r: n for r, n in q["by_reason"].items() if n}
-    if not reasons:
-        return "No row broke the contract."
-    listed = ", ".join(f"{n:,} {_words(r)}" for r, n in reasons.items())
-    return f"Quarantine reasons: {listed}."
-
-
-def _cleaning(q: dict[str, Any]) -> list[str]:
-    """What was cleaned in loaded rows, where anything was."""
-    lines = []
-    nulled = {f: n for f, n in q["optional_nulled"].items() if n}
-    if nulled:
-        listed = ", ".join(f"{_words(f)} {n:,}" for f, n in nulled.items())
-        lines.append(
-            f"Optional values that did not parse were set to null, keeping their reviews: "
-            f"{listed} (`strict_optional: true` would quarantine these rows instead)."
-        )
-    stripped = {f: n for f, n in q["control_characters_removed"].items() if n}
-    if stripped:
-        listed = ", ".join(f"{_count(n, _words(f))}" for f, n in stripped.items())
-        lines.append(f"Control characters (NUL, ...) were removed from {listed}.")
-    return lines
-
-
-def _entities(q: dict[str, Any]) -> str:
-    items = f"{q['n_items']:,} items ({q['rows_loaded'] / max(q['n_items'], 1):.1f} reviews each)"
-    if not q["n_users"]:
-        return (
-            f"The loaded rows cover {items}; the file has no user ids, so user-history features "
-            "and user-level studies do not apply to it."
-        )
-    per_user = q["rows_loaded"] / q["n_users"]
-    return (
-        f"The loaded rows cover {q['n_users']:,} users ({per_user:.1f} reviews each) and {items}."
-    )
+    return prose.findings("ingest", ingest_facts(result.quality))
 
 
 # ---------------------------------------------------------------- eda
 
 
-def eda(result: Any) -> Findings:
-    """Findings of the ``eda`` stage (``result.summary``: ``eda.json``)."""
-    s = result.summary
+def eda_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the ``eda`` report states, from ``eda.json``."""
+    s = summary
     shares = {int(k): v for k, v in s["rating_share"].items()}
     top = max(shares, key=shares.get)
-    low = shares.get(1, 0.0) + shares.get(2, 0.0)
-    summary = [
-        _corpus(s),
-        f"Ratings are skewed: {shares[top]:.1%} of reviews give {top} stars and {low:.1%} give "
-        f"1 or 2 (mean {s['mean_rating']:.2f}), so always predicting {top} stars is right "
-        f"{shares[top]:.1%} of the time.",
-        _lengths(s),
-        _spread(s),
-    ]
-    conclusion = (
-        f"The rating model faces an imbalanced label ({top} stars on {shares[top]:.1%} of "
-        "reviews: accuracy alone flatters a majority-class model, hence macro-F1, QWK and RMSE "
-        f"beside it), {_truncation(s)}, and reviews spread over items with a Gini coefficient "
-        f"of {s['item_gini']:.2f} (reviews per item: median {s['item_reviews_median']:.0f})."
-    )
-    return Findings(summary, conclusion)
+    return {
+        "reviews": s["n_reviews"],
+        "items": s["n_items"],
+        "users": s["n_users"],
+        "first_review": s.get("first_review"),
+        "last_review": s.get("last_review"),
+        "top": top,
+        "top_share": shares[top],
+        "low_share": shares.get(1, 0.0) + shares.get(2, 0.0),
+        "mean_rating": s["mean_rating"],
+        "words_median": s["words_median"],
+        "words_p95": s["words_p95"],
+        "tokens_median": s.get("tokens_median"),
+        "tokens_p95": s.get("tokens_p95"),
+        **{f"over_{n}": s.get(f"share_over_{n}_tokens") for n in (128, 256, 512)},
+        "item_gini": s["item_gini"],
+        "item_median": s["item_reviews_median"],
+        "user_gini": s.get("user_gini"),
+        "user_median": s.get("user_reviews_median"),
+    }
 
 
-def _corpus(s: dict[str, Any]) -> str:
-    users = f"by {s['n_users']:,} users" if s["n_users"] else "(no user ids)"
-    span = f", written {s['first_review']} to {s['last_review']}" if "first_review" in s else ""
-    return f"{s['n_reviews']:,} reviews of {s['n_items']:,} items {users}{span}."
-
-
-def _lengths(s: dict[str, Any]) -> str:
-    words = f"The median review has {s['words_median']:.0f} words"
-    if "tokens_median" not in s:
-        return f"{words} (95th percentile {s['words_p95']:.0f})."
-    return (
-        f"{words} ({s['tokens_median']:.0f} tokens, 95th percentile {s['tokens_p95']:.0f}); "
-        f"{s['share_over_128_tokens']:.1%} exceed 128 tokens, "
-        f"{s['share_over_256_tokens']:.1%} exceed 256 and {s['share_over_512_tokens']:.1%} "
-        "exceed 512."
-    )
-
-
-def _truncation(s: dict[str, Any]) -> str:
-    if "tokens_median" not in s:
-        return f"texts of {s['words_median']:.0f} words at the median"
-    return (
-        f"mostly short texts (a 256-token input cuts {s['share_over_256_tokens']:.1%} of reviews)"
-    )
-
-
-def _spread(s: dict[str, Any]) -> str:
-    parts = [
-        f"items Gini {s['item_gini']:.2f} (reviews per item: median {s['item_reviews_median']:.0f})"
-    ]
-    if "user_gini" in s:
-        parts.append(
-            f"users Gini {s['user_gini']:.2f} (per user: median {s['user_reviews_median']:.0f})"
-        )
-    return "Reviews spread unevenly (0: all equal, 1: one holds all): " + "; ".join(parts) + "."
+def eda(result: Any) -> Findings:
+    """Findings of the ``eda`` stage (``result.summary``: ``eda.json``)."""
+    return prose.findings("eda", eda_facts(result.summary))
 
 
 # ---------------------------------------------------------------- preprocess
@@ -230,152 +153,68 @@ def rating_correlations(features: Any) -> tuple[pd.Series, list[str]]:
     return varying.corrwith(train["rating"], method="spearman").sort_values(), constant
 
 
-def preprocess(result: Any) -> Findings:
-    """Findings of the ``preprocess`` stage (``result.report``: ``preprocess.json``, the split
-    summary and the features)."""
+def preprocess_facts(result: Any) -> dict[str, Any]:
+    """The numbers the ``preprocess`` report states (``result.report``: ``preprocess.json``,
+    the split summary and the features)."""
     r, splits = result.report, result.summary
     corr, constant = rating_correlations(result.features)
-    n_train = r["split"]["train"]
     top = corr.abs().idxmax()
-    low, high = spearman_ci(corr[top], n_train)
-    strongest = with_ci(corr[top], low, high, sign=True)
-    suspicious = corr.index[corr.abs() > SUSPICIOUS_CORRELATION].tolist()
-    spread = _share_spread(splits)
-    summary = [
-        f"De-duplication on ({', '.join(r['dedupe_key'])}) removed "
-        f"{_count(r['duplicates_removed'], 'exact repeat')} "
-        f"({r['rows_in']:,} → {r['rows_out']:,} rows).",
-        _split_sizes(r, splits, spread),
-        _seen_in_train(r, result.features.table),
-        f"{r['n_features']['dense']} dense features beside "
-        + " and ".join(
-            f"{n:,} {k.removeprefix('tfidf_')} TF-IDF columns"
-            for k, n in r["n_features"].items()
-            if k != "dense"
-        )
-        + f"; on training rows the feature most correlated with the rating is `{top}` "
-        f"(Spearman {strongest}, 95% CI)"
-        + (f"; constant there, so left out: {', '.join(constant)}." if constant else "."),
-    ]
-    verdict = (
-        f"no feature is suspiciously perfect (|Spearman| above {SUSPICIOUS_CORRELATION} would "
-        "point to leakage)"
-        if not suspicious
-        else f"{', '.join(suspicious)} correlate above {SUSPICIOUS_CORRELATION}: check them "
-        "for leakage"
-    )
-    conclusion = (
-        f"The splits keep the rating distribution (star shares at most {spread:.1f} percentage "
-        f"points apart) and the features carry signal: the strongest, `{top}`, has Spearman "
-        f"{strongest} with the rating; {verdict}. The leakage audit checks the rest."
-    )
-    return Findings(summary, conclusion)
-
-
-def _share_spread(splits: pd.DataFrame) -> float:
-    """Largest difference between splits of a star's share, in percentage points."""
-    shares = splits.filter(like="share_")
-    return float((shares.max() - shares.min()).max() * 100)
-
-
-def _split_sizes(r: dict[str, Any], splits: pd.DataFrame, spread: float) -> str:
     total = sum(r["split"].values())
-    sizes = ", ".join(f"{n:,} ({n / total:.0%})" for n in r["split"].values())
-    means = ", ".join(f"{splits.at[s, 'mean_rating']:.2f}" for s in r["split"])
-    return (
-        f"Train, validation and test hold {sizes} rows, with mean ratings {means}; star "
-        f"shares differ by at most {spread:.1f} percentage points."
-    )
+    shares = splits.filter(like="share_")
+    has_users = not result.features.table["user_id"].isna().all()
+    return {
+        "dedupe_key": r["dedupe_key"],
+        "duplicates": r["duplicates_removed"],
+        "rows_in": r["rows_in"],
+        "rows_out": r["rows_out"],
+        "split_sizes": [(n, n / total) for n in r["split"].values()],
+        "split_means": [splits.at[s, "mean_rating"] for s in r["split"]],
+        "spread": float((shares.max() - shares.min()).max() * 100),  # percentage points
+        "item_seen": r["item_seen_in_train"],
+        "user_seen": r["user_seen_in_train"] if has_users else None,
+        "dense": r["n_features"]["dense"],
+        "tfidf": {k.removeprefix("tfidf_"): n for k, n in r["n_features"].items() if k != "dense"},
+        "top": top,
+        "top_rho": (corr[top], *spearman_ci(corr[top], r["split"]["train"])),
+        "constant": constant,
+        "suspicious": corr.index[corr.abs() > SUSPICIOUS_CORRELATION].tolist(),
+        "threshold": SUSPICIOUS_CORRELATION,
+    }
 
 
-def _seen_in_train(r: dict[str, Any], table: pd.DataFrame) -> str:
-    items = r["item_seen_in_train"]
-    item_part = (
-        f"{items['test']:.0%} of test reviews (validation {items['valid']:.0%}) are of items "
-        "with training reviews"
-    )
-    if table["user_id"].isna().all():
-        return f"{item_part}; the data has no user ids, so user-history features are empty."
-    users = r["user_seen_in_train"]
-    return (
-        f"{item_part}, and {users['test']:.0%} (validation {users['valid']:.0%}) are by users "
-        "with training reviews: history features are available for them."
-    )
+def preprocess(result: Any) -> Findings:
+    """Findings of the ``preprocess`` stage."""
+    return prose.findings("preprocess", preprocess_facts(result))
 
 
 # ---------------------------------------------------------------- audit
 
 
-def audit(result: Any) -> Findings:
-    """Findings of the ``audit`` stage (``result.report``: ``audit.json``)."""
-    report = result.report
-    strategy = report["strategy"]
+def audit_facts(report: dict[str, Any]) -> dict[str, Any]:
+    """The numbers the ``audit`` report states, from ``audit.json``."""
     shared = pd.DataFrame(report["shared"]).set_index("split")
     duplicates = pd.DataFrame(report["exact_duplicates"])
-    near = sum(row["near_duplicates"] for row in report["near_duplicates"])
-    summary = [
-        _verdict(report),
-        f"{shared.at['test', 'user_id_shared_share']:.0%} of test reviews are by users and "
-        f"{shared.at['test', 'item_id_shared_share']:.0%} are of items seen in training "
-        f"({_shared_meaning(strategy)}).",
-        f"{_count(duplicates['duplicate_texts'].sum(), 'review')} repeat an earlier split's "
-        f"text word for word ({duplicates['same_user'].sum():,} by the same user, at most "
-        f"{duplicates['same_user_share'].max():.2%} of a split) and "
-        f"{_count(near, 'held-out review')} near-duplicate a training review "
-        f"({report['near_duplicates_same_user']:,} by the same user).",
-    ]
-    if "temporal_violations" in report:
-        summary.append(_temporal(report, int(shared["rows"].sum())))
-    return Findings(summary, _audit_conclusion(report, shared))
+    held_out = int(shared["rows"].sum())
+    temporal = report.get("temporal_violations")
+    return {
+        "strategy": report["strategy"],
+        "leakage": report["leakage"],
+        "test_user_shared": shared.at["test", "user_id_shared_share"],
+        "test_item_shared": shared.at["test", "item_id_shared_share"],
+        "duplicate_texts": int(duplicates["duplicate_texts"].sum()),
+        "same_user": int(duplicates["same_user"].sum()),
+        "same_user_max": duplicates["same_user_share"].max(),
+        "near": sum(row["near_duplicates"] for row in report["near_duplicates"]),
+        "near_same_user": report["near_duplicates_same_user"],
+        "held_out": held_out,
+        "temporal": temporal,
+        "temporal_share": None if temporal is None else temporal / max(held_out, 1),
+    }
 
 
-def _audit_conclusion(report: dict[str, Any], shared: pd.DataFrame) -> str:
-    if report["leakage"]:
-        return "Yes: " + "; ".join(report["leakage"]) + "."
-    later = report.get("temporal_violations")
-    return (
-        f"No: under the {report['strategy']} split no review id, feature or same-user repeat "
-        "carries held-out information into training (the stage fails when one does). What "
-        f"remains is by design: {shared.at['test', 'item_id_shared_share']:.0%} of test "
-        "reviews are of items seen in training"
-        + (
-            f", and {later:,} held-out reviews predate training ones, so test scores measure "
-            "models within the period of their training data, not forecasts."
-            if later and report["strategy"] != "temporal"
-            else "."
-        )
-    )
-
-
-def _verdict(report: dict[str, Any]) -> str:
-    if report["leakage"]:
-        return "Real leakage: " + "; ".join(report["leakage"]) + "."
-    return (
-        f"No real leakage under the {report['strategy']} split: no review id is in two splits, "
-        "the label probe moved no feature, and same-user repeats stay within the allowed share."
-    )
-
-
-def _shared_meaning(strategy: str) -> str:
-    if strategy == "cold_start_user":
-        return "a cold_start_user split must have no held-out review by a training user"
-    if strategy == "cold_start_item":
-        return "a cold_start_item split must have no held-out review of a training item"
-    return f"expected under the {strategy} split: history features rely on it"
-
-
-def _temporal(report: dict[str, Any], held_out: int) -> str:
-    count = report["temporal_violations"]
-    meaning = (
-        "a temporal split must have none"
-        if report["strategy"] == "temporal"
-        else f"expected under the {report['strategy']} split, which ignores time: models "
-        "train on reviews written after some of the reviews they are tested on"
-    )
-    return (
-        f"{count:,} of {held_out:,} held-out reviews ({count / max(held_out, 1):.1%}) are older "
-        f"than the newest training review ({meaning})."
-    )
+def audit(result: Any) -> Findings:
+    """Findings of the ``audit`` stage (``result.report``: ``audit.json``)."""
+    return prose.findings("audit", audit_facts(result.report))
 
 
 def audit_checks(report: dict[str, Any]) -> pd.DataFrame:

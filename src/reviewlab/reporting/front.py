@@ -20,9 +20,9 @@ import mistune  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from reviewlab.core.evaluation import METRICS  # noqa: E402
-from reviewlab.core.formatting import metric_with_ci, with_ci  # noqa: E402
+from reviewlab.core.formatting import with_ci  # noqa: E402
+from reviewlab.reporting import prose  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
-from reviewlab.reporting.results import failure_note  # noqa: E402
 
 _markdown = mistune.create_markdown()
 
@@ -33,89 +33,43 @@ QUESTION = (
 )
 
 
-def rating_findings(results: pd.DataFrame) -> list[str]:
-    """Per dataset: the model selected on validation, its test RMSE with the 95% CI, and its
-    paired verdict against the best baseline (or, for a baseline, against the training mean)."""
-    lines = []
+def rating_facts(results: pd.DataFrame) -> dict[str, Any]:
+    """Per dataset: the model selected on validation, its test RMSE and accuracy with their 95%
+    CIs, and its paired RMSE comparison with the best baseline (a baseline's: with the training
+    mean), whether it failed, whether the dataset has a fine-tuned model."""
+    datasets = []
     for dataset, rows in results.groupby("dataset", sort=False):
         chosen = rows[rows["best_on_valid"]].iloc[0]  # marked by results.results_frame
         baselines = rows[rows["stage"] == "baselines"]
         best = baselines.loc[baselines["valid_rmse"].idxmin()]
-        line = (
-            f"**{dataset}**: selected on validation: **{chosen['model']}**, test RMSE "
-            f"{_ci(chosen, 'rmse')}, accuracy {_ci(chosen, 'accuracy')}"
-        )
         reference = best["model"] if chosen["model"] != best["model"] else "mean_majority"
-        c = chosen["versus"].get(reference)
-        if c:
-            line += (
-                f"; RMSE {chosen['model']} - {reference} (lower is better) "
-                f"{with_ci(c['difference'], c['low'], c['high'], sign=True)}, paired on the "
-                f"same test rows: **{c['verdict']}**"
-            )
-        if chosen["failed"]:
-            line += "; it failed (not better than the training mean), so no conclusion is drawn"
-        if not (rows["stage"] == "finetune").any():
-            line += " (no fine-tuned model on this dataset)"
-        lines.append(line + ".")
-    return lines
-
-
-def study_findings(
-    tasks: list[dict[str, Any]],
-    recommend: dict[str, Any] | None,
-    segments: dict[str, Any] | None,
-    opinions: dict[str, Any] | None,
-) -> list[str]:
-    """One sentence per neighbouring study, from its metrics (macro-F1 with 95% CIs)."""
-    lines = []
-    for task in tasks:
-        models = task["models"]
-        working = [m for m, e in models.items() if m != "majority" and not e.get("failed")]
-        tuned = models.get("finetune")
-        line = f"Task **{task['task']}** ({task['dataset']}): "
-        if working:
-            best = max(working, key=lambda m: models[m]["macro_f1"])
-            line += f"best macro-F1 {best} {metric_with_ci(models[best], 'macro_f1')}"
-        else:
-            line += "every trained model failed against the majority class"
-        if tuned and tuned.get("failed"):
-            line += f"; the fine-tuned encoder failed ({failure_note(task, 'finetune')})"
-        elif tuned and working and best != "finetune":
-            line += f"; the fine-tuned encoder {metric_with_ci(tuned, 'macro_f1')}"
-        lines.append(line + ".")
-    if opinions:
-        check = opinions["test_agreement"]
-        lines.append(
-            f"Aspects ({opinions['dataset']}): aspect sentiment agrees "
-            f"{_strength(check['spearman_review_aspect'])} with the stars "
-            f"(Spearman {check['spearman_review_aspect']:.2f} over "
-            f"{check['review_aspect_pairs']:,} review-aspect pairs; mean stars "
-            f"{check['mean_stars_praised']:.2f} where praised vs "
-            f"{check['mean_stars_criticised']:.2f} where criticised)."
+        datasets.append(
+            {
+                "dataset": dataset,
+                "model": chosen["model"],
+                "rmse": _bounds(chosen, "rmse"),
+                "accuracy": _bounds(chosen, "accuracy"),
+                "reference": reference,
+                "versus": chosen["versus"].get(reference),
+                "failed": bool(chosen["failed"]),
+                "finetuned": bool((rows["stage"] == "finetune").any()),
+            }
         )
-    if segments:
-        lines.append(
-            f"Segments ({segments['dataset']}, {segments['users']:,} users): k = "
-            f"{segments['k']}, {segments['structure']}."
-        )
-    if recommend:
-        lines += [f"Recommendation: {line}" for line in recommend["findings"]]
-    return lines
+    return {"datasets": datasets}
 
 
-def _strength(rho: float) -> str:
-    """A rank correlation in words (Cohen's conventions: 0.1 small, 0.3 medium, 0.5 large)."""
-    size = abs(rho)
-    return (
-        "hardly"
-        if size < 0.1
-        else "weakly"
-        if size < 0.3
-        else "moderately"
-        if size < 0.5
-        else "strongly"
-    )
+def rating_findings(results: pd.DataFrame) -> list[str]:
+    """The index page's rating answers, one per dataset (``templates/rating.md.j2``)."""
+    return prose.bullets(prose.macro("rating", rating_facts(results), "lines"))
+
+
+def _bounds(row: pd.Series, metric: str) -> list[float | None]:
+    """``[value, low, high]`` of ``metric`` (a missing bound: None)."""
+    return [float(row[metric]), *(_finite(row.get(f"{metric}_{end}")) for end in ("low", "high"))]
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _ci(row: pd.Series, metric: str) -> str:
@@ -177,7 +131,8 @@ def index_page(
     studies: list[str],
 ) -> str:
     """The front page: ``links`` maps a stage to its reports' (label, relative path);
-    ``ablations``: the grid's generated findings; ``studies``: :func:`study_findings`."""
+    ``ablations``: the grid's findings (:func:`grid_report.grid_lines`); ``studies``:
+    :func:`study_findings`."""
     sections = "".join(
         f"<li><b>{html.escape(stage)}</b>: "
         + ", ".join(

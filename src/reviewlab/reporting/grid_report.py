@@ -1,5 +1,6 @@
 """Aggregating the ablation grid: mean +- std over seeds, paired bootstrap differences against
-the reference variant, training cost, robustness to noisy text, and generated findings."""
+the reference variant, training cost, robustness to noisy text, and the facts its findings state
+(phrased at render time by ``templates/ablations.md.j2``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
 from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
+from reviewlab.reporting import prose
 from reviewlab.reporting.render import flatten
 
 #: Metrics the report leads with (the rest are in the tables).
@@ -159,89 +161,6 @@ def robustness(runs: pd.DataFrame, levels: list[str], metric: str, reference: st
     return table.round(4)
 
 
-def _listed(rows: pd.DataFrame, verdict: str) -> str:
-    return _names(rows.loc[rows["verdict"] == verdict, "variant"].tolist()) or "none"
-
-
-def findings(diffs: pd.DataFrame, reference: str, metrics=HEADLINE) -> list[str]:
-    """Per headline metric, the variants in each verdict against the reference (variant -
-    reference, Holm-adjusted within the metric's family)."""
-    main = diffs[diffs["reference"] == reference]
-    lines = []
-    for metric in metrics:
-        rows = main[main["metric"] == metric]
-        if rows.empty:
-            continue
-        better = "lower" if not HIGHER_IS_BETTER[metric] else "higher"
-        margin = rows["margin"].iloc[0]
-        lines.append(
-            f"Test {metric}, variant - {reference} ({better} is better; {len(rows)} comparisons, "
-            f"Holm-adjusted): better: {_listed(rows, 'better')}; worse: {_listed(rows, 'worse')}; "
-            f"equivalent within ±{margin:g}: {_listed(rows, 'equivalent')}; inconclusive: "
-            f"{_listed(rows, 'inconclusive')}."
-        )
-    return lines
-
-
-def verdict_findings(diffs: pd.DataFrame, reference: str, metric: str = "rmse") -> list[str]:
-    """Each variant against the reference: the difference with its CI, the per-seed paired
-    differences, the verdict and the design's minimum detectable effect."""
-    rows = diffs[(diffs["reference"] == reference) & (diffs["metric"] == metric)]
-    lines = []
-    for _, row in rows.iterrows():
-        difference = with_ci(row["difference"], row["low"], row["high"], 3, sign=True)
-        seeds = " / ".join(f"{d:+.3f}" for d in row["per_seed"])
-        lines.append(
-            f"{row['variant']} - {reference}: {metric} {difference} (per seed {seeds}): "
-            f"**{row['verdict']}**; with {row['seeds']} seeds this design detects a difference "
-            f"of {row['mde']:.3f} with 80% power."
-        )
-    return lines
-
-
-def robustness_findings(robust: pd.DataFrame, drops: pd.DataFrame, reference: str) -> list[str]:
-    """Under the strongest noise level: the reference's RMSE rise and each variant's rise
-    relative to it, with its verdict (negative: more robust)."""
-    if robust.empty:
-        return []
-    level = robust["level"].iloc[-1]
-    rows = robust[robust["level"] == level]
-    parts = [
-        f"{r['variant']} {with_ci(r['difference'], r['low'], r['high'], 3, sign=True)} "
-        f"({r['verdict']})"
-        for _, r in rows.iterrows()
-    ]
-    return [
-        f"Under {level} (that share of words dropped or misspelt), test RMSE rises by "
-        f"{drops.loc[reference, f'drop_{level}']:+.3f} for {reference}; each variant's rise "
-        f"minus {reference}'s (negative: more robust): " + "; ".join(parts) + "."
-    ]
-
-
-def budget_finding(grid: AblationParams, runs: pd.DataFrame) -> str:
-    """The grid's budget in one sentence: its numbers compare with each other, not with the
-    headline fine-tune (trained on all rows with longer inputs)."""
-    budget = grid.budget
-    tokens = budget.get("input", {}).get("max_length", "the finetune default")
-    rows = budget.get("max_train_rows") or "all"
-    seeds = ", ".join(str(int(s)) for s in sorted(runs["seed"].unique()))
-    test_rows = f"{int(runs['test.n'].iloc[0]):,}" if "test.n" in runs else "all"
-    return (
-        f"Grid budget: {rows} training rows, inputs of {tokens} tokens, seeds {seeds}, "
-        f"{test_rows} test rows per run; compare these numbers with each other, not with the "
-        "headline fine-tune, which trains on every training row with longer inputs."
-    )
-
-
-def failed_findings(diffs: pd.DataFrame) -> list[str]:
-    """Variants not better than the training mean on test RMSE have failed."""
-    rows = diffs[(diffs["reference"] == TRIVIAL) & (diffs["metric"] == "rmse")]
-    failed = rows.loc[rows["verdict"] != "better", "variant"].tolist()
-    if not failed:
-        return []
-    return [f"Failed (not better than the training mean on test RMSE): {_names(failed)}."]
-
-
 def fit_table(runs: pd.DataFrame) -> pd.DataFrame | None:
     """Per variant (means over seeds): RMSE on the scored training rows, on validation and on
     test, the train-validation gap, the steps trained, the step of the lowest validation loss
@@ -264,29 +183,6 @@ def fit_table(runs: pd.DataFrame) -> pd.DataFrame | None:
     return table.round(4)
 
 
-def fit_findings(fit: pd.DataFrame | None, reference: str) -> list[str]:
-    """Whether the reference trains to convergence and overfits within the budget."""
-    if fit is None or reference not in fit.index:
-        return []
-    row = fit.loc[reference]
-    line = (
-        f"{reference} fits its training rows to RMSE {row['train_rmse']:.3f} against "
-        f"{row['valid_rmse']:.3f} on validation (train-validation gap {row['gap']:+.3f})"
-    )
-    if "min_before_end" in fit:
-        line += (
-            f"; its validation loss passed its minimum before training ended in "
-            f"{row['min_before_end']:.0%} of seeds (lowest at step {row['best_step']:.0f} of "
-            f"{row['steps']:.0f} on average)"
-            + (
-                ": it overfits within the budget, and the checkpoint kept is the best on validation"
-                if row["min_before_end"] > 0
-                else ": it was still improving when training ended (no overfitting to remedy)"
-            )
-        )
-    return [line + "."]
-
-
 def constant_floor(predictions: pd.DataFrame, train_ratings: pd.Series) -> dict[str, float]:
     """Scores of text-blind constants on the test rows: the training mean and majority rating."""
     truth = predictions[predictions["set"] == "test"].drop_duplicates("review_id")["label"]
@@ -303,37 +199,6 @@ def majority_shares(predictions: pd.DataFrame, majority: int) -> pd.Series:
     """Per variant, the share of clean test predictions that are the majority rating."""
     test = predictions[predictions["set"] == "test"]
     return (test["predicted_class"] == majority).groupby(test["variant"], sort=False).mean()
-
-
-def floor_findings(
-    floor: dict[str, float],
-    reference_test: dict[str, float],
-    reference: str,
-    shares: pd.Series,
-    collapsed: float = COLLAPSED,
-) -> list[str]:
-    """How far the reference is from a constant, and which variants collapsed onto one."""
-    gain = floor["rmse"] - reference_test["rmse"]
-    lines = [
-        f"For scale: predicting the training mean ({floor['train_mean']:.2f}) on the same test "
-        f"rows gives rmse {floor['rmse']:.4f} and the majority rating ({floor['majority']}) "
-        f"accuracy {floor['accuracy']:.4f}; {reference} reaches rmse "
-        f"{reference_test['rmse']:.4f} ({abs(gain):.4f} {'below' if gain >= 0 else 'above'} "
-        f"the mean's) and accuracy {reference_test['accuracy']:.4f}."
-    ]
-    stuck = shares[shares >= collapsed]
-    if len(stuck):
-        lines.append(
-            f"{_names(stuck.index.tolist())} {'predicts' if len(stuck) == 1 else 'predict'} the "
-            f"majority rating for at least "
-            f"{collapsed:.0%} of test rows (min {stuck.min():.0%}): their accuracy is the "
-            "majority class's, not evidence that they read the text."
-        )
-    return lines
-
-
-def _names(items: list[str]) -> str:
-    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def forest_plot(diffs: pd.DataFrame, reference: str, collapsed=(), metrics=HEADLINE):
@@ -425,7 +290,7 @@ def definitions(variants: dict[str, dict[str, Any] | None]) -> pd.DataFrame:
 
 @dataclass
 class GridReport:
-    """Every table of the ablation report, the findings, and the two metrics payloads
+    """Every table of the ablation report and the two metrics payloads
     (``ablations_summary.json``, ``ablations_runtime.json``)."""
 
     runs: pd.DataFrame
@@ -436,7 +301,6 @@ class GridReport:
     robustness: pd.DataFrame
     robust_differences: pd.DataFrame  # RMSE rise under noise, variant - reference, decided
     fit: pd.DataFrame | None  # train / validation / test RMSE, gap, where the loss bottomed
-    findings: list[str]
     collapsed: list[str]  # variants predicting the majority rating for >= COLLAPSED of rows
     metrics: dict[str, Any]
     runtime: dict[str, Any]
@@ -478,18 +342,6 @@ def summarise(
         v: {m: round(float(runs.loc[runs["variant"] == v, f"test.{m}"].mean()), 6) for m in METRICS}
         for v in variants
     }
-    conclusion = [
-        *verdict_findings(diffs, reference),
-        *robustness_findings(robust_diffs, robust, reference),
-    ]
-    lines = [
-        budget_finding(grid, runs),
-        *floor_findings(floor, test[reference], reference, shares),
-        *failed_findings(diffs),
-        *fit_findings(fit, reference),
-        *findings(diffs, reference),
-        *conclusion,
-    ]
     failed = set(diffs.loc[(diffs["reference"] == TRIVIAL) & ~diffs["helps"], "variant"])
     entries = {
         v: {
@@ -505,13 +357,11 @@ def summarise(
         }
         for v in variants
     }
-    metrics = _summary_json(grid, runs, profile, floor, lines, entries, evaluation)
-    report = _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference)
-    report.conclusion = conclusion
-    return report
+    metrics = _summary_json(grid, runs, profile, floor, entries, evaluation)
+    return _report(runs, diffs, robust, robust_diffs, fit, metrics, reference)
 
 
-def _summary_json(grid, runs, profile, floor, lines, entries, evaluation) -> dict[str, Any]:
+def _summary_json(grid, runs, profile, floor, entries, evaluation) -> dict[str, Any]:
     machines = sorted(runs["hardware"].dropna().unique()) if "hardware" in runs else []
     test_rows = int(runs["test.n"].iloc[0]) if "test.n" in runs else None
     return {
@@ -529,12 +379,11 @@ def _summary_json(grid, runs, profile, floor, lines, entries, evaluation) -> dic
             "family": "the grid's comparisons on one metric",
         },
         "constant_floor": floor,
-        "findings": lines,
         "variants": entries,
     }
 
 
-def _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference) -> GridReport:
+def _report(runs, diffs, robust, robust_diffs, fit, metrics, reference) -> GridReport:
     costs = cost(runs, reference)
     runtime = {
         "grid_seconds": round(float(runs["total_seconds"].sum()), 1),
@@ -552,30 +401,95 @@ def _report(runs, diffs, robust, robust_diffs, fit, lines, metrics, reference) -
         robustness=robust,
         robust_differences=robust_diffs,
         fit=fit,
-        findings=lines,
         collapsed=collapsed,
         metrics=metrics,
         runtime=runtime,
     )
 
 
+VERDICTS = ("better", "worse", "equivalent", "inconclusive")
+
+
+def grid_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The numbers and verdicts the grid's findings state, from ``ablations_summary.json``
+    (the reference: the variant compared with no other)."""
+    variants = summary["variants"]
+    reference = next(
+        (v for v, e in variants.items() if not e["vs_reference"]), next(iter(variants))
+    )
+    ref, floor, budget = variants[reference], summary["constant_floor"], summary["budget"]
+    stuck = [e["majority_share"] for e in variants.values() if e["collapsed"]]
+    fit = ref.get("fit")
+    return {
+        **{k: summary[k] for k in ("profile", "hardware", "budget", "seeds", "runs", "test_rows")},
+        "reference": reference,
+        "variant_count": len(variants),
+        "max_train_rows": budget.get("max_train_rows"),
+        "max_length": budget.get("input", {}).get("max_length"),
+        "level": summary["inference"]["level"],
+        "power": summary["inference"]["power"],
+        "floor": floor,
+        "reference_test": ref["test"],
+        "floor_gap": abs(floor["rmse"] - ref["test"]["rmse"]),
+        "below_floor": floor["rmse"] >= ref["test"]["rmse"],
+        "collapsed": [v for v, e in variants.items() if e["collapsed"]],
+        "collapsed_min": min(stuck, default=None),
+        "collapse_share": COLLAPSED,
+        "failed": sorted(v for v, e in variants.items() if e["failed"]),
+        "fit": fit,
+        "overfits": bool(fit and fit.get("min_before_end", 0) > 0),
+        "groups": [g for g in (_group(variants, m) for m in HEADLINE) if g["count"]],
+        "verdicts": {
+            v: e["vs_reference"]["rmse"] for v, e in variants.items() if e["vs_reference"]
+        },
+        "robustness": _robust(variants, reference),
+    }
+
+
+def _group(variants: dict[str, Any], metric: str) -> dict[str, Any]:
+    """The variants in each verdict against the reference on ``metric``."""
+    rows = {
+        v: e["vs_reference"][metric] for v, e in variants.items() if metric in e["vs_reference"]
+    }
+    return {
+        "metric": metric,
+        "higher_is_better": HIGHER_IS_BETTER[metric],
+        "count": len(rows),
+        "margin": next(iter(rows.values()))["margin"] if rows else None,
+        **{
+            verdict: [v for v, c in rows.items() if c["verdict"] == verdict] for verdict in VERDICTS
+        },
+    }
+
+
+def _robust(variants: dict[str, Any], reference: str) -> dict[str, Any] | None:
+    """Under the strongest (last) noise level: the reference's RMSE rise and each variant's
+    rise minus it (by name), or None without noise levels."""
+    levels = list(variants[reference]["rmse_drop"])
+    rows = {
+        v: e["robustness"][levels[-1]]
+        for v, e in sorted(variants.items())
+        if levels and levels[-1] in e["robustness"]
+    }
+    if not rows:
+        return None
+    return {
+        "level": levels[-1],
+        "rise": variants[reference]["rmse_drop"][levels[-1]],
+        "variants": rows,
+    }
+
+
+def grid_lines(summary: dict[str, Any]) -> list[str]:
+    """Every finding of the grid, one sentence each (the index page and the README block)."""
+    return prose.bullets(prose.macro("ablations", grid_facts(summary), "lines"))
+
+
 def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     """README block: one row per variant (differences vs the reference, cost, noise) + findings."""
-    where = (
-        f"Profile `{summary_json['profile']}` on {summary_json['hardware']}: "
-        if summary_json.get("profile")
-        else ""
-    )
-    rows = summary_json.get("test_rows") or "all"
+    facts = {**grid_facts(summary_json), "grid_minutes": timing["grid_seconds"] / 60}
     lines = [
-        f"{where}{summary_json['runs']} runs (seeds {summary_json['seeds']}), budget "
-        f"`{summary_json['budget']}`, {rows} test rows per run; grid time inside the runs "
-        f"{timing['grid_seconds'] / 60:.0f} min (wall time with process start-ups: see Timings). "
-        "Differences: variant - reference (lower RMSE, higher accuracy is better), averaged "
-        "over seeds on the same test rows; 95% CI from a bootstrap of test rows with seeds "
-        "resampled as blocks (Student's t, Welch-Satterthwaite df); verdict Holm-adjusted per "
-        "metric, "
-        "equivalence by TOST within the params margin.",
+        prose.line("ablations", facts, "readme"),
         "",
         "| variant | test RMSE | ΔRMSE [95% CI] | verdict | Δaccuracy [95% CI] | verdict | cost |",
         "|---|---|---|---|---|---|---|",
@@ -593,7 +507,7 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
             f"| {name} | {v['test']['rmse']:.3f} | {' | '.join(cells)} | "
             f"{timing['cost_vs_reference'][name]:.1f}x |"
         )
-    lines += ["", *[f"- {line}" for line in summary_json["findings"]]]
+    lines += ["", *[f"- {line}" for line in grid_lines(summary_json)]]
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ import seaborn as sns
 from reviewlab.core.evaluation import METRICS
 from reviewlab.core.evaluation.inference import COLLAPSED_ONTO_RARE_CLASS
 from reviewlab.core.formatting import metric_with_ci, with_ci
+from reviewlab.reporting import prose
 
 #: Stages whose metrics hold model results (``models: {name: {valid, test}}``), in table order.
 RESULT_STAGES = ("baselines", "finetune")
@@ -235,7 +236,7 @@ def studies_markdown(
     metrics, ``opinions.json``, ``segments.json``, ``recommend.json`` and each dataset's
     ``longtail.json`` (``longtail``: dataset -> payload)."""
     check = opinions["test_agreement"]
-    best = max(segments["silhouette"], key=lambda r: r["silhouette"])
+    silhouette = max(row["silhouette"] for row in segments["silhouette"])
     sizes = ", ".join(f"{s['users']}" for s in segments["segments"])
     gaps = [
         f"{dataset}/{row['model']} {row['tail_minus_head_rmse']:+.3f}"
@@ -254,7 +255,7 @@ def studies_markdown(
         f"{check['mean_stars_criticised']:.2f} where it is criticised.",
         "",
         f"**Segments** ({segments['dataset']}): k = {segments['k']} (silhouette "
-        f"{best['silhouette']:.3f}: {segments['structure']}) over {segments['users']} users; "
+        f"{silhouette:.3f}: {prose.structure(silhouette)}) over {segments['users']} users; "
         f"segment sizes {sizes}.",
         "",
         *_recommend_table(recommend),
@@ -294,4 +295,32 @@ def _recommend_table(recommend: dict[str, Any]) -> list[str]:
             f"| {model} | {recall} | {ndcg} | {metric_with_ci(m['tail'], 'ndcg')} | "
             f"{m['coverage']:.3f} | {m['tail_share']:.3f} |"
         )
-    return [*lines, "", *(f"- {line}" for line in recommend["findings"])]
+    versus = prose.sentences("versus_als", versus_als_facts(recommend))
+    return [*lines, "", *(f"- {line}" for line in versus)]
+
+
+def versus_als_facts(recommend: dict[str, Any], reference: str = "als") -> dict[str, Any]:
+    """From ``recommend.json``: each model minus ``reference`` in NDCG@k per user group (all,
+    head- and tail-item users; :func:`paired_facts`), with both models' tail share and
+    catalogue coverage (``templates/versus_als.md.j2`` phrases them)."""
+    models = recommend["models"]
+
+    def model(name: str, diffs: dict[str, Any]) -> dict[str, Any]:
+        groups = {s: paired_facts(diffs[s]) for s in ("all", "head", "tail") if s in diffs}
+        return {"name": name, "groups": groups} | _exposure(models[name])
+
+    return {
+        "k": recommend["k"],
+        "reference": {"name": reference} | _exposure(models[reference]),
+        "models": [model(name, diffs) for name, diffs in recommend["vs_" + reference].items()],
+    }
+
+
+def _exposure(entry: dict[str, Any]) -> dict[str, Any]:
+    """A recommender's tail share of recommended slots and its catalogue coverage."""
+    return {"tail_share": entry["tail_share"], "coverage": entry["coverage"]}
+
+
+def paired_facts(d: dict[str, Any]) -> dict[str, Any]:
+    """A paired NDCG difference of ``recommend.json``: ``(difference, low, high)`` and verdict."""
+    return {"difference": (d["ndcg_difference"], d["low"], d["high"]), "verdict": d["verdict"]}

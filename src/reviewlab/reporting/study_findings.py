@@ -1,8 +1,9 @@
-"""Generated findings of the study stages (longtail, recommend, segments, opinions).
+"""Findings of the study stages (longtail, recommend, segments, opinions) and the index page's
+study sentences.
 
-Each stage function takes the stage's ``Result`` and returns :class:`Findings`: a few summary
-sentences and a conclusion that answers the report's heading, hedged by the confidence
-intervals the metrics carry; every number is read from the result (nothing typed).
+Each ``<stage>_facts`` computes what a report states: numbers, names and verdicts, a plain
+dict; ``templates/<stage>.md.j2`` phrases them (:mod:`reviewlab.reporting.prose`), hedged by
+the confidence intervals the metrics carry. The reports' tables are built here too.
 """
 
 from __future__ import annotations
@@ -11,15 +12,29 @@ from typing import Any
 
 import pandas as pd
 
-from reviewlab.core.formatting import metric_with_ci, with_ci
+from reviewlab.core.formatting import with_ci
+from reviewlab.reporting import prose
 from reviewlab.reporting.data_findings import spearman_ci
 from reviewlab.reporting.page import Findings
-from reviewlab.reporting.results import failure_note, task_comparisons
+from reviewlab.reporting.results import (
+    failure_note,
+    paired_facts,
+    task_comparisons,
+    versus_als_facts,
+)
 
 #: The recommenders that use review text (the others: popularity and the reference, ALS).
 TEXT_MODELS = ("content", "hybrid")
 #: The constant baseline of the review-level tasks.
 CONSTANT = "majority"
+
+#: A value with its 95% CI bounds: ``(value, low, high)`` (a bound is None where missing).
+CI = tuple[Any, Any, Any]
+
+
+def _ci(entry: dict[str, Any], metric: str) -> CI:
+    """``entry[metric]`` with its bounds (metrics JSON), for the ``ci`` filter."""
+    return entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high")
 
 
 # ---------------------------------------------------------------- longtail
@@ -27,55 +42,51 @@ CONSTANT = "majority"
 
 def longtail(result: Any) -> Findings:
     """Findings of the ``longtail`` stage (``result.errors`` and ``result.gap``)."""
-    errors, gap = result.errors, result.gap
+    return prose.findings("longtail", longtail_facts(result.errors, result.gap))
+
+
+def longtail_facts(errors: pd.DataFrame, gap: pd.DataFrame) -> dict[str, Any]:
+    """Per model the test RMSE on tail minus head items (and users): how many models are worse
+    on the tail (``verdict``: all, none or some), the range, the best model per bucket and the
+    test rows per item bucket."""
     items = gap[gap["by"] == "item"].set_index("model")["tail_minus_head_rmse"]
-    worse, sizes = int((items > 0).sum()), _sizes(errors, "item")
-    summary = [
-        f"{worse} of {len(items)} models have a higher test RMSE on tail items than on head "
-        f"items (tail minus head: {items.min():+.3f} to {items.max():+.3f}); the gap is "
-        f"smallest for `{items.idxmin()}` and largest for `{items.idxmax()}`.",
-        _best_per_bucket(errors, "item"),
-        _users(gap),
-        f"Test rows per item bucket: {sizes}.",
-    ]
-    if worse == len(items):
-        answer = "On the long tail of items: every model is less accurate there"
-    elif worse == 0:
-        answer = "Not on the long tail: no model is less accurate on tail items than on head"
-    else:
-        answer = f"Partly on the long tail: {worse} of {len(items)} models are less accurate there"
-    conclusion = (
-        f"{answer} (tail minus head RMSE {items.min():+.3f} to {items.max():+.3f}). These "
-        f"per-bucket errors carry no confidence intervals ({sizes} test rows), so small "
-        "differences between buckets or models may be noise."
-    )
-    return Findings(summary, conclusion)
+    rows = errors[errors["by"] == "item"]
+    worse = int((items > 0).sum())
+    return {
+        "models": len(items),
+        "worse": worse,
+        "verdict": "all" if worse == len(items) else "none" if worse == 0 else "some",
+        "gaps": (float(items.min()), float(items.max())),
+        "smallest": items.idxmin(),
+        "largest": items.idxmax(),
+        "best": _best_per_bucket(rows),
+        "users": _user_gaps(gap),
+        "sizes": {r["bucket"]: int(r["n"]) for _, r in rows.drop_duplicates("bucket").iterrows()},
+    }
 
 
-def _best_per_bucket(errors: pd.DataFrame, by: str) -> str:
-    rows = errors[errors["by"] == by]
-    parts = []
+def _best_per_bucket(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The lowest-RMSE model on head and on tail items (``{bucket: {model, rmse}}``)."""
+    best = {}
     for bucket in ("head", "tail"):
         part = rows[rows["bucket"] == bucket]
         if len(part):
-            best = part.loc[part["rmse"].idxmin()]
-            parts.append(f"`{best['model']}` on {bucket} items (RMSE {best['rmse']:.3f})")
-    return "The most accurate model is " + " and ".join(parts) + "."
+            row = part.loc[part["rmse"].idxmin()]
+            best[bucket] = {"model": row["model"], "rmse": float(row["rmse"])}
+    return best
 
 
-def _users(gap: pd.DataFrame) -> str:
+def _user_gaps(gap: pd.DataFrame) -> dict[str, Any] | None:
+    """How many models are worse on the least active users and the range of the gap (None
+    where the data has no user ids)."""
     users = gap[gap["by"] == "user"].set_index("model")["tail_minus_head_rmse"]
     if users.empty:
-        return "The data has no user ids, so errors are not broken down by user activity."
-    return (
-        f"By user activity, {int((users > 0).sum())} of {len(users)} models are less accurate "
-        f"on the least active users (tail minus head: {users.min():+.3f} to {users.max():+.3f})."
-    )
-
-
-def _sizes(errors: pd.DataFrame, by: str) -> str:
-    rows = errors[errors["by"] == by].drop_duplicates("bucket")
-    return ", ".join(f"{r['bucket']} {r['n']:,}" for _, r in rows.iterrows())
+        return None
+    return {
+        "models": len(users),
+        "worse": int((users > 0).sum()),
+        "gaps": (float(users.min()), float(users.max())),
+    }
 
 
 # ---------------------------------------------------------------- recommend
@@ -83,26 +94,38 @@ def _sizes(errors: pd.DataFrame, by: str) -> str:
 
 def recommend(result: Any) -> Findings:
     """Findings of the ``recommend`` stage (``result.metrics``: ``recommend.json``)."""
-    m = result.metrics
-    models, k = m["models"], m["k"]
-    best = max(models, key=lambda name: models[name]["all"]["ndcg"])
-    ndcg = ", ".join(f"{name} {metric_with_ci(e['all'], 'ndcg')}" for name, e in models.items())
-    summary = [
-        f"{m['users']:,} users and {m['items']:,} items ({_buckets(m)}), each user's last "
-        f"review held out: `{best}` has the highest NDCG@{k} over all test users (95% CIs: "
-        f"{ndcg}).",
-        *[_versus_als(m, name) for name in TEXT_MODELS if name in m["vs_als"]],
-        "Share of recommended slots that go to tail items: "
-        + ", ".join(f"{name} {e['tail_share']:.1%}" for name, e in models.items())
-        + "; catalogue coverage: "
-        + ", ".join(f"{name} {e['coverage']:.1%}" for name, e in models.items())
-        + ".",
-    ]
-    return Findings(summary, _recommend_conclusion(m))
+    return prose.findings("recommend", recommend_facts(result.metrics))
 
 
-def _buckets(m: dict[str, Any]) -> str:
-    return ", ".join(f"{n:,} {bucket}" for bucket, n in m["item_buckets"].items())
+def recommend_facts(m: dict[str, Any]) -> dict[str, Any]:
+    """From ``recommend.json``: the data, the best model on NDCG@k, every model's NDCG@k,
+    tail share and coverage, and per text model its paired difference from ALS on tail- and
+    head-item users and whether it gives tail items more slots than ALS (``surfaced``: any)."""
+    models = m["models"]
+    text = [_text_model(m, name) for name in TEXT_MODELS if name in m["vs_als"]]
+    return {
+        "users": m["users"],
+        "items": m["items"],
+        "buckets": m["item_buckets"],
+        "k": m["k"],
+        "best": max(models, key=lambda name: models[name]["all"]["ndcg"]),
+        "ndcg": {name: _ci(e["all"], "ndcg") for name, e in models.items()},
+        "tail_share": {name: e["tail_share"] for name, e in models.items()},
+        "coverage": {name: e["coverage"] for name, e in models.items()},
+        "als_tail_share": models["als"]["tail_share"],
+        "text": text,
+        "surfaced": any(model["more"] for model in text),
+    }
+
+
+def _text_model(m: dict[str, Any], name: str) -> dict[str, Any]:
+    diffs, share = m["vs_als"][name], m["models"][name]["tail_share"]
+    return {
+        "name": name,
+        "tail_share": share,
+        "more": share > m["models"]["als"]["tail_share"],
+        "groups": {s: paired_facts(diffs[s]) for s in ("tail", "head") if s in diffs},
+    }
 
 
 def recommend_table(summary: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -137,39 +160,9 @@ def chosen_table(m: dict[str, Any]) -> pd.DataFrame:
     return chosen.astype(object).fillna("—")
 
 
-def _difference(d: dict[str, Any], verdict: bool = True) -> str:
+def _difference(d: dict[str, Any]) -> str:
     value = with_ci(d["ndcg_difference"], d["low"], d["high"], sign=True)
-    if not verdict:
-        return value
     return f"{value} ({d['verdict']})"
-
-
-def _versus_als(m: dict[str, Any], name: str) -> str:
-    diffs = m["vs_als"][name]
-    parts = [f"{s}-item users {_difference(diffs[s])}" for s in ("tail", "head") if s in diffs]
-    return f"`{name}` minus ALS, NDCG@{m['k']} (paired 95% CI): " + "; ".join(parts) + "."
-
-
-def _recommend_conclusion(m: dict[str, Any]) -> str:
-    als = m["models"]["als"]
-    parts, surfaced = [], False
-    for name in (n for n in TEXT_MODELS if n in m["models"]):
-        model, head = m["models"][name], m["vs_als"][name].get("head")
-        more = model["tail_share"] > als["tail_share"]
-        surfaced |= more
-        cost = ""
-        if head:
-            lost = head["verdict"] == "worse"
-            cost = (
-                f", {'at a cost' if lost else 'with no cost shown'} ({head['verdict']}) on "
-                f"head-item users (NDCG@{m['k']} {_difference(head, verdict=False)})"
-            )
-        parts.append(
-            f"`{name}` gives tail items {model['tail_share']:.1%} of its slots vs ALS's "
-            f"{als['tail_share']:.1%} ({'more' if more else 'no more'}){cost}"
-        )
-    answer = "Yes, in exposure" if surfaced else "No"
-    return f"{answer}: " + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------- segments
@@ -177,34 +170,34 @@ def _recommend_conclusion(m: dict[str, Any]) -> str:
 
 def segments(result: Any) -> Findings:
     """Findings of the ``segments`` stage (segments and the ``age_group`` task's metrics)."""
-    silhouette = float(result.search["silhouette"].max())
-    ks = result.search["k"].tolist()
-    table = result.table
-    low, high = table["mean_rating"].idxmin(), table["mean_rating"].idxmax()
-    task = result.age_group
-    summary = [
-        f"{len(result.labels):,} users (training reviews only) split best into k = {result.k} "
-        f"segments: silhouette {silhouette:.3f}, the highest of k = {ks}; {result.structure}.",
-        f"Segment {_segment(table, low)} rates lowest and segment {_segment(table, high)} highest.",
-        _task_sentence(task),
-        *_failed([task]),
-    ]
-    best = _best(task)
-    conclusion = (
-        f"As far as a silhouette of {silhouette:.3f} allows: k-means finds {result.k} segments, "
-        f"{result.structure}. The supervised check, the age group from review text, reaches "
-        f"macro-F1 {metric_with_ci(task['models'][best], 'macro_f1')} with `{best}`, "
-        f"{_versus_majority(task)}."
-    )
-    return Findings(summary, conclusion)
+    return prose.findings("segments", segments_facts(result))
 
 
-def _segment(table: pd.DataFrame, segment: Any) -> str:
+def segments_facts(result: Any) -> dict[str, Any]:
+    """The users segmented, the chosen k and the silhouette over the ks tried, the lowest- and
+    highest-rating segments, and the ``age_group`` task (:func:`task_facts`)."""
+    table, task = result.table, result.age_group
+    return {
+        "users": len(result.labels),
+        "k": int(result.k),
+        "ks": result.search["k"].tolist(),
+        "silhouette": float(result.search["silhouette"].max()),
+        "lowest": _segment(table, table["mean_rating"].idxmin()),
+        "highest": _segment(table, table["mean_rating"].idxmax()),
+        "task": task_facts(task),
+        "failed": failed_facts([task]),
+    }
+
+
+def _segment(table: pd.DataFrame, segment: Any) -> dict[str, Any]:
     row = table.loc[segment]
-    return (
-        f"{segment} ({row['share']:.0%} of users, mean {row['mean_rating']:.2f} stars, "
-        f"{row['reviews']:.1f} reviews each; distinctive words: {row['distinctive_terms']})"
-    )
+    return {
+        "segment": int(segment),
+        "share": float(row["share"]),
+        "mean_rating": float(row["mean_rating"]),
+        "reviews": float(row["reviews"]),
+        "terms": row["distinctive_terms"],
+    }
 
 
 # ---------------------------------------------------------------- opinions
@@ -212,31 +205,30 @@ def _segment(table: pd.DataFrame, segment: Any) -> str:
 
 def opinions(result: Any) -> Findings:
     """Findings of the ``opinions`` stage (the review-level tasks and the aspects)."""
-    check = result.agreement
-    products = result.products
-    with_cons = sum(int((t["verdict"] == "con").any()) for t in products.values())
-    terms = sum(len(t) for t in result.aspects.values())
-    summary = [
-        *[_task_sentence(task) for task in result.tasks.values()],
-        *_failed(list(result.tasks.values())),
-        f"{terms} aspect terms over {len(result.aspects)} categories, mentioned "
-        f"{len(result.mentions):,} times; on test reviews, {_agreement(check)}.",
-        f"Of the {len(products)} most-reviewed products, {with_cons} have at least one con.",
-    ]
-    review_level = "; ".join(
-        f"`{task['task']}` macro-F1 {metric_with_ci(task['models'][_best(task)], 'macro_f1')} "
-        f"with `{_best(task)}`, {_versus_majority(task)}"
-        for task in result.tasks.values()
-    )
-    rho = check["spearman_review_aspect"]
-    low, high = spearman_ci(rho, check["review_aspect_pairs"])
-    reliable = low is not None and (low > 0 or high < 0)
-    conclusion = (
-        f"Per review: {review_level}. Per aspect, sentiment agrees with the stars "
-        f"{_strength(rho)} ({'the CI excludes 0' if reliable else 'the CI includes 0'}): "
-        f"{_agreement(check)}."
-    )
-    return Findings(summary, conclusion)
+    return prose.findings("opinions", opinions_facts(result))
+
+
+def opinions_facts(result: Any) -> dict[str, Any]:
+    """The review-level tasks (:func:`task_facts`, :func:`failed_facts`), the aspect terms and
+    mentions, the products with a con, and on test reviews the Spearman correlation of aspect
+    sentiment with the stars (``(rho, low, high)``; ``reliable``: its CI excludes 0)."""
+    check, tasks = result.agreement, list(result.tasks.values())
+    rho, pairs = check["spearman_review_aspect"], check["review_aspect_pairs"]
+    low, high = spearman_ci(rho, pairs)
+    return {
+        "tasks": [task_facts(task) for task in tasks],
+        "failed": failed_facts(tasks),
+        "terms": sum(len(found) for found in result.aspects.values()),
+        "categories": len(result.aspects),
+        "mentions": len(result.mentions),
+        "products": len(result.products),
+        "with_cons": sum(int((t["verdict"] == "con").any()) for t in result.products.values()),
+        "spearman": (rho, low, high),
+        "reliable": low is not None and (low > 0 or high < 0),
+        "pairs": pairs,
+        "praised": check["mean_stars_praised"],
+        "criticised": check["mean_stars_criticised"],
+    }
 
 
 def aspects_table(aspects: dict[Any, list[str]]) -> pd.DataFrame:
@@ -245,41 +237,36 @@ def aspects_table(aspects: dict[Any, list[str]]) -> pd.DataFrame:
     return pd.Series(terms, name="aspect terms").rename_axis("category").to_frame()
 
 
-def _agreement(check: dict[str, Any]) -> str:
-    rho, pairs = check["spearman_review_aspect"], check["review_aspect_pairs"]
-    low, high = spearman_ci(rho, pairs)
-    return (
-        f"aspect sentiment vs stars Spearman {with_ci(rho, low, high, sign=True)} over "
-        f"{pairs:,} review-aspect pairs; reviews praising an aspect average "
-        f"{check['mean_stars_praised']:.2f} stars, those criticising it "
-        f"{check['mean_stars_criticised']:.2f}"
-    )
-
-
 # ---------------------------------------------------------------- review-level tasks
 
 
-def _strength(rho: float) -> str:
-    """Cohen's (1988) reading of a correlation's size."""
-    size = abs(rho)
-    if size < 0.1:
-        return "negligibly"
-    if size < 0.3:
-        return "weakly"
-    return "moderately" if size < 0.5 else "strongly"
+def task_facts(task: dict[str, Any]) -> dict[str, Any]:
+    """A task's best model by test macro-F1 (:func:`best_model`) with its CI (and ROC-AUC),
+    every other model's macro-F1 and the best model's paired difference from the majority
+    class (``versus``: None where the best is the majority class itself)."""
+    models, best = task["models"], best_model(task)
+    auc = models[best].get("roc_auc")
+    return {
+        "task": task["task"],
+        "dataset": task["dataset"],
+        "test_rows": task["test_rows"],
+        "best": best,
+        "macro_f1": _ci(models[best], "macro_f1"),
+        "roc_auc": _ci(models[best], "roc_auc") if auc is not None else None,
+        "others": {name: _ci(e, "macro_f1") for name, e in models.items() if name != best},
+        "versus": _versus_majority(task, best),
+    }
 
 
-def _versus_majority(task: dict[str, Any]) -> str:
-    """The paired verdict of a task's best model against the majority class on macro-F1."""
-    best = _best(task)
+def _versus_majority(task: dict[str, Any], best: str) -> dict[str, Any] | None:
+    """The paired difference of ``best`` from the majority class on macro-F1, and its verdict."""
     if best == CONSTANT:
-        return "no trained model is better than the majority class (all failed)"
+        return None
     c = next(c for c in task_comparisons(task, "macro_f1") if c["model"] == best)
-    difference = with_ci(c["difference"], c["low"], c["high"], sign=True)
-    return f"macro-F1 minus the majority class's {difference}: {c['verdict']}"
+    return {"difference": (c["difference"], c["low"], c["high"]), "verdict": c["verdict"]}
 
 
-def _best(task: dict[str, Any]) -> str:
+def best_model(task: dict[str, Any]) -> str:
     """The model with the best test macro-F1 among those that did not fail (the majority
     class where every trained model failed): a failed model is never named best."""
     models = task["models"]
@@ -287,32 +274,85 @@ def _best(task: dict[str, Any]) -> str:
     return max(working, key=lambda n: models[n]["macro_f1"]) if working else CONSTANT
 
 
-def _task_sentence(task: dict[str, Any]) -> str:
-    """The best model of a task by test macro-F1 against the baselines, with CIs."""
-    models, best = task["models"], _best(task)
-    others = [
-        f"{name} {metric_with_ci(e, 'macro_f1')}" for name, e in models.items() if name != best
-    ]
-    auc = models[best].get("roc_auc")
-    auc_part = f", ROC-AUC {metric_with_ci(models[best], 'roc_auc')}" if auc is not None else ""
-    return (
-        f"`{task['task']}` ({task['dataset']}, {task['test_rows']:,} test rows): `{best}` has "
-        f"the best macro-F1, {metric_with_ci(models[best], 'macro_f1')}{auc_part}; "
-        + ", ".join(others)
-        + "."
-    )
-
-
-def _failed(tasks: list[dict[str, Any]]) -> list[str]:
-    """One sentence naming every trained model of ``tasks`` that failed, and why (none where
-    no model did)."""
-    parts = [
-        f"`{name}` on `{task['task']}` ({failure_note(task, name)}; macro-F1 "
-        f"{metric_with_ci(entry, 'macro_f1')})"
+def failed_facts(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every trained model of ``tasks`` that failed: model, task, why (:func:`failure_note`)
+    and its macro-F1 with CI."""
+    return [
+        {
+            "model": name,
+            "task": task["task"],
+            "why": failure_note(task, name),
+            "macro_f1": _ci(entry, "macro_f1"),
+        }
         for task in tasks
         for name, entry in task["models"].items()
         if name != CONSTANT and entry.get("failed")
     ]
-    if not parts:
-        return []
-    return ["Failed, so no conclusion is drawn from them: " + "; ".join(parts) + "."]
+
+
+# ---------------------------------------------------------------- the index
+
+
+def index_lines(
+    tasks: list[dict[str, Any]],
+    recommend: dict[str, Any] | None,
+    segments: dict[str, Any] | None,
+    opinions: dict[str, Any] | None,
+) -> list[str]:
+    """One sentence per neighbouring study, from its metrics (macro-F1 with 95% CIs)."""
+    return prose.sentences("index_studies", index_facts(tasks, recommend, segments, opinions))
+
+
+def index_facts(
+    tasks: list[dict[str, Any]],
+    recommend: dict[str, Any] | None,
+    segments: dict[str, Any] | None,
+    opinions: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Per task its best working model and the fine-tuned encoder (:func:`_index_task`); the
+    aspect agreement of ``opinions.json``; the chosen k and best silhouette of
+    ``segments.json``; each recommender against ALS (:func:`versus_als_facts`). A study whose
+    metrics are missing (None) is None."""
+    return {
+        "tasks": [_index_task(task) for task in tasks],
+        "aspects": _index_aspects(opinions) if opinions else None,
+        "segments": _index_segments(segments) if segments else None,
+        "recommend": versus_als_facts(recommend) if recommend else None,
+    }
+
+
+def _index_aspects(opinions: dict[str, Any]) -> dict[str, Any]:
+    check = opinions["test_agreement"]
+    return {
+        "dataset": opinions["dataset"],
+        "spearman": check["spearman_review_aspect"],
+        "pairs": check["review_aspect_pairs"],
+        "praised": check["mean_stars_praised"],
+        "criticised": check["mean_stars_criticised"],
+    }
+
+
+def _index_segments(segments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dataset": segments["dataset"],
+        "users": segments["users"],
+        "k": segments["k"],
+        "silhouette": max(row["silhouette"] for row in segments["silhouette"]),
+    }
+
+
+def _index_task(task: dict[str, Any]) -> dict[str, Any]:
+    """A task's best working model (None where every trained model failed) with its macro-F1,
+    why the fine-tuned encoder failed (empty where it did not), and its macro-F1 where it did
+    not fail and is not the best."""
+    models, best = task["models"], best_model(task)
+    tuned = models.get("finetune")
+    shown = tuned and not tuned.get("failed") and best not in (CONSTANT, "finetune")
+    return {
+        "task": task["task"],
+        "dataset": task["dataset"],
+        "best": None if best == CONSTANT else best,
+        "macro_f1": _ci(models[best], "macro_f1"),
+        "finetune_failure": failure_note(task, "finetune") if tuned else "",
+        "finetune": _ci(tuned, "macro_f1") if shown else None,
+    }

@@ -30,8 +30,7 @@ class Result:
     robustness: pd.DataFrame  # RMSE on noisy copies of the test rows
     robust_differences: pd.DataFrame  # RMSE rise under noise vs the reference, with verdicts
     fit: pd.DataFrame | None  # train-validation gap and where the validation loss bottomed
-    findings: list[str]
-    conclusion: list[str]  # the findings that answer per variant (verdicts, robustness)
+    metrics: dict[str, Any]  # ablations_summary.json: the numbers its findings phrase
     collapsed: list[str]  # variants that predict the majority rating for >= 95% of test rows
     grid_seconds: float
     reference: str
@@ -67,8 +66,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         robustness=report.robustness,
         robust_differences=report.robust_differences,
         fit=report.fit,
-        findings=report.findings,
-        conclusion=report.conclusion,
+        metrics=report.metrics,
         collapsed=report.collapsed,
         grid_seconds=report.runtime["grid_seconds"],
         reference=grid.reference,

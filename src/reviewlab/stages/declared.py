@@ -102,9 +102,9 @@ def declared(stage: str, root: Path | None = None, **item: Any) -> Declared:
     )
 
 
-def injected(stage: str, raw: dict[str, Any], root: Path | None = None, **item) -> dict[str, Any]:
+def injected(entry: Declared, raw: dict[str, Any]) -> dict[str, Any]:
     """What the runner hands a stage: ``{dotted key: value}`` for its declared params."""
-    return {key: lookup(raw, key) for key in declared(stage, root, **item).params}
+    return {key: lookup(raw, key) for key in entry.params}
 
 
 def stage_params(
@@ -119,7 +119,7 @@ def stage_params(
     if values is None:
         raw = read_params((root or project_root()) / "params.yaml")
         validate_params(raw)
-        values = injected(stage, raw, root, **item)
+        values = injected(declared(stage, root, **item), raw)
     return partial(values)
 
 

@@ -23,8 +23,8 @@ from reviewlab.core.evaluation.compare import TRIVIAL, rating_families, verdicts
 from reviewlab.core.evaluation.inference import failure
 from reviewlab.core.params import FinetuneParams, Params
 from reviewlab.models.encoder.data import training_frame
-from reviewlab.models.encoder.explain import explain_rows
 from reviewlab.models.encoder.model import save_model
+from reviewlab.models.encoder.predict import explain_rows
 from reviewlab.models.encoder.run import Evaluated, evaluate_finetune, fit, model_meta
 from reviewlab.models.encoder.seeds import best_seed, combine
 from reviewlab.reporting import analysis

@@ -21,7 +21,7 @@ from reviewlab.studies import recommenders
 
 @dataclass
 class Result:
-    metrics: dict[str, Any]  # recommend.json: models, vs_als, findings, chosen_on_valid, search
+    metrics: dict[str, Any]  # recommend.json: models, vs_als, chosen_on_valid, search
     summary: pd.DataFrame  # one row per model (Recall@k / NDCG@k with CIs, coverage, tail share)
     search: pd.DataFrame  # the validation search
 

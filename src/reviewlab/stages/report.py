@@ -18,7 +18,7 @@ from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
-from reviewlab.reporting import front, grid_report, results
+from reviewlab.reporting import front, grid_report, results, study_findings
 from reviewlab.stages.declared import stage_names
 
 
@@ -34,8 +34,8 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     table = collect_results(catalogue)
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
-    findings = [line for file in summaries for line in read_json(file)["findings"]]
-    studies = front.study_findings(
+    findings = [line for file in summaries for line in grid_report.grid_lines(read_json(file))]
+    studies = study_findings.index_lines(
         _tasks(catalogue),
         *(_optional(catalogue, STUDIES, name) for name in ("recommend", "segments", "opinions")),
     )

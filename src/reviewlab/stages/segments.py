@@ -26,7 +26,6 @@ TASK = "age_group"
 @dataclass
 class Result:
     k: int
-    structure: str  # reading of the best silhouette score
     search: pd.DataFrame  # silhouette per k
     labels: pd.Series  # segment of each user
     projection: pd.DataFrame  # 2-D PCA of the clustering space
@@ -51,7 +50,6 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue.write_metric(STUDIES, "segments", found.metrics)
     return Result(
         found.k,
-        found.structure,
         found.search,
         found.labels,
         found.projection,

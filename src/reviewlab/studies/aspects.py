@@ -1,13 +1,10 @@
 """Aspect-level opinion mining: aspect terms per product category, their sentiment, and
 per-product pros and cons.
 
-Aspects are YAKE keyphrases (1-2 words) of each category's *training* reviews, minus phrases
-that carry sentiment themselves (any word in the VADER lexicon) or are stopwords. A review
-mentions an aspect in every sentence that contains it (whole words, case-insensitive); the
-mention's sentiment is the VADER compound score of that sentence. The honest check the data
-allows: on the *test* reviews, mention sentiment should rise with the review's stars
-(Spearman correlation), and the stars of reviews that praise an aspect should be higher than
-of those that criticise it.
+Aspects are the YAKE keyphrases (1-2 words) of each category's training reviews without a
+sentiment word (VADER lexicon) or stopword. A mention is a sentence containing an aspect, scored
+by its VADER compound. The check the data allows: on test reviews, mention sentiment should
+rise with the stars (Spearman), and praised aspects should come with more stars.
 """
 
 from __future__ import annotations
@@ -29,21 +26,20 @@ _STOPWORDS = ENGLISH_STOP_WORDS | {"get", "got", "just", "really"}
 
 
 def sentences(text: str) -> list[str]:
+    """The non-empty sentences of ``text``."""
     return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
 def extract_aspects(docs: list[str], cfg: OpinionParams, lexicon: set[str]) -> list[str]:
-    """Top ``cfg.per_category`` opinion-free keyphrases of ``docs`` (YAKE, 1-2 words),
-    minus any phrase with a word in ``cfg.exclude`` (generic review words, params)."""
+    """Top ``cfg.per_category`` YAKE keyphrases of ``docs`` without a word of ``lexicon``, a
+    stopword or a word of ``cfg.exclude``."""
     import yake
 
     extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg.candidates)
-    corpus = "\n".join(docs)
+    excluded = lexicon | _STOPWORDS | set(cfg.exclude)
     aspects: list[str] = []
-    for phrase, _ in extractor.extract_keywords(corpus):
-        words = phrase.lower().split()
-        excluded = lexicon | _STOPWORDS | set(cfg.exclude)
-        if any(w in excluded or not w.isalpha() for w in words):
+    for phrase, _ in extractor.extract_keywords("\n".join(docs)):
+        if any(w in excluded or not w.isalpha() for w in phrase.lower().split()):
             continue
         if phrase.lower() not in aspects:
             aspects.append(phrase.lower())
@@ -53,33 +49,23 @@ def extract_aspects(docs: list[str], cfg: OpinionParams, lexicon: set[str]) -> l
 
 
 def mentions(reviews: pd.DataFrame, aspects: dict[str, list[str]], category: str) -> pd.DataFrame:
-    """One row per (review, aspect, sentence) where a review of a category mentions one of
-    that category's aspects, with the sentence's VADER compound score."""
+    """One row per (review, aspect, sentence) where a review mentions one of its category's
+    aspects, with the sentence's VADER compound score."""
     analyzer = SentimentIntensityAnalyzer()
     patterns = {
         c: [(a, re.compile(rf"\b{re.escape(a)}\b", re.IGNORECASE)) for a in terms]
         for c, terms in aspects.items()
     }
+    columns = ["review_id", "item_id", "category", "rating", "aspect", "sentence", "sentiment"]
     rows = []
     for review in reviews.itertuples(index=False):
-        found = patterns.get(getattr(review, category), [])
-        if not found:
-            continue
-        for sentence in sentences(review.doc):
-            for aspect, pattern in found:
+        value = getattr(review, category)
+        for sentence in sentences(review.doc) if value in patterns else []:
+            for aspect, pattern in patterns[value]:
                 if pattern.search(sentence):
-                    rows.append(
-                        {
-                            "review_id": review.review_id,
-                            "item_id": review.item_id,
-                            "category": getattr(review, category),
-                            "rating": review.rating,
-                            "aspect": aspect,
-                            "sentence": sentence,
-                            "sentiment": analyzer.polarity_scores(sentence)["compound"],
-                        }
-                    )
-    columns = ["review_id", "item_id", "category", "rating", "aspect", "sentence", "sentiment"]
+                    score = analyzer.polarity_scores(sentence)["compound"]
+                    ids = (review.review_id, review.item_id, value, review.rating)
+                    rows.append((*ids, aspect, sentence, score))
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -131,6 +117,7 @@ def pros_and_cons(
 
 
 def vader_lexicon() -> set[str]:
+    """The words of the VADER sentiment lexicon."""
     return set(SentimentIntensityAnalyzer().lexicon)
 
 

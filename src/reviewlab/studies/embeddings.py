@@ -1,8 +1,6 @@
-"""Sentence embeddings of reviews from the pretrained encoder (stage ``embed``).
-
-Mean pooling over the last hidden states, L2-normalised (the sentence-transformers recipe for
-all-MiniLM-L6-v2), computed once per review and shared by the customer-segmentation and
-content-based recommendation studies. Inference only: no labels are read.
+"""Sentence embeddings of reviews from the pretrained encoder (stage ``embed``): L2-normalised
+mean pooling (the sentence-transformers recipe of all-MiniLM-L6-v2), shared by the segmentation
+and content-based recommendation studies. Inference only: no labels are read.
 """
 
 from __future__ import annotations
@@ -45,12 +43,9 @@ def encode_texts(
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             index = order[start : start + batch_size]
+            chunk = [texts[i] for i in index]
             batch = tokenizer(
-                [texts[i] for i in index],
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
+                chunk, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
             )
             hidden = model(**batch).last_hidden_state
             out[index] = mean_pool(hidden, batch["attention_mask"]).numpy()

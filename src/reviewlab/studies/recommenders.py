@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from reviewlab.core.evaluation import percentile_bootstrap
 from reviewlab.core.evaluation.inference import Design, bootstrap_scores, compare, decide, rounded
-from reviewlab.core.formatting import metric_with_ci, with_ci
+from reviewlab.core.formatting import metric_with_ci
 from reviewlab.core.params import EvaluationParams, RecommendParams
 from reviewlab.studies.tail import popularity_buckets
 
@@ -200,27 +200,6 @@ def paired_differences(
     return out
 
 
-def findings(result: dict[str, Any], reference: str = "als") -> list[str]:
-    """Sentences answering: does text bring tail items in without costing head accuracy?"""
-    lines, ref = [], result["models"][reference]
-    for name, diffs in result["vs_" + reference].items():
-        model = result["models"][name]
-        parts = []
-        for subset in ("all", "head", "tail"):
-            if subset not in diffs:
-                continue
-            d = diffs[subset]
-            verdict = d["verdict"]
-            difference = with_ci(d["ndcg_difference"], d["low"], d["high"], sign=True)
-            parts.append(f"{subset} users {difference} ({verdict})")
-        lines.append(
-            f"{name} vs {reference}: NDCG@{result['k']} " + "; ".join(parts) + f"; tail share "
-            f"{model['tail_share']:.3f} vs {ref['tail_share']:.3f}, coverage "
-            f"{model['coverage']:.3f} vs {ref['coverage']:.3f}."
-        )
-    return lines
-
-
 def run(
     reviews: pd.DataFrame,
     embeddings: pd.DataFrame,
@@ -246,7 +225,6 @@ def run(
     design, margin = evaluation.design(seed), evaluation.margin("ndcg")
     vs_als = paired_differences(lists, test_targets, bucket, "als", design, margin)
     return {
-        "protocol": "leave-last-out per user (test: last review, valid: second to last)",
         "k": K,
         "users": len(users),
         "items": len(items),
@@ -350,11 +328,10 @@ def study(
     seed: int,
     evaluation: EvaluationParams,
 ) -> Recommendation:
-    """:func:`run` on the reviews of ``dataset`` that have a user and an item, with findings."""
+    """:func:`run` on the reviews of ``dataset`` that have a user and an item."""
     result = run(
         reviews.dropna(subset=["user_id", "item_id"]), embeddings, cfg, shares, seed, evaluation
     )
-    result["findings"] = findings(result)
     metrics = {"dataset": dataset, **{k: v for k, v in result.items() if k != "lists"}}
     return Recommendation(metrics, result["lists"])
 

@@ -82,17 +82,6 @@ def segment(profiles: pd.DataFrame, cfg: SegmentParams, seed: int) -> dict[str, 
     }
 
 
-def structure(silhouette: float) -> str:
-    """Kaufman & Rousseeuw's (1990) reading of an average silhouette width."""
-    if silhouette > 0.7:
-        return "strong structure"
-    if silhouette > 0.5:
-        return "reasonable structure"
-    if silhouette > 0.25:
-        return "weak structure"
-    return "no substantial structure (segments overlap; read them as tendencies)"
-
-
 def describe(profiles: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     """Size and behaviour means of each segment."""
     frame = profiles[BEHAVIOUR].assign(segment=labels)
@@ -129,7 +118,6 @@ class Segmentation:
     projection: pd.DataFrame
     table: pd.DataFrame
     profiles: pd.DataFrame
-    structure: str
     metrics: dict[str, Any]
 
 
@@ -157,19 +145,15 @@ def study(
         cfg.terms,
     )
     described["distinctive_terms"] = [", ".join(terms[s]) for s in described.index]
-    found = structure(float(result["search"]["silhouette"].max()))
     metrics = {
         "dataset": dataset,
         "users": len(profiles),
         "k": result["k"],
         "criterion": "highest silhouette score over segments.ks",
-        "structure": found,
         "silhouette": result["search"].round(6).to_dict("records"),
         "segments": described.reset_index().round(6).to_dict("records"),
     }
-    return Segmentation(
-        **result, table=described, profiles=profiles, structure=found, metrics=metrics
-    )
+    return Segmentation(**result, table=described, profiles=profiles, metrics=metrics)
 
 
 def plot_projection(projection: pd.DataFrame, labels: pd.Series, k: int):

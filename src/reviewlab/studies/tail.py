@@ -1,10 +1,8 @@
 """Long-tail analysis: where rating models fail, by item popularity and user activity.
 
-Items (or users) are bucketed by their number of *training* reviews: sorted from most to least
-reviewed, the ``head`` is the smallest set of top items that holds the first ``shares[0]`` of
-all training reviews, the ``torso`` the next ones up to ``shares[1]``, the ``tail`` the rest
-(including items with no training review). With the default thirds, a few popular items make
-the head and most of the catalogue is tail.
+Items (users) sorted from most to least reviewed in training: the ``head`` holds the first
+``shares[0]`` of all training reviews, the ``torso`` the next ones up to ``shares[1]``, the
+``tail`` the rest (with the items that have no training review).
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ def popularity_buckets(counts: pd.Series, shares: list[float]) -> pd.Series:
 
 def assign_buckets(table: pd.DataFrame, key: str, shares: list[float]) -> pd.Series:
     """Bucket of each row's ``key`` (``item_id``/``user_id``) from the training rows of the
-    features ``table``; rows with no key (anonymous users) get NaN."""
+    features ``table`` (NaN: no key)."""
     train = table.loc[table["split"] == "train", key].dropna()
     keys = pd.Index(table[key].dropna().unique())
     counts = train.value_counts().reindex(keys, fill_value=0)
@@ -51,19 +49,22 @@ def on_test_split(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat([f[f["split"] == "test"] for f in frames], ignore_index=True)
 
 
+def _groupings(table: pd.DataFrame, shares: list[float]):
+    """(``item``/``user``, review id -> bucket) of every grouping the ``table`` has ids for."""
+    for by, key in (("item", "item_id"), ("user", "user_id")):
+        if not table[key].isna().all():
+            buckets = assign_buckets(table, key, shares)
+            yield by, dict(zip(table["review_id"], buckets, strict=True))
+
+
 def errors_by_bucket(
     table: pd.DataFrame, predictions: pd.DataFrame, shares: list[float]
 ) -> pd.DataFrame:
-    """RMSE and MAE of every rating model's test ``predictions``, per item-popularity bucket
-    and per user-activity bucket (where the features ``table`` has user ids)."""
+    """RMSE and MAE of every rating model's test ``predictions`` per item-popularity and
+    user-activity bucket of the features ``table``."""
     rows = []
-    for by, key in (("item", "item_id"), ("user", "user_id")):
-        if table[key].isna().all():
-            continue
-        bucket = assign_buckets(table, key, shares)
-        frame = predictions.assign(
-            bucket=predictions["review_id"].map(dict(zip(table["review_id"], bucket, strict=True)))
-        )
+    for by, bucket in _groupings(table, shares):
+        frame = predictions.assign(bucket=predictions["review_id"].map(bucket))
         error = frame["prediction"].clip(1, 5) - frame["rating"]
         grouped = frame.assign(se=error**2, ae=error.abs()).groupby(["model", "bucket"])
         stats = grouped.agg(n=("se", "size"), rmse=("se", "mean"), mae=("ae", "mean"))
@@ -71,9 +72,8 @@ def errors_by_bucket(
         rows.append(stats.reset_index().assign(by=by))
     result = pd.concat(rows, ignore_index=True)
     result["bucket"] = pd.Categorical(result["bucket"], BUCKETS, ordered=True)
-    return result.sort_values(["by", "model", "bucket"]).reset_index(drop=True)[
-        ["by", "model", "bucket", "n", "rmse", "mae"]
-    ]
+    columns = ["by", "model", "bucket", "n", "rmse", "mae"]
+    return result.sort_values(["by", "model", "bucket"]).reset_index(drop=True)[columns]
 
 
 def tail_gap(errors: pd.DataFrame) -> pd.DataFrame:
@@ -91,17 +91,13 @@ def versus_trivial(
     design: Design,
 ) -> pd.DataFrame:
     """In every bucket, each model against the training mean (:data:`TRIVIAL`) on test RMSE,
-    paired on that bucket's rows (one Holm family per bucket): where a model fails."""
+    paired on that bucket's rows (one Holm family per bucket)."""
+    if TRIVIAL not in set(predictions["model"]):
+        return pd.DataFrame()
     rows = []
-    for by, key in (("item", "item_id"), ("user", "user_id")):
-        if table[key].isna().all() or TRIVIAL not in set(predictions["model"]):
-            continue
-        bucket = dict(zip(table["review_id"], assign_buckets(table, key, shares), strict=True))
+    for by, bucket in _groupings(table, shares):
         for name, part in predictions.groupby(predictions["review_id"].map(bucket)):
-            models = {
-                model: frame.set_index("review_id").sort_index()
-                for model, frame in part.groupby("model")
-            }
+            models = {m: f.set_index("review_id").sort_index() for m, f in part.groupby("model")}
             truth = models[TRIVIAL]["rating"].to_numpy()
             runs = {
                 m: Runs.single(f["prediction"], f["predicted_class"]) for m, f in models.items()
@@ -114,7 +110,7 @@ def versus_trivial(
 
 @dataclass
 class LongTail:
-    """Errors per bucket, the tail-head gap, each model against the training mean per bucket,
+    """Errors per bucket, the tail-head gap, the verdicts against the training mean per bucket
     and ``longtail.json``'s payload."""
 
     errors: pd.DataFrame
@@ -152,15 +148,7 @@ def plot_errors(errors: pd.DataFrame):
     import seaborn as sns
 
     grid = sns.catplot(
-        data=errors,
-        x="bucket",
-        y="rmse",
-        hue="model",
-        col="by",
-        kind="bar",
-        height=3.6,
-        aspect=1.3,
-        sharey=True,
+        errors, x="bucket", y="rmse", hue="model", col="by", kind="bar", height=3.6, aspect=1.3
     )
     grid.set_titles("by {col_name} popularity / activity")
     return grid

@@ -1,16 +1,10 @@
 """Review-level classification tasks (opinion mining, user classification) on derived datasets.
 
-A task is a *derived dataset*: the rows of a source dataset that carry the task's label, with
-the source's splits, features and train-only TF-IDF unchanged (stored as ``task_<name>`` by the
-``task`` stage), so that the fine-tuning code trains on it exactly as on a rating dataset
-(``finetune`` <- ``task_budget`` <- label and head: :func:`reviewlab.core.compose.task_config`).
-Rows without a label (a 3-star review for polarity, a missing age) are excluded and counted by
-reason, never dropped silently.
-
-Every model is scored on the same fixed, seeded test subset through the label metric module:
-the fine-tuned encoder, TF-IDF + logistic regression (on the fine-tune's training rows and on
-all training rows, C chosen on validation), a VADER lexicon rule for sentiment-like labels,
-and the majority class.
+A task's derived dataset is the source dataset's rows that carry its label (splits, features
+and TF-IDF unchanged; excluded rows counted by reason), stored as ``task_<name>`` and fine-tuned
+like a rating dataset (:func:`reviewlab.core.compose.task_config`). Every model is scored on the
+same fixed test subset: the fine-tuned encoder, TF-IDF + logistic regression (on the
+fine-tune's training rows and on all of them), a VADER rule for sentiment labels, the majority.
 """
 
 from __future__ import annotations
@@ -46,7 +40,7 @@ from reviewlab.models.variants import fixed_rows
 
 #: VADER's own cut-off for a positive compound score (Hutto & Gilbert, 2014).
 VADER_POSITIVE = 0.05
-#: Iterations of the tasks' TF-IDF logistic regression (its solver needs more than ratings').
+#: Iterations of the tasks' TF-IDF logistic regression (more than the ratings' one needs).
 LOGREG_MAX_ITER = 500
 #: The trivial model of every task: the training split's most frequent label.
 MAJORITY = "majority"
@@ -56,38 +50,26 @@ TaskLabel = str | LabelMap | LabelBins
 
 
 def derive_labels(values: pd.Series, spec: TaskLabel) -> tuple[pd.Series, dict]:
-    """Task labels (int, NaN where excluded) from a source column, and excluded counts.
-
-    ``spec`` is a column name (its values are the labels), a :class:`LabelMap` (``{from: col,
-    map: {value: label}}``; unmapped values excluded) or a :class:`LabelBins` (``{from: col,
-    bins: [edges]}``: label i for ``edges[i] <= value < edges[i + 1]``; values outside the
-    edges excluded).
-    """
-    missing = values.isna()
+    """Task labels (NaN where excluded) from a source column, and the excluded counts: the
+    column's values, a :class:`LabelMap` (unmapped values excluded) or a :class:`LabelBins`
+    (label i for ``bins[i] <= value < bins[i + 1]``; values outside excluded)."""
     if isinstance(spec, str):
         labels = values
-        outside = pd.Series(False, index=values.index)
     elif isinstance(spec, LabelMap):
         labels = values.map({float(k): v for k, v in spec.map.items()})
-        outside = labels.isna() & ~missing
     else:
         labels = pd.cut(values, spec.bins, right=False, labels=False)
-        outside = labels.isna() & ~missing
+    missing = values.isna()
+    outside = labels.isna() & ~missing
     excluded = {"missing_value": int(missing.sum()), "outside_label_definition": int(outside.sum())}
     return labels.astype("float64"), excluded
 
 
 def label_names(spec: TaskLabel) -> list[str] | None:
-    """Readable class names for binned labels (``[18, 35)`` ...); None otherwise."""
-    if isinstance(spec, LabelBins):
-        edges = spec.bins
-        return [f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
-    return None
-
-
-def label_source(spec: TaskLabel) -> str:
-    """The source column a task's label comes from."""
-    return spec if isinstance(spec, str) else spec.from_
+    """Readable class names of binned labels (``18-34`` ...); None otherwise."""
+    if not isinstance(spec, LabelBins):
+        return None
+    return [f"{lo}-{hi - 1}" for lo, hi in zip(spec.bins[:-1], spec.bins[1:], strict=True)]
 
 
 def label_json(spec: TaskLabel) -> str | dict[str, Any]:
@@ -106,8 +88,8 @@ class Derived:
 
 def derive(name: str, task: TaskParams, fs: FeatureSet, canonical: pd.DataFrame) -> Derived:
     """The rows of the source dataset (features ``fs``, canonical table ``canonical``) that
-    carry task ``name``'s label, with the label in column ``label``."""
-    column = label_source(task.label)
+    carry task ``name``'s label, in column ``label``."""
+    column = task.label if isinstance(task.label, str) else task.label.from_
     if column in fs.table:
         values = fs.table[column]
     elif column in canonical:
@@ -143,23 +125,20 @@ def tfidf_logreg(
     cs: list[float],
     seed: int,
 ) -> tuple[LogisticRegression, dict[str, float]]:
-    """TF-IDF (``x``) logistic regression of the labels ``y``, fitted on the ``train`` rows by
-    the baselines' helper (``max_iter`` 500); ``C`` chosen on the ``valid`` rows' macro-F1,
-    the first of equals winning."""
+    """TF-IDF (``x``) logistic regression of ``y`` fitted on the ``train`` rows, ``C`` chosen
+    on the ``valid`` rows' macro-F1 (the first of equals), and each ``C``'s macro-F1."""
     models = classical.fit_logregs(x[train], y[train], cs, seed, max_iter=LOGREG_MAX_ITER)
-    search = {
-        str(c): evaluate_labels(m.predict(x[valid]), y[valid], binary=len(m.classes_) == 2)[
-            "macro_f1"
-        ]
-        for c, m in zip(cs, models, strict=True)
-    }
-    best = max(range(len(cs)), key=lambda i: (search[str(cs[i])], -i))
-    return models[best], search
+    f1 = [
+        evaluate_labels(m.predict(x[valid]), y[valid], binary=len(m.classes_) == 2)["macro_f1"]
+        for m in models
+    ]
+    best = max(range(len(cs)), key=lambda i: (f1[i], -i))
+    return models[best], {str(c): f for c, f in zip(cs, f1, strict=True)}
 
 
 def best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
-    """The cut-off on a positive-class score that maximises macro-F1 on ``truth`` (validation
-    rows), among the 1st..99th percentiles of ``scores``; ties go to the lowest cut-off."""
+    """The cut-off among the 1st..99th percentiles of positive-class ``scores`` with the best
+    macro-F1 on ``truth`` (validation rows); ties go to the lowest."""
     candidates = np.unique(
         np.quantile(np.asarray(scores, dtype=np.float64), np.linspace(0.01, 0.99, 99))
     )
@@ -179,8 +158,7 @@ def score_models(
     seed: int,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every model's label metrics with bootstrap CIs on the ``truth`` rows, its paired
-    comparison with the majority class on macro-F1 and accuracy (one Holm family per metric),
-    and whether it failed (:func:`reviewlab.core.evaluation.inference.failure`)."""
+    comparison with the majority class on macro-F1 and accuracy, and whether it failed."""
     runs, models = {}, {}
     for name, predicted in predictions.items():
         chosen = predicted.set_index("review_id").loc[truth.index]
@@ -190,27 +168,14 @@ def score_models(
             chosen["predicted"].to_numpy(), truth.to_numpy(), scores, binary, evaluation.ci(seed)
         )
     pairs = [(name, MAJORITY) for name in runs if name != MAJORITY]
+    higher, design = {"macro_f1": True, "accuracy": True}, evaluation.design(seed)
     comparisons = compare_models(
-        runs,
-        truth.to_numpy(),
-        pairs,
-        {"macro_f1": True, "accuracy": True},
-        evaluation.margins,
-        evaluation.design(seed),
-        label_fn(binary),
+        runs, truth.to_numpy(), pairs, higher, evaluation.margins, design, label_fn(binary)
     )
-    vs_majority = verdicts(comparisons, "macro_f1", MAJORITY)
-    rule = evaluation.failure
+    vs_majority, rule = verdicts(comparisons, "macro_f1", MAJORITY), evaluation.failure
+    limits = (base_rates, rule.collapse_share, rule.base_rate_gap)
     for name, entry in models.items():
-        entry.update(
-            failure(
-                vs_majority.get(name),
-                runs[name].classes[0],
-                base_rates,
-                rule.collapse_share,
-                rule.base_rate_gap,
-            )
-        )
+        entry.update(failure(vs_majority.get(name), runs[name].classes[0], *limits))
     return models, comparisons
 
 
@@ -238,11 +203,9 @@ def run_task(
     started: float | None = None,
 ) -> TaskRun:
     """Fine-tune task ``name`` (config ``cfg``) on its derived dataset (training frame
-    ``frame``, features ``fs``, row accounting ``rows``), fit the baselines; score all on the
-    fixed test subset with bootstrap CIs, each against the majority class by the paired
-    inference (a model not better on macro-F1, or collapsed onto a rare class, has failed).
-    ``started``: ``time.perf_counter()`` when the
-    task's work began (default: now), for ``total_seconds``."""
+    ``frame``, features ``fs``, row accounting ``rows``) and fit the baselines; score all on
+    the fixed test subset, each against the majority class. ``started``: when the task's work
+    began (``time.perf_counter()``, default now), for ``total_seconds``."""
     start = time.perf_counter() if started is None else started
     fitted = fit(frame, cfg, seed, checkpoints, cache_dir)
     shutil.rmtree(checkpoints, ignore_errors=True)
@@ -253,11 +216,11 @@ def run_task(
     held = fixed_rows(fitted.parts["valid"], budget.valid_rows, seed) if binary else None
     thresholds: dict[str, float] = {}
     predictions = {"finetune": _finetuned(fitted, test, held, thresholds)}
-    search = _baselines(fs, fitted.parts["train"], test, held, task, budget, seed, predictions)
+    search, baselines = _baselines(fs, fitted.parts["train"], test, held, task, budget, seed)
+    predictions |= baselines
     thresholds |= search.pop("thresholds")
-    all_train = fs.rows("train")
     truth = test.set_index("review_id")[LABEL]
-    base_rates = fs.table[LABEL].iloc[all_train].value_counts(normalize=True).to_dict()
+    base_rates = fs.table[LABEL].iloc[fs.rows("train")].value_counts(normalize=True).to_dict()
     models, comparisons = score_models(predictions, truth, binary, base_rates, evaluation, seed)
     result = {
         "task": name,
@@ -279,27 +242,36 @@ def run_task(
     return TaskRun(result, cost, table)
 
 
-def _finetuned(
-    fitted: TrainedModel,
-    test: pd.DataFrame,
-    held: pd.DataFrame | None,
-    thresholds: dict[str, float],
-) -> pd.DataFrame:
-    """The fine-tune's test predictions (a binary one thresholded on the ``held`` validation
-    rows, the threshold recorded in ``thresholds``)."""
-    scored = score_sets(fitted, {"test": test} | ({} if held is None else {"valid": held}))
-    tested = scored["test"]
-    estimate, classes = tested.estimate, tested.classes
-    if held is not None:
-        thresholds["finetune"] = best_threshold(scored["valid"].estimate, scored["valid"].truth)
-        classes = (estimate >= thresholds["finetune"]).astype(np.int64)
+def _frame(rows: pd.DataFrame, predicted: np.ndarray, score: np.ndarray | None) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "review_id": tested.rows["review_id"].to_numpy(),
-            "predicted": classes.astype(np.int64),
-            "score": estimate if held is not None else np.nan,
+            "review_id": rows["review_id"].to_numpy(),
+            "predicted": np.asarray(predicted, dtype=np.int64),
+            "score": np.nan if score is None else score,
         }
     )
+
+
+def _cut(
+    scores: np.ndarray, held: tuple[np.ndarray, np.ndarray], name: str, thresholds: dict
+) -> np.ndarray:
+    """Classes of positive-class ``scores`` at the cut-off best on the ``held`` (scores, truth)
+    validation rows, recorded as ``thresholds[name]``."""
+    cut = thresholds[name] = best_threshold(*held)
+    return (scores >= cut).astype(np.int64)
+
+
+def _finetuned(
+    fitted: TrainedModel, test: pd.DataFrame, held: pd.DataFrame | None, thresholds: dict
+) -> pd.DataFrame:
+    """The fine-tune's test predictions (binary: thresholded on the ``held`` rows)."""
+    scored = score_sets(fitted, {"test": test} | ({} if held is None else {"valid": held}))
+    tested = scored["test"]
+    if held is None:
+        return _frame(tested.rows, tested.classes, None)
+    valid = (scored["valid"].estimate, scored["valid"].truth)
+    classes = _cut(tested.estimate, valid, "finetune", thresholds)
+    return _frame(tested.rows, classes, tested.estimate)
 
 
 def _baselines(
@@ -310,42 +282,32 @@ def _baselines(
     task: TaskParams,
     budget: TaskBudget,
     seed: int,
-    predictions: dict[str, pd.DataFrame],
-) -> dict[str, Any]:
-    """TF-IDF logistic regression on the fine-tune's training rows and on all of them, the
-    majority class and (``task.lexicon``) VADER, added to ``predictions``; returns the
-    validation search of each regression and, under ``thresholds``, the binary thresholds."""
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The test predictions of TF-IDF logistic regression (on the fine-tune's training rows and
+    on all of them), the majority class and (``task.lexicon``) VADER; and each regression's
+    validation search, with the binary thresholds under ``thresholds``."""
     position = pd.Series(np.arange(len(fs.table)), index=fs.table["review_id"])
     all_train, valid = fs.rows("train"), fs.rows("valid")
     test_rows = position[test["review_id"]].to_numpy()
-    held_rows = None if held is None else position[held["review_id"]].to_numpy()
     x, y = classical.tfidf_matrix(fs), fs.table[LABEL].to_numpy()
     search: dict[str, Any] = {"thresholds": {}}
+    predictions = {}
     for model_name, train_rows in (
         ("tfidf_logreg", position[finetuned_rows["review_id"]].to_numpy()),
         ("tfidf_logreg_all_rows", all_train),
     ):
         model, search[model_name] = tfidf_logreg(x, y, train_rows, valid, budget.logreg_C, seed)
         proba = model.predict_proba(x[test_rows])
-        predicted = model.classes_[proba.argmax(axis=1)]
-        if held_rows is not None:
-            valid_proba = model.predict_proba(x[held_rows])[:, 1]
-            cut = search["thresholds"][model_name] = best_threshold(valid_proba, y[held_rows])
-            predicted = (proba[:, 1] >= cut).astype(np.int64)
-        predictions[model_name] = _frame(test, predicted, None if held is None else proba[:, 1])
+        predicted, score = model.classes_[proba.argmax(axis=1)], None
+        if held is not None:
+            held_rows = position[held["review_id"]].to_numpy()
+            held_scores = (model.predict_proba(x[held_rows])[:, 1], y[held_rows])
+            score = proba[:, 1]
+            predicted = _cut(score, held_scores, model_name, search["thresholds"])
+        predictions[model_name] = _frame(test, predicted, score)
     majority = fs.table[LABEL].iloc[all_train].mode().iloc[0]
     predictions[MAJORITY] = _frame(test, np.full(len(test), majority), None)
     if task.lexicon:
         compound = fs.table["vader_compound"].to_numpy()[test_rows]
         predictions["vader"] = _frame(test, (compound >= VADER_POSITIVE).astype(int), compound)
-    return search
-
-
-def _frame(rows: pd.DataFrame, predicted: np.ndarray, score: np.ndarray | None) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "review_id": rows["review_id"].to_numpy(),
-            "predicted": np.asarray(predicted, dtype=np.int64),
-            "score": np.nan if score is None else score,
-        }
-    )
+    return search, predictions

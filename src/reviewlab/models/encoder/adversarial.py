@@ -1,25 +1,12 @@
 """Adversarial training on word embeddings: none, FGM, PGD and FreeLB.
 
-Each method performs the forward/backward passes of one training step and leaves the
-accumulated parameter gradients in ``.grad`` for the optimizer:
-
-- ``none``: ``loss.backward()``; nothing else.
-- ``fgm`` (Miyato et al., 2017): clean backward; add ``r = eps * g / ||g||`` to the word
-  embedding matrix (``g``: its gradient); backward of the loss at the perturbed point; restore
-  the embeddings. Gradients: clean + adversarial.
-- ``pgd`` (Madry et al., 2018, in its usual NLP form): clean backward; ``steps`` ascent steps of
-  size ``alpha`` along ``g / ||g||``, each projected back onto the ``eps`` ball around the
-  original embeddings; gradients of the intermediate steps are discarded and the last
-  adversarial backward is added to the clean gradients; restore the embeddings.
-- ``freelb`` (Zhu et al., 2020): a perturbation ``delta`` of the input embeddings (the word
-  embedding outputs), initialised uniformly with per-example norm ``init_mag``; ``steps``
-  ascent steps; every step's backward of ``loss / steps`` accumulates, so the gradients are the
-  average over the ``steps`` perturbed points ("free" large batch). With ``eps > 0`` each
-  example's ``delta`` is projected onto the ``eps`` ball (Frobenius norm).
-
-Embedding weights are restored from a copy, so they are bit-exactly unchanged afterwards.
-The settings are the ``finetune.adversarial`` params (:class:`AdversarialParams`): the schema
-checks them (e.g. ``alpha > 0`` for PGD and FreeLB).
+Each method runs one training step's forward/backward passes and leaves the summed gradients
+in ``.grad``: ``fgm`` (Miyato et al., 2017) adds the backward at ``eps * g / ||g||`` on the
+embedding matrix to the clean one; ``pgd`` (Madry et al., 2018) takes ``steps`` ascent steps of
+size ``alpha`` projected onto the ``eps`` ball and adds the last step's backward to the clean
+one; ``freelb`` (Zhu et al., 2020) perturbs the input embeddings (uniform start of per-example
+norm ``init_mag``) and accumulates the backward of ``loss / steps`` at every step. Embedding
+weights are restored from a copy, bit-exactly.
 """
 
 from __future__ import annotations
@@ -50,24 +37,16 @@ def _project(delta: torch.Tensor, eps: float) -> torch.Tensor:
     return delta * (eps / norm) if norm > eps else delta
 
 
-def _default_backward(loss: torch.Tensor) -> None:
-    loss.backward()
-
-
 def adversarial_step(
     cfg: AdversarialParams,
     model: nn.Module,
     loss_fn: LossFn,
     input_ids: torch.Tensor | None = None,
     attention_mask: torch.Tensor | None = None,
-    backward: Backward = _default_backward,
+    backward: Backward = torch.Tensor.backward,
 ) -> torch.Tensor:
     """Run one step's forward/backward passes with ``cfg.method``; return the clean loss.
-
-    ``model.get_input_embeddings()`` is the word embedding that is perturbed. ``loss_fn()``
-    computes the batch loss; ``loss_fn(inputs_embeds=...)`` (FreeLB) computes it from given
-    input embeddings, for which ``input_ids``/``attention_mask`` are needed.
-    """
+    ``loss_fn()`` is the batch loss, ``loss_fn(inputs_embeds=...)`` (FreeLB) at given inputs."""
     embedding = model.get_input_embeddings()
     if cfg.method == "freelb":
         return _freelb(cfg, embedding, loss_fn, input_ids, attention_mask, backward)

@@ -1,8 +1,5 @@
-"""Fine-tuning inputs: head+tail tokenisation of ``title [SEP] text``, labels, behaviour features.
-
-Tokenisation runs once through ``datasets.map`` (cached on disk by its fingerprint); batches
-are padded per batch by ``DataCollatorWithPadding``.
-"""
+"""Fine-tuning inputs: head+tail tokenisation of ``title [SEP] text`` (once, through
+``datasets.map``, cached by content), labels and behaviour features."""
 
 from __future__ import annotations
 
@@ -56,13 +53,10 @@ def _cut(text: str, offsets: list[tuple[int, int]], budget: int, head: int) -> s
 def encode(
     tokenizer, titles: list[str], texts: list[str], max_length: int, head: int, title_max: int
 ) -> dict[str, list[list[int]]]:
-    """``[CLS] title [SEP] text [SEP]`` (no title: ``[CLS] text [SEP]``) within ``max_length``.
-
-    The title keeps its first ``title_max`` tokens; the text keeps its first ``head`` and its
-    last tokens (Sun et al., 2019: head+tail truncation beats head-only for long reviews). The
-    cut is made on token boundaries in the string, then the tokenizer adds its own special
-    tokens, so any tokenizer family works.
-    """
+    """``[CLS] title [SEP] text [SEP]`` (no title: ``[CLS] text [SEP]``) within ``max_length``:
+    the title's first ``title_max`` tokens, the text's first ``head`` and last tokens (head+tail
+    truncation, Sun et al., 2019), cut on token boundaries in the string before the tokenizer
+    adds its own special tokens (any tokenizer family works)."""
     plain = {"add_special_tokens": False, "return_offsets_mapping": True}
     title_enc, text_enc = tokenizer(titles, **plain), tokenizer(texts, **plain)
     pairs, singles = [], []
@@ -189,8 +183,7 @@ def build_dataset(
     scaler: Standardizer | None = None,
     cache_dir: Path | None = None,
 ):
-    """A tokenised ``datasets.Dataset`` (input ids, labels, optional ``extra`` features).
-
+    """A tokenised ``datasets.Dataset`` (input ids, labels, optional ``extra`` features, length);
     ``cache_dir``: where ``datasets`` keeps the tokenised rows, keyed by their content."""
     import datasets
 
@@ -203,15 +196,9 @@ def build_dataset(
         columns["extra"] = scaler.transform(frame).tolist()
     raw = datasets.Dataset.from_dict(columns)
     key = _cache_key(tokenizer, columns, cfg)
+    lengths = (cfg.max_length, cfg.head_tokens, cfg.title_max_tokens)
     encoded = raw.map(
-        lambda batch: encode(
-            tokenizer,
-            batch["title"],
-            batch["text"],
-            cfg.max_length,
-            cfg.head_tokens,
-            cfg.title_max_tokens,
-        ),
+        lambda batch: encode(tokenizer, batch["title"], batch["text"], *lengths),
         batched=True,
         remove_columns=["title", "text"],
         cache_file_name=None if cache_dir is None else str(cache_dir / f"{key}.arrow"),

@@ -1,7 +1,5 @@
-"""The fine-tuned rating model: a pretrained encoder, mean pooling, optional behaviour
-features concatenated to the pooled text vector, and a regression / classification / binary
-head. Losses (incl. R-Drop and label smoothing) and layer-wise LR decay live here too.
-"""
+"""The fine-tuned rating model (encoder, mean pooling, optional behaviour features, linear
+head), its losses (incl. R-Drop and label smoothing) and layer-wise LR decay."""
 
 from __future__ import annotations
 
@@ -23,16 +21,25 @@ WEIGHTS_FILE = "model.safetensors"
 
 
 class ReviewModel(nn.Module):
-    """Encoder -> masked mean pooling (+ behaviour features) -> dropout -> linear head."""
+    """Encoder -> masked mean pooling (+ behaviour features) -> dropout -> linear head;
+    ``bias`` initialises the head's bias."""
 
     def __init__(
-        self, encoder: nn.Module, num_outputs: int, n_extra: int = 0, dropout: float = 0.1
+        self,
+        encoder: nn.Module,
+        num_outputs: int,
+        n_extra: int = 0,
+        dropout: float = 0.1,
+        bias: list[float] | None = None,
     ):
         super().__init__()
         self.encoder = encoder
         self.n_extra = n_extra
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size + n_extra, num_outputs)
+        if bias is not None:
+            with torch.no_grad():
+                self.head.bias.copy_(torch.as_tensor(bias, dtype=self.head.bias.dtype))
 
     @property
     def config(self):
@@ -81,51 +88,28 @@ def load_encoder(
     )
 
 
-def with_head(
-    encoder: nn.Module,
-    num_outputs: int,
-    n_extra: int,
-    dropout: float,
-    bias: list[float] | None = None,
-) -> ReviewModel:
-    """``encoder`` with a fresh linear head; ``bias`` initialises the head's bias."""
-    model = ReviewModel(encoder, num_outputs, n_extra, dropout)
-    if bias is not None:
-        with torch.no_grad():
-            model.head.bias.copy_(torch.as_tensor(bias, dtype=model.head.bias.dtype))
-    return model
-
-
 def build_model(
     cfg: FinetuneParams, num_outputs: int, n_extra: int, bias: list[float] | None = None
 ) -> ReviewModel:
-    """Load the pretrained encoder named by ``cfg.model_name_or_path`` and add the head.
-
-    ``bias`` initialises the head's bias (e.g. the training mean for regression, the log prior
-    for classification), so training starts from the baseline prediction instead of 0.
-    """
+    """The pretrained encoder ``cfg.model_name_or_path`` (LoRA adapters or frozen, as set) with
+    a fresh head; ``bias`` (the training prior) makes training start from the baseline."""
+    dropout, lora = cfg.dropout, cfg.lora
     encoder = load_encoder(
-        cfg.model_name_or_path,
-        cfg.attn_implementation,
-        cfg.dropout.hidden,
-        cfg.dropout.attention,
+        cfg.model_name_or_path, cfg.attn_implementation, dropout.hidden, dropout.attention
     )
-    lora = cfg.lora
-    if lora.enabled:  # parameter-efficient alternative: only adapters + head train
+    if lora.enabled:
         from peft import LoraConfig, get_peft_model
 
-        encoder = get_peft_model(
-            encoder,
-            LoraConfig(
-                r=lora.r,
-                lora_alpha=lora.alpha,
-                lora_dropout=lora.dropout,
-                target_modules=list(lora.target_modules),
-            ),
+        adapters = LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=list(lora.target_modules),
         )
-    if cfg.freeze_encoder:  # embedding baseline: only the head (and behaviour) learns
+        encoder = get_peft_model(encoder, adapters)
+    if cfg.freeze_encoder:
         encoder.requires_grad_(False)
-    return with_head(encoder, num_outputs, n_extra, cfg.dropout.head, bias)
+    return ReviewModel(encoder, num_outputs, n_extra, dropout.head, bias)
 
 
 def save_model(model: ReviewModel, folder: Path, meta: dict[str, Any]) -> None:
@@ -182,11 +166,8 @@ def rdrop_loss(
     label_smoothing: float = 0.0,
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """R-Drop (Liang et al., 2021): mean task loss of two dropout passes + alpha * consistency.
-
-    Consistency: symmetric KL of the class distributions (classification / binary), MSE between
-    the two predictions (regression).
-    """
+    """R-Drop (Liang et al., 2021): mean task loss of two dropout passes + ``alpha`` times their
+    consistency (symmetric KL of the class distributions; MSE for regression)."""
     loss = 0.5 * (
         task_loss(logits_a, labels, head, label_smoothing, weight)
         + task_loss(logits_b, labels, head, label_smoothing, weight)
@@ -208,12 +189,9 @@ def rdrop_loss(
 def llrd_param_groups(
     model: ReviewModel, lr: float, decay: float, weight_decay: float, head_lr: float | None = None
 ) -> list[dict[str, Any]]:
-    """Layer-wise LR decay (Howard & Ruder, 2018; Sun et al., 2019).
-
-    The head gets ``head_lr`` (default ``lr``), the top encoder layer ``lr``, each layer below
-    ``decay`` times the one above, the embeddings ``lr * decay ** n_layers``. Biases and
-    LayerNorm weights get no weight decay. ``decay = 1`` is plain fine-tuning.
-    """
+    """Layer-wise LR decay (Sun et al., 2019): head ``head_lr`` (default ``lr``), top layer
+    ``lr``, each layer below ``decay`` times the one above, embeddings ``lr * decay ** n_layers``;
+    no weight decay on biases and LayerNorm weights."""
     n_layers = model.encoder.config.num_hidden_layers
     groups: dict[tuple[float, float], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():

@@ -1,4 +1,5 @@
-"""Scoring new reviews with a trained model: ``reviewlab predict``."""
+"""A saved model on new reviews: predictions (``reviewlab predict``) and token attributions
+(captum integrated gradients)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tqdm.auto import tqdm
 
 from reviewlab.data.text import clean
 from reviewlab.models.encoder.data import LabelSpec, Standardizer, encode
-from reviewlab.models.encoder.model import load_model
+from reviewlab.models.encoder.model import ReviewModel, load_model
 from reviewlab.models.encoder.trainer import to_predictions
 
 
@@ -25,6 +26,18 @@ def read_table(path: Path) -> pd.DataFrame:
     if ".jsonl" in path.suffixes or ".json" in path.suffixes:
         return pd.read_json(path, lines=True)
     raise ValueError(f"{path}: expected a .csv or .jsonl file")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """``frame`` as JSON lines, parquet or CSV, by the suffix of ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if ".jsonl" in path.suffixes:
+        frame.to_json(path, orient="records", lines=True)
+    elif path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
 
 
 def make_batch(rows: pd.DataFrame, tokenizer, meta: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -44,6 +57,13 @@ def make_batch(rows: pd.DataFrame, tokenizer, meta: dict[str, Any]) -> dict[str,
     return batch
 
 
+def _load(model_dir: Path) -> tuple[ReviewModel, Any, dict[str, Any]]:
+    from transformers import AutoTokenizer
+
+    model, meta = load_model(model_dir)
+    return model, AutoTokenizer.from_pretrained(model_dir), meta
+
+
 def predict_frame(
     model_dir: Path,
     frame: pd.DataFrame,
@@ -52,21 +72,15 @@ def predict_frame(
     batch_size: int = 64,
 ) -> pd.DataFrame:
     """Predictions for every row of ``frame`` (sorted by length internally, returned in order)."""
-    from transformers import AutoTokenizer
-
     if text_column not in frame:
         raise KeyError(
             f"text column '{text_column}' not in the input (columns: {list(frame.columns)}); "
             "pass --text-column"
         )
-    rows = pd.DataFrame(
-        {
-            "text": frame[text_column],
-            "title": frame.get(title_column, ""),
-        }
-    ).join(frame.drop(columns=[c for c in (text_column, title_column) if c in frame]))
-    model, meta = load_model(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    others = frame.drop(columns=[c for c in (text_column, title_column) if c in frame])
+    rows = pd.DataFrame({"text": frame[text_column], "title": frame.get(title_column, "")})
+    rows = rows.join(others)
+    model, tokenizer, meta = _load(model_dir)
     spec = LabelSpec(**meta["label"])
     order = np.argsort(rows["text"].fillna("").str.len().to_numpy(), kind="stable")
     logits = np.zeros((len(rows), spec.num_outputs))
@@ -79,12 +93,58 @@ def predict_frame(
     return frame.assign(prediction=estimate, predicted_class=classes)
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if ".jsonl" in path.suffixes:
-        frame.to_json(path, orient="records", lines=True)
-    elif path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
+def token_attributions(
+    model: ReviewModel, tokenizer, batch: dict[str, torch.Tensor], target: int = 0, steps: int = 32
+) -> list[list[tuple[str, float]]]:
+    """Integrated gradients of output ``target`` w.r.t. the word embeddings, summed per token,
+    against a baseline with every non-special token ``[PAD]``; positive values push the
+    prediction up."""
+    from captum.attr import LayerIntegratedGradients
+
+    model.eval()
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    special = torch.tensor(tokenizer.all_special_ids, device=ids.device)
+    baseline = torch.where(
+        torch.isin(ids, special), ids, torch.full_like(ids, tokenizer.pad_token_id)
+    )
+
+    def forward(input_ids, attention_mask, token_type_ids, extra):
+        logits = model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            extra=extra,
+        ).logits
+        return logits[:, target]
+
+    ig = LayerIntegratedGradients(forward, model.get_input_embeddings())
+    attributions = ig.attribute(
+        ids,
+        baselines=baseline,
+        additional_forward_args=(mask, batch.get("token_type_ids"), batch.get("extra")),
+        n_steps=steps,
+        internal_batch_size=max(1, len(ids)) * 8,
+    ).sum(-1)
+    out = []
+    for row_ids, row_mask, row_attr in zip(ids, mask, attributions, strict=True):
+        tokens = tokenizer.convert_ids_to_tokens(row_ids[row_mask.bool()].tolist())
+        out.append(list(zip(tokens, row_attr[row_mask.bool()].tolist(), strict=True)))
+    return out
+
+
+def highlight(attributions: list[tuple[str, float]], top: int = 8) -> str:
+    """The ``top`` tokens by |attribution| as ``token(+0.12)``, strongest first."""
+    ranked = sorted(
+        ((t, a) for t, a in attributions if t not in ("[CLS]", "[SEP]", "[PAD]")),
+        key=lambda item: -abs(item[1]),
+    )
+    return ", ".join(f"{t}({a:+.2f})" for t, a in ranked[:top])
+
+
+def explain_rows(model_dir: Path, rows: pd.DataFrame, top: int = 8, steps: int = 32) -> pd.Series:
+    """Top tokens by integrated-gradients attribution for each review in ``rows`` (``title``,
+    ``text`` and, for hybrid models, the behaviour columns)."""
+    model, tokenizer, meta = _load(model_dir)
+    batch = make_batch(rows, tokenizer, meta)
+    attributions = token_attributions(model, tokenizer, batch, steps=steps)
+    return pd.Series([highlight(a, top) for a in attributions], index=rows.index, name="top_tokens")

@@ -1,12 +1,6 @@
-"""Fine-tuning on a training frame, and the one way every fine-tuned model is scored afterwards.
-
-:func:`fit` trains ``cfg.model_name_or_path`` on the training split of a frame
-(:func:`~reviewlab.models.encoder.data.training_frame`) and selects on validation.
-:func:`score_sets` predicts named sets of rows with the fitted model
-(:class:`RowPredictions`: rows in prediction order, estimate, class, true label, seconds)
-and :func:`runtime` reports training and scoring cost with peak memory. The ``finetune``,
-``ablate``, ``tune`` and ``task`` stages all score through them; :func:`evaluate_finetune`
-is the ``finetune`` stage's report.
+"""Fine-tuning on a training frame (:func:`fit`), and the one way every fine-tuned model is
+scored afterwards (:func:`score_sets`, :func:`runtime`), shared by the ``finetune``,
+``ablate``, ``tune`` and ``task`` stages; :func:`evaluate_finetune` is ``finetune``'s report.
 """
 
 from __future__ import annotations
@@ -16,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +38,8 @@ def bf16_supported() -> bool:
 
 
 def training_args(cfg: FinetuneParams, checkpoints: Path, seed: int):
-    """``TrainingArguments`` from the ``finetune`` params. ``train.eval_every: null`` trains a
-    fixed budget with no evaluation or checkpoint during training (the ablation grid)."""
+    """``TrainingArguments`` from the ``finetune`` params (``train.eval_every: null``: a fixed
+    budget, no evaluation or checkpoint during training)."""
     from transformers import TrainingArguments
 
     t = cfg.train
@@ -97,7 +91,11 @@ class TrainedModel:
     train_seconds: float
     train_samples_per_second: float
     cache_dir: Path | None = None
-    side_seconds: dict[str, float] = field(default_factory=dict)  # evaluate / checkpoint in train
+
+    @property
+    def side_seconds(self) -> dict[str, float]:
+        """Seconds inside ``train()`` spent evaluating and checkpointing."""
+        return self.trainer.side_seconds
 
     def encode(self, rows: pd.DataFrame):
         """Tokenise ``rows`` (title, text, label, behaviour columns) like the training rows."""
@@ -126,12 +124,9 @@ def run_fingerprint(cfg: FinetuneParams, seed: int, parts: dict[str, pd.DataFram
 
 
 def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
-    """The last complete checkpoint of an interrupted run with this ``fingerprint``, if any.
-
-    A checkpoint counts as complete once the Trainer has written its ``trainer_state.json``
-    (the last file it saves) and that file parses; anything else in ``folder`` (another run's
-    checkpoints, a half-written one) is removed so it can never be mistaken for progress.
-    """
+    """The last complete checkpoint (its ``trainer_state.json``, saved last, parses) of an
+    interrupted run with this ``fingerprint``, if any; everything else in ``folder`` (another
+    run's checkpoints, a half-written one) is removed."""
     stamp = folder / "run_fingerprint.txt"
     if not stamp.is_file() or stamp.read_text() != fingerprint:
         shutil.rmtree(folder, ignore_errors=True)
@@ -139,19 +134,12 @@ def prepare_checkpoints(folder: Path, fingerprint: str) -> Path | None:
     stamp.write_text(fingerprint)
     complete = []
     for checkpoint in folder.glob("checkpoint-*"):
-        if _readable_json(checkpoint / "trainer_state.json"):
+        try:
+            json.loads((checkpoint / "trainer_state.json").read_text())
             complete.append(checkpoint)
-        else:
+        except (OSError, ValueError):
             shutil.rmtree(checkpoint)
     return max(complete, key=lambda p: int(p.name.rsplit("-", 1)[1]), default=None)
-
-
-def _readable_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 #: Threads of one job where several share the machine (``REVIEWLAB_THREADS=1 dvc queue start
@@ -177,14 +165,12 @@ def fit(
     cache_dir: Path | None = None,
     live_dir: Path | None = None,
 ) -> TrainedModel:
-    """Train ``cfg.model_name_or_path`` on the training split of ``frame`` (a training frame:
-    ``split``, title, text, label and behaviour columns).
+    """Train ``cfg.model_name_or_path`` on the training split of the training frame ``frame``.
 
-    With ``train.eval_every`` a checkpoint is saved to ``checkpoints`` at every evaluation, the
-    best one is restored at the end (early stopping on ``selection_metric``), and an interrupted
-    run with the same config, seed and data resumes from its last complete checkpoint.
-    ``cache_dir`` keeps the tokenised rows; ``live_dir`` logs DVCLive curves.
-    """
+    With ``train.eval_every``, every evaluation saves a checkpoint to ``checkpoints``, the best
+    on ``selection_metric`` is restored at the end (early stopping), and an interrupted run with
+    the same config, seed and data resumes. ``cache_dir`` keeps the tokenised rows;
+    ``live_dir`` logs DVCLive curves."""
     from transformers import AutoTokenizer, set_seed
 
     from reviewlab.core.backbone import resolve_model
@@ -208,19 +194,9 @@ def fit(
     if resume:
         print(f"[reviewlab] resuming from {resume}")
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.perf_counter() - start
+    seconds, rate = time.perf_counter() - start, output.metrics["train_samples_per_second"]
     return TrainedModel(
-        trainer,
-        cfg,
-        spec,
-        tokenizer,
-        scaler,
-        parts,
-        data,
-        seconds,
-        output.metrics["train_samples_per_second"],
-        cache_dir,
-        trainer.side_seconds,
+        trainer, cfg, spec, tokenizer, scaler, parts, data, seconds, rate, cache_dir
     )
 
 
@@ -260,20 +236,16 @@ def _trainer(
         patience = cfg.train.early_stopping_patience
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=patience))
     if live_dir is not None:
-        from dvclive import Live
-
-        live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)
-        callbacks.append(_curves_callback(live))
-    regularization = cfg.regularization
+        callbacks.append(_curves_callback(live_dir))
+    regularization, balanced = cfg.regularization, cfg.class_weights == "balanced"
+    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=cfg.input.pad_to_multiple_of)
     trainer = ReviewTrainer(
         model=model,
         args=training_args(cfg, checkpoints, seed),
         train_dataset=data["train"],
         eval_dataset=data["valid"],
         processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(
-            tokenizer, pad_to_multiple_of=cfg.input.pad_to_multiple_of
-        ),
+        data_collator=collator,
         compute_metrics=metrics_fn(spec),
         callbacks=callbacks,
         labels=spec,
@@ -282,18 +254,12 @@ def _trainer(
         label_smoothing=regularization.label_smoothing,
         llrd_decay=regularization.llrd_decay,
         head_lr=cfg.train.head_lr,
-        class_weight=(
-            spec.balanced_weights(train[spec.column]) if cfg.class_weights == "balanced" else None
-        ),
+        class_weight=spec.balanced_weights(train[spec.column]) if balanced else None,
     )
-    # TrainingProgress replaces the Trainer's own progress bar (an HTML table in a notebook's
-    # report, a bar tangled with other lines in a terminal) and its printed log dicts
+    # TrainingProgress replaces the Trainer's progress bars and printed log dicts
     for printer in (NotebookProgressCallback, ProgressCallback, PrinterCallback):
         trainer.remove_callback(printer)
     return trainer
-
-
-# ---- scoring a fitted model --------------------------------------------------------------
 
 
 @dataclass
@@ -316,8 +282,8 @@ class RowPredictions:
 def score_sets(
     fitted: TrainedModel, sets: dict[str, pd.DataFrame], encoded: dict[str, Any] | None = None
 ) -> dict[str, RowPredictions]:
-    """Predict every named set of rows, in order. ``encoded``: already tokenised sets by name
-    (e.g. ``fitted.data`` for the training splits); the others are tokenised here."""
+    """Predict every named set of rows, in order; ``encoded``: sets already tokenised, by name
+    (e.g. ``fitted.data``)."""
     scored = {}
     for name, rows in sets.items():
         start = time.perf_counter()
@@ -336,9 +302,9 @@ def runtime(
     total_seconds: float | None = None,
     train_rows: bool = True,
 ) -> dict[str, Any]:
-    """Cost of a run: ``train_seconds``, ``<set>_predict_seconds`` of each ``predicted`` set,
-    ``train_samples_per_second``, ``train_rows``, ``eval_seconds``, ``total_seconds`` (the ones
-    given) and ``peak_rss_gib`` (peak memory of this process so far), in that order."""
+    """Cost of a run, in this order: ``train_seconds``, each ``predicted`` set's seconds, the
+    training throughput, in-training evaluation, ``train_rows``, the ``eval_seconds`` and
+    ``total_seconds`` given, and this process's ``peak_rss_gib``."""
     report: dict[str, Any] = {"train_seconds": round(fitted.train_seconds, 1)}
     for name, scored in (predicted or {}).items():
         report[f"{name}_predict_seconds"] = round(scored.seconds, 1)
@@ -371,8 +337,8 @@ class Evaluated:
 
 
 def decode_on_valid(scored: dict[str, RowPredictions]) -> list[float]:
-    """A regression head's classes from cut-points fitted on the ``valid`` set's estimates
-    (:mod:`reviewlab.core.evaluation.ordinal`), applied to every scored set in place."""
+    """A regression head's classes from cut-points fitted on the ``valid`` estimates
+    (:mod:`reviewlab.core.evaluation.ordinal`), set on every scored set in place."""
     cuts = fit_cutpoints(scored["valid"].estimate, scored["valid"].truth)
     for result in scored.values():
         result.classes = decode(result.estimate, cuts)
@@ -426,10 +392,9 @@ def _rows_in_prediction_order(trainer, dataset, rows: pd.DataFrame, spec: LabelS
 
 
 def convergence(trainer: Any) -> dict[str, Any]:
-    """The selected checkpoint among the validation evaluations: ``best_step``, the
-    ``last_eval_step`` and whether the run ``converged`` (validation stopped improving before
-    training ended: the best checkpoint precedes the last evaluation, as when early stopping
-    ends a run). Unconverged: the last evaluation was the best, more training might help."""
+    """The selected checkpoint: ``best_step``, ``last_eval_step`` and whether the run
+    ``converged`` (the best checkpoint precedes the last evaluation: validation stopped
+    improving before training ended)."""
     checkpoint = trainer.state.best_model_checkpoint
     best = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else None
     evals = [int(h["step"]) for h in trainer.state.log_history if "eval_loss" in h]
@@ -439,14 +404,15 @@ def convergence(trainer: Any) -> dict[str, Any]:
     return out
 
 
-def _curves_callback(live: Any) -> Any:
-    """DVCLive's Trainer callback logging the training curves only: not its own params.yaml
-    (params.yaml and dvc.lock record the run's settings; the copy held the checkpoint folder's
-    absolute path and was no declared output of the stage)."""
+def _curves_callback(live_dir: Path) -> Any:
+    """DVCLive's Trainer callback logging the curves only, not its own copy of the params
+    (params.yaml and dvc.lock record them)."""
+    from dvclive import Live
     from transformers.integrations import DVCLiveCallback
 
     class CurvesCallback(DVCLiveCallback):
         def setup(self, args, state, model) -> None:
             self._initialized = True
 
+    live = Live(dir=str(live_dir), dvcyaml=None, save_dvc_exp=False, report=None)
     return CurvesCallback(live=live)

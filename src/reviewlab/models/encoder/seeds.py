@@ -1,12 +1,7 @@
-"""A fine-tune trained once per seed, reported as one model.
-
-Each seed's run is scored like a single fine-tune (:func:`~reviewlab.models.encoder.run.
-evaluate_finetune`, without intervals); :func:`combine` turns the runs into one entry of
-``finetune.json``: every metric's mean over the seeds with its spread across them and, on
-test, an interval that resamples rows and seeds together
-(:func:`reviewlab.core.evaluation.evaluate_seeds`), each seed's own metrics, and the seed
-whose validation score is best: the model that is saved (``reviewlab predict``), explained
-and plotted. The predictions of every seed (column ``seed``) feed the paired verdicts.
+"""A fine-tune trained once per seed, reported as one model (:func:`combine`): every metric's
+mean over the seeds with its spread and, on test, an interval resampling rows and seeds together
+(:func:`reviewlab.core.evaluation.evaluate_seeds`); each seed's own metrics; and the seed best
+on validation, the model that is saved, explained and plotted.
 """
 
 from __future__ import annotations
@@ -21,8 +16,7 @@ from reviewlab.models.encoder.run import Evaluated
 
 
 def best_seed(runs: dict[int, Evaluated], metric: str) -> int:
-    """The seed with the best validation ``metric`` (RMSE where the metric is not a rating
-    metric, e.g. the loss)."""
+    """The seed with the best validation ``metric`` (RMSE for a non-rating metric, e.g. loss)."""
     metric = metric if metric in HIGHER_IS_BETTER else "rmse"
     higher = HIGHER_IS_BETTER[metric]
     scores = {
@@ -78,8 +72,8 @@ def _split_metrics(predictions: pd.DataFrame, split: str, ci: dict[str, Any] | N
 
 
 def _runtime(runs: dict[int, Evaluated]) -> dict[str, Any]:
-    """Seconds summed over the seeds, rates averaged, peak memory the largest, the rest (the
-    training rows) as each seed has it."""
+    """Seconds summed over the seeds, rates averaged, peak memory the largest, the rest as each
+    seed has it."""
     reports = [run.runtime for run in runs.values()]
     out: dict[str, Any] = {}
     for key in reports[0]:

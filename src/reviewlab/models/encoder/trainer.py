@@ -1,8 +1,5 @@
-"""A Hugging Face ``Trainer`` extended with adversarial training, R-Drop, label smoothing for
-every head, and layer-wise learning-rate decay. Everything else (bf16 autocast, schedules,
-gradient accumulation, early stopping, best checkpoint, length-grouped batches) is the
-Trainer's own.
-"""
+"""The Hugging Face ``Trainer`` plus adversarial training, R-Drop, label smoothing for every
+head and layer-wise learning-rate decay; the rest is the Trainer's own."""
 
 from __future__ import annotations
 
@@ -25,7 +22,8 @@ BINARY_METRICS = ("accuracy", "f1", "roc_auc")
 
 
 class ReviewTrainer(Trainer):
-    """``Trainer`` whose loss and training step follow the ``finetune`` params."""
+    """``Trainer`` whose loss, training step and optimizer follow the ``finetune`` params; it
+    also times the evaluations and checkpoints inside ``train()`` (``side_seconds``)."""
 
     def __init__(
         self,
@@ -44,9 +42,7 @@ class ReviewTrainer(Trainer):
         self.rdrop_alpha, self.label_smoothing = rdrop_alpha, label_smoothing
         self.llrd_decay, self.head_lr = llrd_decay, head_lr
         self.class_weight = None if class_weight is None else torch.tensor(class_weight)
-        # our loss is a per-batch mean: let the Trainer scale it for gradient accumulation
-        self.model_accepts_loss_kwargs = False
-        # seconds inside train() spent evaluating and checkpointing (not training)
+        self.model_accepts_loss_kwargs = False  # a per-batch mean: the Trainer scales it
         self.side_seconds = {"evaluate": 0.0, "checkpoint": 0.0}
 
     @contextmanager
@@ -117,11 +113,9 @@ class ReviewTrainer(Trainer):
                 self.args.weight_decay,
                 self.head_lr,
             )
-            optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(
-                self.args, self.model
-            )
-            optimizer_kwargs.pop("lr", None)
-            self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+            optimizer_cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, self.model)
+            kwargs.pop("lr", None)
+            self.optimizer = optimizer_cls(groups, **kwargs)
         return self.optimizer
 
 
