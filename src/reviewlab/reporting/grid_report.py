@@ -15,7 +15,7 @@ from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
 from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
-from reviewlab.reporting import prose
+from reviewlab.reporting import limitations, prose
 from reviewlab.reporting.render import flatten
 
 #: Metrics the report leads with (the rest are in the tables).
@@ -443,7 +443,33 @@ def grid_facts(summary: dict[str, Any]) -> dict[str, Any]:
             v: e["vs_reference"]["rmse"] for v, e in variants.items() if e["vs_reference"]
         },
         "robustness": _robust(variants, reference),
+        "limits": grid_limits(variants, reference, summary["inference"]["power"]),
     }
+
+
+def grid_limits(variants: dict[str, Any], reference: str, power: float) -> dict[str, Any]:
+    """The grid's Limitations facts: variants still improving, failed, collapsed, and the RMSE
+    comparisons with the reference too weak to detect the margin (the budget: the caller's)."""
+    rmse = {
+        v: e["vs_reference"]["rmse"] for v, e in variants.items() if "rmse" in e["vs_reference"]
+    }
+    return limitations.limits(
+        power,
+        unconverged=limitations.unconverged_variants(variants),
+        failed=[
+            {"model": v, "why": limitations.FAILURES["not_better_than_trivial"]}
+            for v, e in variants.items()
+            if e["failed"]
+        ],
+        collapsed=[
+            {"model": v, "share": e["majority_share"]}
+            for v, e in variants.items()
+            if e["collapsed"]
+        ],
+        low_power=limitations.low_power(
+            [{"model": v, "reference": reference, **c} for v, c in rmse.items()]
+        ),
+    )
 
 
 def _group(variants: dict[str, Any], metric: str) -> dict[str, Any]:
