@@ -84,8 +84,7 @@ def _run_notebook(
     html = [o for o in outs if o.endswith(f"/{stage}.html")]
     if not html:
         return executed
-    from reviewlab.reporting.render import Provenance
-    from reviewlab.stages.provenance import locked_deps
+    from reviewlab.reporting.render import Provenance, locked_deps
 
     target = root / html[0]
     name = address(stage, **item, **matrix)

@@ -23,7 +23,6 @@ from reviewlab.core.evaluation import METRICS  # noqa: E402
 from reviewlab.core.formatting import with_ci  # noqa: E402
 from reviewlab.reporting import grid_report, limitations, prose  # noqa: E402
 from reviewlab.reporting.glossary import glossary_html, link_terms  # noqa: E402
-from reviewlab.reporting.model_findings import selection  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
 
 _markdown = mistune.create_markdown()
@@ -78,8 +77,10 @@ def index_limits(
     unconverged, budgets, low_power, collapsed, failed = [], [], [], [], []
     for dataset, (metrics, _) in finetunes.items():
         tuned = metrics["models"]["finetune"]
-        chosen = selection(tuned["selected"], len(tuned.get("seeds", [])))
-        unconverged += limitations.unconverged_run(f"finetune ({dataset})", chosen)
+        seeds = len(tuned.get("seeds", []))
+        unconverged += limitations.unconverged_run(
+            f"finetune ({dataset})", tuned["selected"], seeds
+        )
     for dataset, rows in results.groupby("dataset", sort=False):
         shown = rows[rows["best_on_valid"] | (rows["model"] == "finetune")]
         failed += limitations.failed(
@@ -92,9 +93,10 @@ def index_limits(
         grid = grid_report.grid_facts(summary)
         rows = results[results["dataset"] == dataset].set_index("model")
         budgets += _grid_budgets(dataset, grid, rows, finetunes.get(dataset))
+        unconverged += grid["limits"]["unconverged"]
+        failed += grid["limits"]["failed"]
         collapsed += grid["limits"]["collapsed"]
         low_power += grid["limits"]["low_power"]
-        unconverged += grid["limits"]["unconverged"]
     power = next((s["inference"]["power"] for s in grids.values()), None)
     return limitations.limits(
         power,

@@ -83,8 +83,7 @@ def _wrap(
 ) -> NavigableString:
     """Replace ``text`` by its parts around ``match``, the match a link to ``term``; returns
     the part after the match."""
-    link = soup.new_tag("a", href=f"#{term.anchor}", attrs={"class": "term"})
-    link.string = match.group(0)
+    link = soup.new_tag("a", href=f"#{term.anchor}", attrs={"class": "term"}, string=match.group(0))
     after = NavigableString(text[match.end() :])
     text.replace_with(NavigableString(text[: match.start()]), link, after)
     return after

@@ -16,6 +16,8 @@ FAILURES = {
     "not_better_than_trivial": "not better than the text-blind constant",
     "collapsed_onto_rare_class": "collapsed onto one class",
 }
+#: A failure whose code the caller does not have (the results table keeps the flag alone).
+UNSAID = "not better than the text-blind constant or collapsed onto one class"
 
 
 CHECKS = ("unconverged", "failed", "collapsed", "budgets", "low_power")
@@ -42,24 +44,24 @@ def low_power(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def failed(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Models marked failed, with the reason in words."""
     return [
-        {"model": name, "why": FAILURES.get(entry.get("failure"), "failed")}
+        {"model": name, "why": FAILURES.get(entry.get("failure"), UNSAID)}
         for name, entry in models.items()
         if entry.get("failed")
     ]
 
 
-def unconverged_run(model: str, selection: dict[str, Any]) -> list[dict[str, Any]]:
-    """A fine-tune still improving at its last evaluation (in some seed): ``converged`` false
-    or fewer converged seeds than seeds."""
-    if selection.get("step") is None or selection.get("last") is None:
+def unconverged_run(model: str, selected: dict[str, Any], seeds: int = 1) -> list[dict[str, Any]]:
+    """A fine-tune still improving at its last evaluation in some of its ``seeds``, from its
+    metrics' ``selected`` (``converged``, ``converged_seeds``, ``last_eval_step``)."""
+    if selected.get("best_step") is None or selected.get("last_eval_step") is None:
         return []
-    seeds = selection.get("seeds") or 1
-    converged = selection.get("converged_seeds")
-    converged = (1 if selection.get("converged") else 0) if converged is None else converged
-    if converged >= seeds and selection.get("converged"):
+    seeds = max(seeds, 1)
+    converged = selected.get("converged_seeds")
+    converged = (seeds if selected.get("converged") else 0) if converged is None else converged
+    if converged >= seeds:
         return []
-    improving = max(seeds - converged, 1)
-    return [{"model": model, "step": selection["last"], "improving": improving, "seeds": seeds}]
+    step = selected["last_eval_step"]
+    return [{"model": model, "step": step, "improving": seeds - converged, "seeds": seeds}]
 
 
 def unconverged_variants(variants: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -102,7 +102,7 @@ def finetune_facts(result: Any, power: float) -> dict[str, Any]:
         "comparison": versus,
         "limits": limitations.limits(
             power,
-            unconverged=limitations.unconverged_run("finetune", chosen),
+            unconverged=limitations.unconverged_run("finetune", tuned["selected"], len(seeds)),
             failed=limitations.failed({"finetune": tuned}),
             low_power=limitations.low_power([versus]),
         ),

@@ -19,9 +19,8 @@ from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
 from reviewlab.reporting import front, grid_report, results, study_findings
-from reviewlab.reporting.render import Provenance, footer
+from reviewlab.reporting.render import Provenance, footer, locked_deps
 from reviewlab.stages.declared import declared, stage_names
-from reviewlab.stages.provenance import locked_deps
 
 
 @dataclass
