@@ -4,6 +4,7 @@ every template that shows it renders them without a blank."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from reviewlab.reporting import front, grid_report, limitations, model_findings, prose
@@ -21,16 +22,16 @@ def test_low_power_keeps_the_tests_whose_mde_exceeds_the_margin():
 
 
 @pytest.mark.parametrize(
-    ("selection", "improving"),
+    ("selected", "seeds", "improving"),
     [
-        ({"step": 40, "last": 80, "converged": True, "seeds": 1}, None),
-        ({"step": 80, "last": 80, "converged": False, "seeds": 1}, 1),
-        ({"step": 70, "last": 80, "converged": False, "seeds": 3, "converged_seeds": 1}, 2),
-        ({"step": None, "last": None, "seeds": 1}, None),
+        ({"best_step": 40, "last_eval_step": 80, "converged": True}, 1, None),
+        ({"best_step": 80, "last_eval_step": 80, "converged": False}, 1, 1),
+        ({"best_step": 70, "last_eval_step": 80, "converged": False, "converged_seeds": 1}, 3, 2),
+        ({"best_step": None}, 1, None),
     ],
 )
-def test_a_run_still_improving_at_its_last_evaluation_is_unconverged(selection, improving):
-    found = limitations.unconverged_run("finetune", selection)
+def test_a_run_still_improving_at_its_last_evaluation_is_unconverged(selected, seeds, improving):
+    found = limitations.unconverged_run("finetune", selected, seeds)
     assert [u["improving"] for u in found] == ([] if improving is None else [improving])
 
 
@@ -117,3 +118,19 @@ def test_each_model_page_renders_its_limitations(template):
     found = prose.findings(template, facts)
     assert found.limitations and all(blank_free(line) for line in found.limitations)
     assert all(line.startswith("**Low power**") or "**" in line for line in found.limitations)
+
+
+def test_tuning_limits_name_chosen_candidates_still_improving():
+    table = pd.DataFrame(
+        {
+            "variant": ["fgm", "fgm", "pgd"],
+            "label": ["eps=0.1", "eps=0.5", "eps=0.1"],
+            "chosen": [True, False, True],
+            "converged": [1, 0, 3],
+            "per_seed": [[0.7, 0.71, 0.69], [0.8, 0.8, 0.8], [0.7, 0.7, 0.7]],
+        }
+    )
+    found = grid_report.tuning_limits(table)["unconverged"]
+    assert found == [{"model": "fgm (eps=0.1)", "share": pytest.approx(2 / 3)}]
+    lines = prose.bullets(grid_report.tuning_limitations(table))
+    assert len(lines) == 1 and lines[0].startswith("**Unconverged**") and blank_free(lines[0])

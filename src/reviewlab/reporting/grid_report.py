@@ -573,6 +573,25 @@ def choice_lines(choices: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def tuning_limits(table: pd.DataFrame) -> dict[str, Any]:
+    """The tuning page's Limitations facts: each chosen candidate (``label``: its settings)
+    whose runs were still improving at their last evaluation in some tuning seed."""
+    chosen = table[table["chosen"]]
+    return limitations.limits(
+        None,
+        unconverged=[
+            {"model": f"{r.variant} ({r.label})", "share": 1 - r.converged / len(r.per_seed)}
+            for r in chosen.itertuples(index=False)
+            if r.converged < len(r.per_seed)
+        ],
+    )
+
+
+def tuning_limitations(table: pd.DataFrame) -> str:
+    """:func:`tuning_limits` as the page's Markdown bullet list (``templates/tuning.md.j2``)."""
+    return prose.macro("tuning", {"limits": tuning_limits(table)}, "limitations")
+
+
 def tuning_plot(table: pd.DataFrame):
     """Mean validation RMSE ± one sd per candidate, one panel per variant; choices filled."""
     variants = list(dict.fromkeys(table["variant"]))
