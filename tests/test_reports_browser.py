@@ -1,7 +1,9 @@
 """The reports as a reader sees them (issue #15): each page of the tiny repro opened in a real
 headless browser (Debian's chromium, driven by selenium + chromedriver) loads cleanly, offline,
 with every image decoded and every index link resolving, and shows results only: no code, no
-traceback, no warning, no absolute path.
+traceback, no warning, no absolute path. Issue #24: every link of every page resolves in a
+fresh clone (no link into a git-ignored path such as artifacts/), and the dependency hashes a
+page's footer shows equal its stage's entry in dvc.lock.
 
 The check functions are tested first (not slow) on hand-made pages that keep or break a rule.
 """
@@ -10,11 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
 from tests.test_pipeline_e2e import tiny_repo  # noqa: F401  (the session fixture)
@@ -166,9 +170,64 @@ def broken_links(page: Page) -> list[str]:
     return problems
 
 
+def repository(path: Path) -> Path:
+    """The git checkout holding ``path`` (its nearest folder with a ``.git``)."""
+    return next(folder for folder in path.parents if (folder / ".git").exists())
+
+
+def links_outside_a_clone(page: Page) -> list[str]:
+    """Every link resolves in a fresh clone: it lands on a file (:func:`broken_links`) that git
+    does not ignore (``artifacts/``, ``data/`` hold DVC outputs a clone lacks)."""
+    repo, problems = repository(page.path), broken_links(page)
+    for href in page.links:
+        url = urlsplit(href)
+        if url.scheme or url.netloc or not url.path:
+            continue
+        target = (page.path.parent / unquote(url.path)).resolve()
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(target)], cwd=repo).returncode
+        if ignored == 0:
+            problems.append(f"{page.name}: link to a git-ignored path a clone lacks: {href}")
+    return problems
+
+
+def lock_mismatches(page: Page) -> list[str]:
+    """The page shows its stage's dependency hashes, equal to that stage's dvc.lock entry."""
+    tables = BeautifulSoup(page.html, "html.parser").select("table.dvc-lock")
+    if not tables:
+        return [f"{page.name}: no dvc.lock provenance shown"]
+    problems = []
+    for table in tables:
+        stage, lockfile = table["data-stage"], repository(page.path) / table["data-lockfile"]
+        entry = yaml.safe_load(lockfile.read_text())["stages"].get(stage, {})
+        locked = {d["path"]: d["md5"] for d in entry.get("deps", [])}
+        shown = {
+            row.find_all("td")[0].get_text(): row.find_all("td")[1].get_text()
+            for row in table.find_all("tr")
+            if row.find("td")
+        }
+        if shown != locked:
+            differ = sorted(
+                k for k in shown.keys() | locked.keys() if shown.get(k) != locked.get(k)
+            )
+            problems.append(f"{page.name}: {stage} shown differs from {lockfile.name}: {differ}")
+    return problems
+
+
 PAGE_CHECKS = (console_errors, remote_requests, broken_images, input_cells, tracebacks)
-PAGE_CHECKS += (warnings_shown,)
+PAGE_CHECKS += (warnings_shown, links_outside_a_clone, lock_mismatches)
 CHECKS = (*PAGE_CHECKS, absolute_paths, broken_links)
+LOCK = """schema: '2.0'
+stages:
+  fine:
+    cmd: make fine
+    deps:
+    - path: src/fine.py
+      hash: md5
+      md5: 0cc175b9c0f1b6a831c399e269772661
+"""
+PROVENANCE = """<table class="dvc-lock" data-stage="fine" data-lockfile="dvc.lock">
+<tr><th>dependency</th><th>md5</th></tr>
+<tr><td><code>src/fine.py</code></td><td><code>{md5}</code></td></tr></table>"""
 PNG = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC"
     "hwGA60e6kgAAAABJRU5ErkJggg=="
@@ -176,7 +235,8 @@ PNG = (
 GOOD = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fine</title>
 <style>pre {{ color: #333; }}</style></head><body><nav><a href="#top">top</a></nav>
 <h1 id="top">Fine</h1><p>RMSE 0.91 (95% CI 0.88 to 0.94).</p><img alt="dot" src="{PNG}">
-<pre>rows 300</pre><a href="other.html#end">end</a><a href="other.html">other</a></body></html>"""
+<pre>rows 300</pre><a href="other.html#end">end</a><a href="other.html">other</a>
+{PROVENANCE.format(md5="0cc175b9c0f1b6a831c399e269772661")}</body></html>"""
 BAD = {  # one page per rule: what breaks it, and the check that must name it
     "console": ("<script>console.error('boom')</script>", console_errors, "boom"),
     "network": ('<img src="http://localhost:9/x.png">', remote_requests, "localhost:9"),
@@ -192,6 +252,12 @@ BAD = {  # one page per rule: what breaks it, and the check that must name it
     "missing": ('<a href="gone.html">x</a>', broken_links, "gone.html"),
     "fragment": ('<a href="other.html#nowhere">x</a>', broken_links, "#nowhere"),
     "remote": ('<a href="https://example.org/">x</a>', broken_links, "https://example.org/"),
+    "ignored": (
+        '<a href="artifacts/run.ipynb">x</a>',
+        links_outside_a_clone,
+        "artifacts/run.ipynb",
+    ),
+    "lock": (PROVENANCE.format(md5="92eb5ffee6ae2fec3ad71c777531578f"), lock_mismatches, "fine"),
 }
 
 
@@ -199,6 +265,11 @@ BAD = {  # one page per rule: what breaks it, and the check that must name it
 def site(tmp_path_factory) -> Path:
     """A good page, the page it links to, and one page breaking each rule."""
     folder = tmp_path_factory.mktemp("site")
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    (folder / ".gitignore").write_text("/artifacts\n")
+    (folder / "artifacts").mkdir()
+    (folder / "artifacts" / "run.ipynb").write_text("{}")  # here, but not in a clone
+    (folder / "dvc.lock").write_text(LOCK)
     (folder / "good.html").write_text(GOOD)
     (folder / "other.html").write_text('<p id="end">end</p>')
     for name, (snippet, _, _) in BAD.items():
@@ -217,6 +288,12 @@ def test_each_check_names_the_page_and_what_breaks_it(browser, site, name):
     problems = check(open_page(browser, site / f"{name}.html", site))
     assert problems and all(p.startswith(f"{name}.html: ") for p in problems), problems
     assert any(offending in p for p in problems), problems
+
+
+def test_a_page_without_provenance_is_named(browser, site):
+    assert lock_mismatches(open_page(browser, site / "other.html", site)) == [
+        "other.html: no dvc.lock provenance shown"
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,14 +84,17 @@ def _run_notebook(
     html = [o for o in outs if o.endswith(f"/{stage}.html")]
     if not html:
         return executed
-    from reviewlab.reporting.render import Provenance
+    from reviewlab.reporting.render import Provenance, locked_deps
 
     target = root / html[0]
+    name = address(stage, **item, **matrix)
+    locked = locked_deps(root, name)
     where = Provenance(
-        address=address(stage, **item, **matrix),
-        commit=commit(root, entry.deps),
+        address=name,
+        lockfile=locked.lockfile,
+        deps=locked.deps,
         params=parameters["params"],
-        notebook=os.path.relpath(executed, target.parent),
+        notebook=executed.relative_to(root).as_posix(),
         back=os.path.relpath(root / "reports" / "index.html", target.parent),
     )
     return to_html(executed, target, where)
@@ -164,17 +166,3 @@ def to_html(notebook: Path, target: Path, provenance: Any) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(page, encoding="utf-8")
     return target
-
-
-def commit(root: Path, deps: list[str]) -> str:
-    """The short commit of ``root``, with ``+ local changes`` where a dep differs from it."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return "(not a git checkout)"
-    code = [d for d in deps if not d.startswith(("data", "artifacts", "metrics"))]
-    return f"{head} + local changes" if git("status", "--porcelain", "--", *code) else head

@@ -21,7 +21,8 @@ import pandas as pd  # noqa: E402
 
 from reviewlab.core.evaluation import METRICS  # noqa: E402
 from reviewlab.core.formatting import with_ci  # noqa: E402
-from reviewlab.reporting import prose  # noqa: E402
+from reviewlab.reporting import grid_report, limitations, prose  # noqa: E402
+from reviewlab.reporting.glossary import glossary_html, link_terms  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
 
 _markdown = mistune.create_markdown()
@@ -61,6 +62,89 @@ def rating_facts(results: pd.DataFrame) -> dict[str, Any]:
 def rating_findings(results: pd.DataFrame) -> list[str]:
     """The index page's rating answers, one per dataset (``templates/rating.md.j2``)."""
     return prose.bullets(prose.macro("rating", rating_facts(results), "lines"))
+
+
+def index_limits(
+    results: pd.DataFrame,
+    grids: dict[str, dict[str, Any]],
+    finetunes: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+) -> dict[str, Any]:
+    """The index's Limitations facts: the headline fine-tunes still improving, the selected
+    models and fine-tunes that failed, the grid's numbers set beside the headline's (other
+    budget, other test rows) and every headline or grid test too weak for its margin.
+    ``grids``: dataset -> ``ablations_summary.json``; ``finetunes``: dataset ->
+    (``finetune.json``, ``finetune_runtime.json``)."""
+    unconverged, budgets, low_power, collapsed, failed = [], [], [], [], []
+    for dataset, (metrics, _) in finetunes.items():
+        tuned = metrics["models"]["finetune"]
+        seeds = len(tuned.get("seeds", []))
+        unconverged += limitations.unconverged_run(
+            f"finetune ({dataset})", tuned["selected"], seeds
+        )
+    for dataset, rows in results.groupby("dataset", sort=False):
+        shown = rows[rows["best_on_valid"] | (rows["model"] == "finetune")]
+        failed += limitations.failed(
+            {f"{r.model} ({dataset})": {"failed": r.failed} for r in shown.itertuples()}
+        )
+        low_power += limitations.low_power(
+            [c for f in rating_facts(rows)["datasets"] if (c := f["versus"])]
+        )
+    for dataset, summary in grids.items():
+        grid = grid_report.grid_facts(summary)
+        rows = results[results["dataset"] == dataset].set_index("model")
+        budgets += _grid_budgets(dataset, grid, rows, finetunes.get(dataset))
+        unconverged += grid["limits"]["unconverged"]
+        failed += grid["limits"]["failed"]
+        collapsed += grid["limits"]["collapsed"]
+        low_power += grid["limits"]["low_power"]
+    power = next((s["inference"]["power"] for s in grids.values()), None)
+    return limitations.limits(
+        power,
+        unconverged=unconverged,
+        failed=failed,
+        collapsed=collapsed,
+        budgets=budgets,
+        low_power=low_power,
+    )
+
+
+def index_limitations(
+    results: pd.DataFrame,
+    grids: dict[str, dict[str, Any]],
+    finetunes: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+) -> list[str]:
+    """The index's Limitations block, one bullet each (``templates/rating.md.j2``)."""
+    facts = {"limits": index_limits(results, grids, finetunes)}
+    return prose.bullets(prose.macro("rating", facts, "limitations"))
+
+
+def _grid_budgets(
+    dataset: str, grid: dict[str, Any], rows: pd.DataFrame, finetune: tuple | None
+) -> list[dict[str, Any]]:
+    """The grid's reference and training-mean scores beside the headline fine-tune's and the
+    mean_majority baseline's, where budget or test rows differ."""
+    test_rows = grid["test_rows"]
+    found = []
+    if "mean_majority" in rows.index:
+        mean = rows.loc["mean_majority"]
+        found += limitations.budget(
+            f"the training mean in the ablation grid ({dataset})",
+            grid["floor"]["rmse"],
+            "the mean_majority baseline",
+            float(mean["rmse"]),
+            test_rows=(test_rows or int(mean["n"]), int(mean["n"])),
+        )
+    if finetune is not None and "finetune" in rows.index:
+        tuned = rows.loc["finetune"]
+        found += limitations.budget(
+            f"{grid['reference']} in the ablation grid ({dataset})",
+            grid["reference_test"]["rmse"],
+            "the headline finetune",
+            float(tuned["rmse"]),
+            training_rows=(grid["max_train_rows"], finetune[1]["train_rows"]),
+            test_rows=(test_rows or int(tuned["n"]), int(tuned["n"])),
+        )
+    return found
 
 
 def _bounds(row: pd.Series, metric: str) -> list[float | None]:
@@ -129,10 +213,13 @@ def index_page(
     links: dict[str, list[tuple[str, str]]],
     ablations: list[str],
     studies: list[str],
+    limits: list[str],
+    footer: str,
 ) -> str:
     """The front page: ``links`` maps a stage to its reports' (label, relative path);
     ``ablations``: the grid's findings (:func:`grid_report.grid_lines`); ``studies``:
-    :func:`study_findings`."""
+    :func:`study_findings`; ``limits``: :func:`index_limitations`; ``footer``: the report
+    stage's provenance (``render.footer``). Each glossary term links from its first use."""
     sections = "".join(
         f"<li><b>{html.escape(stage)}</b>: "
         + ", ".join(
@@ -149,14 +236,17 @@ def index_page(
         f'<ul class="summary">{rating}</ul>'
         + _list("What the ablation grid says", ablations)
         + _list("The neighbouring studies", studies)
+        + '<h2 id="limitations">Limitations</h2>'
+        + "".join(f"<li>{_markdown(line)}</li>" for line in limits).join(
+            ('<ul class="summary">', "</ul>")
+        )
         + "<h2>Every model at a glance</h2>"
         + overview_figure(results)
         + "<h2>Results</h2><p>Test-split metrics with 95% bootstrap CIs. One model per dataset "
         "is selected, on validation RMSE only; the test split plays no part in any choice.</p>"
         + results_table(results)
         + f"<h2>Stage reports</h2><ul>{sections}</ul>"
-        "<footer><p>Generated from <code>metrics/</code> by the <code>report</code> stage "
-        "(<code>dvc repro report</code>); every number above comes from a committed metrics "
-        "file.</p></footer>"
+        "<p>Generated from <code>metrics/</code> by the <code>report</code> stage; every number "
+        "above comes from a committed metrics file.</p>"
     )
-    return document("reviewlab: results", body)
+    return document("reviewlab: results", link_terms(body) + glossary_html() + footer)

@@ -15,7 +15,7 @@ from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
 from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
-from reviewlab.reporting import prose
+from reviewlab.reporting import limitations, prose
 from reviewlab.reporting.render import flatten
 
 #: Metrics the report leads with (the rest are in the tables).
@@ -443,7 +443,33 @@ def grid_facts(summary: dict[str, Any]) -> dict[str, Any]:
             v: e["vs_reference"]["rmse"] for v, e in variants.items() if e["vs_reference"]
         },
         "robustness": _robust(variants, reference),
+        "limits": grid_limits(variants, reference, summary["inference"]["power"]),
     }
+
+
+def grid_limits(variants: dict[str, Any], reference: str, power: float) -> dict[str, Any]:
+    """The grid's Limitations facts: variants still improving, failed, collapsed, and the RMSE
+    comparisons with the reference too weak to detect the margin (the budget: the caller's)."""
+    rmse = {
+        v: e["vs_reference"]["rmse"] for v, e in variants.items() if "rmse" in e["vs_reference"]
+    }
+    return limitations.limits(
+        power,
+        unconverged=limitations.unconverged_variants(variants),
+        failed=[
+            {"model": v, "why": limitations.FAILURES["not_better_than_trivial"]}
+            for v, e in variants.items()
+            if e["failed"]
+        ],
+        collapsed=[
+            {"model": v, "share": e["majority_share"]}
+            for v, e in variants.items()
+            if e["collapsed"]
+        ],
+        low_power=limitations.low_power(
+            [{"model": v, "reference": reference, **c} for v, c in rmse.items()]
+        ),
+    )
 
 
 def _group(variants: dict[str, Any], metric: str) -> dict[str, Any]:
@@ -545,6 +571,25 @@ def choice_lines(choices: pd.DataFrame, table: pd.DataFrame) -> list[str]:
             line += f"; **not applied**: set `ablations.variants.{row.variant}` to it"
         lines.append(line + ".")
     return lines
+
+
+def tuning_limits(table: pd.DataFrame) -> dict[str, Any]:
+    """The tuning page's Limitations facts: each chosen candidate (``label``: its settings)
+    whose runs were still improving at their last evaluation in some tuning seed."""
+    chosen = table[table["chosen"]]
+    return limitations.limits(
+        None,
+        unconverged=[
+            {"model": f"{r.variant} ({r.label})", "share": 1 - r.converged / len(r.per_seed)}
+            for r in chosen.itertuples(index=False)
+            if r.converged < len(r.per_seed)
+        ],
+    )
+
+
+def tuning_limitations(table: pd.DataFrame) -> str:
+    """:func:`tuning_limits` as the page's Markdown bullet list (``templates/tuning.md.j2``)."""
+    return prose.macro("tuning", {"limits": tuning_limits(table)}, "limitations")
 
 
 def tuning_plot(table: pd.DataFrame):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reviewlab.reporting import grid_report, prose
+from reviewlab.reporting import grid_report, limitations, prose
 from reviewlab.reporting.analysis import errors_by, length_buckets
 from reviewlab.reporting.page import Findings
 from reviewlab.reporting.results import rmse_comparisons
@@ -51,6 +51,11 @@ def baselines_facts(
         "grid_points": grid_points,
         "failed": [name for name, entry in models.items() if entry.get("failed")],
         "comparison": comparison(payload, best, second, power),
+        "limits": limitations.limits(
+            power,
+            failed=limitations.failed(models),
+            low_power=limitations.low_power(list(rmse_comparisons(payload, best).values())),
+        ),
     }
 
 
@@ -72,6 +77,8 @@ def finetune_facts(result: Any, power: float) -> dict[str, Any]:
     buckets = length_buckets(result.test_words)  # shortest first (not sorted as text)
     by_length = errors_by(test, buckets, "words").reindex(buckets.cat.categories)
     runs = runtime.get("seeds", 1)
+    versus = comparison(result.metrics, "finetune", best, power)
+    chosen = selection(tuned["selected"], len(seeds))
     return {
         "seeds": seeds,
         "test": tuned["test"],
@@ -90,9 +97,15 @@ def finetune_facts(result: Any, power: float) -> dict[str, Any]:
         "samples_per_second": runtime["train_samples_per_second"],
         "runtime_seeds": runs,
         "minutes_per_seed": runtime["train_seconds"] / 60 / runs if runs > 1 else None,
-        "selection": selection(tuned["selected"], len(seeds)),
+        "selection": chosen,
         "failed": bool(tuned.get("failed")),
-        "comparison": comparison(result.metrics, "finetune", best, power),
+        "comparison": versus,
+        "limits": limitations.limits(
+            power,
+            unconverged=limitations.unconverged_run("finetune", tuned["selected"], len(seeds)),
+            failed=limitations.failed({"finetune": tuned}),
+            low_power=limitations.low_power([versus]),
+        ),
     }
 
 
@@ -119,11 +132,17 @@ def finetune(result: Any, power: float) -> Findings:
 def ablations_facts(result: Any) -> dict[str, Any]:
     """The grid's facts (:func:`~reviewlab.reporting.grid_report.grid_facts` of its summary
     JSON) and the run-level numbers only the ``ablations`` Result holds."""
-    return {
-        **grid_report.grid_facts(result.metrics),
-        "train_rows": int(result.runs["train_rows"].iloc[0]),
-        "grid_minutes": result.grid_seconds / 60,
-    }
+    facts = grid_report.grid_facts(result.metrics)
+    train_rows = int(result.runs["train_rows"].iloc[0])
+    facts["limits"]["budgets"] = limitations.budget(
+        f"{facts['reference']} in this grid",
+        facts["reference_test"]["rmse"],
+        "the headline fine-tune (finetune report)",
+        None,
+        training_rows=(train_rows, result.split_rows["train"]),
+        test_rows=(facts["test_rows"] or result.split_rows["test"], result.split_rows["test"]),
+    )
+    return {**facts, "train_rows": train_rows, "grid_minutes": result.grid_seconds / 60}
 
 
 def ablations(result: Any) -> Findings:

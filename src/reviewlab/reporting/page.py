@@ -37,9 +37,14 @@ class Findings:
     summary: list[str]
     conclusion: str
     notes: list[str] = field(default_factory=list)  # caveats shown under the conclusion
+    limitations: list[str] = field(default_factory=list)  # the Limitations block's bullets
 
     def summary_markdown(self) -> Markdown:
         return Markdown("\n".join(f"- {line}" for line in self.summary))
+
+    def limitations_markdown(self) -> Markdown:
+        """The Limitations block: one bullet per limitation the numbers show."""
+        return Markdown("\n".join(f"- {line}" for line in self.limitations))
 
     def conclusion_markdown(self) -> Markdown:
         caveats = "".join(f"\n- {note}" for note in self.notes)

@@ -3,7 +3,8 @@
 Python computes a report's *facts* (numbers, names, verdicts: a plain dict that tests check);
 a template in ``reporting/templates/<name>.md.j2`` phrases them. Each template defines two
 macros: ``summary()``, a Markdown bullet list (a bullet may wrap over several lines), and
-``conclusion()``, one paragraph; ``notes()`` (caveats under the conclusion) is optional, and a
+``conclusion()``, one paragraph; ``notes()`` (caveats under the conclusion) and
+``limitations()`` (the page's Limitations block, a bullet list) are optional, and a
 template read by :func:`sentences` alone needs only ``summary()``. Templates whose name starts
 with ``_`` hold macros that others import.
 Undefined facts raise (``StrictUndefined``), so a template never prints a blank.
@@ -16,13 +17,19 @@ from typing import Any
 
 import jinja2
 
-from reviewlab.core.formatting import metric_with_ci, with_ci
+from reviewlab.core.formatting import with_ci
 from reviewlab.reporting.page import Findings
 
 
-def count(n: int, noun: str) -> str:
-    """``1 review`` / ``3 reviews`` (thousands separated)."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def plural(n: float, one: str, many: str | None = None) -> str:
+    """The word that agrees with ``n``: ``one`` for exactly 1, else ``many`` (default: ``one``
+    + ``s``); ``3 | plural("has", "have")``. Every template's number agreement goes through it."""
+    return one if n == 1 else (many or f"{one}s")
+
+
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 review`` / ``3 reviews`` (thousands separated; ``nouns``: an irregular plural)."""
+    return f"{n:,} {plural(n, noun, nouns)}"
 
 
 def names(items: list[str]) -> str:
@@ -36,6 +43,21 @@ def number(value: float, digits: int = 3, sign: bool = False) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     return format(value, f"{'+' if sign else ''},.{digits}f")
+
+
+def decimals(values: list[float | None], digits: int = 3, most: int = 6) -> int:
+    """The fewest decimals (at least ``digits``, at most ``most``) at which no nonzero value
+    rounds to zero, so that a CI bound's sign stays visible (``[-0.0004, +0.007]``)."""
+    shown = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
+    for places in range(digits, most):
+        if all(round(v, places) != 0 for v in shown):
+            return places
+    return most
+
+
+def ci(values: list[float | None], digits: int = 3, sign: bool = False) -> str:
+    """``value [low, high]`` with :func:`decimals` places: a bound near zero keeps its sign."""
+    return with_ci(*values, digits=decimals(list(values), digits), sign=sign)
 
 
 def share(value: float, digits: int = 0) -> str:
@@ -74,13 +96,16 @@ ENV = jinja2.Environment(
 )
 ENV.filters.update(
     count=count,
+    plural=plural,
     names=names,
     number=number,
     share=share,
     strength=strength,
     structure=structure,
-    ci=lambda values, digits=3, sign=False: with_ci(*values, digits=digits, sign=sign),
-    metric_ci=metric_with_ci,
+    ci=ci,
+    metric_ci=lambda entry, metric, digits=3: ci(
+        [entry.get(metric), entry.get(f"{metric}_low"), entry.get(f"{metric}_high")], digits
+    ),
     thousands=lambda n: f"{n:,}",
 )
 
@@ -102,8 +127,9 @@ def findings(template: str, facts: dict[str, Any]) -> Findings:
     """The :class:`Findings` of ``facts`` phrased by ``templates/<template>.md.j2``."""
     module = ENV.get_template(f"{template}.md.j2").make_module(facts)
     notes = bullets(str(module.notes())) if hasattr(module, "notes") else []
+    limits = bullets(str(module.limitations())) if hasattr(module, "limitations") else []
     conclusion = " ".join(str(module.conclusion()).split())
-    return Findings(bullets(str(module.summary())), conclusion, notes)
+    return Findings(bullets(str(module.summary())), conclusion, notes, limits)
 
 
 def sentences(template: str, facts: dict[str, Any]) -> list[str]:

@@ -1,9 +1,10 @@
 """An executed notebook -> a stage report a reader wants to read.
 
 The page shows the notebook's narrative and outputs only: no input cells, no stderr (warnings
-and progress bars stay in the executed notebook, linked from the footer), a table of contents
-after the summary, a link back to the index and a "How this was produced" footer with the
-effective params of the run. One small stylesheet, no scripts loaded from anywhere.
+and progress bars stay in the executed notebook, a DVC output the footer names), a table of
+contents after the summary, a link back to the index and a "How this was produced" footer with
+the effective params of the run and the dependency hashes its ``dvc.lock`` entry records. One
+small stylesheet, no scripts loaded from anywhere.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -27,10 +29,40 @@ class Provenance:
     """How a report was produced: shown in its footer."""
 
     address: str  # the DVC stage instance, e.g. ``baselines@amazon``
-    commit: str  # the commit the code came from (``+ local changes`` where deps differ)
+    lockfile: str  # the lock file of its pipeline: ``dvc.lock`` or ``tuning/dvc.lock``
+    deps: dict[str, str]  # each code and data dep -> its md5, as the lock file records it
     params: dict[str, Any]  # the params papermill injected, nested as in params.yaml
-    notebook: str  # the executed notebook, relative to the report
-    back: str  # the index page, relative to the report
+    notebook: str  # the executed notebook (a DVC output), relative to the project root
+    back: str | None  # the index page, relative to the report (None: the index itself)
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A stage instance's dependency hashes and the lock file that records them."""
+
+    lockfile: str  # relative to the project root: ``dvc.lock`` or ``tuning/dvc.lock``
+    deps: dict[str, str]  # dep path as dvc.yaml writes it -> md5 (``….dir`` for a folder)
+
+
+def locked_deps(root: Path, address: str) -> Locked:
+    """The path deps of stage ``address`` (``baselines@amazon``, ``tuning``) with DVC's md5 of
+    each, as its ``dvc.lock`` entry holds them after ``dvc repro``; params are left out (the
+    footer shows them as values)."""
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        stages = [s for s in repo.index.stages if getattr(s, "name", None) == address]
+        if len(stages) != 1:
+            raise ValueError(f"{len(stages)} DVC stages named '{address}' in {root}")
+        (stage,) = stages
+        deps = {
+            dep.def_path: dep.get_hash().value
+            for dep in stage.deps
+            if not isinstance(dep, ParamsDependency)
+        }
+        lockfile = Path(stage.dvcfile.path).with_suffix(".lock")
+        return Locked(lockfile.relative_to(root.absolute()).as_posix(), dict(sorted(deps.items())))
 
 
 def readable(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -102,21 +134,44 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def footer(provenance: Provenance) -> str:
-    """The "How this was produced" section: stage, command, commit, params, notebook."""
-    rows = "".join(
-        f"<tr><td><code>{html.escape(key)}</code></td><td>{html.escape(json.dumps(value))}</td></tr>"
-        for key, value in flatten(provenance.params).items()
+    """The "How this was produced" section: stage, the commands that rebuild or fetch its
+    executed notebook, its dependency hashes (as its lock file records them) and params."""
+    address, notebook = html.escape(provenance.address), html.escape(provenance.notebook)
+    deps = "".join(
+        f"<tr><td><code>{html.escape(path)}</code></td><td><code>{html.escape(md5)}</code></td></tr>"
+        for path, md5 in provenance.deps.items()
     )
-    data = json.dumps(provenance.params, sort_keys=True).replace("</", "<\\/")
+    locked = json.dumps(provenance.deps, sort_keys=True).replace("</", "<\\/")
     return (
         '<footer id="provenance"><h2 id="how-this-was-produced">How this was produced</h2>'
-        f"<p>Stage <code>{html.escape(provenance.address)}</code> of <code>dvc.yaml</code>, "
-        f"run by <code>dvc repro {html.escape(provenance.address)}</code> from commit "
-        f"<code>{html.escape(provenance.commit)}</code>. "
-        f'The executed notebook, code included: <a href="{html.escape(provenance.notebook)}">'
-        f"{html.escape(provenance.notebook.rsplit('/', 1)[-1])}</a>.</p>"
+        f"<p>Stage <code>{address}</code> of <code>dvc.yaml</code>, run by "
+        f"<code>dvc repro {address}</code>. The executed notebook, code included, is its DVC "
+        f"output <code>{notebook}</code>: <code>dvc pull {notebook}</code> fetches it from the "
+        f"remote, <code>dvc repro {address}</code> rebuilds it.</p>"
+        f"<p>The code and data it was produced from, as <code>{html.escape(provenance.lockfile)}"
+        f"</code> records them for <code>{address}</code> (md5, computed by DVC; "
+        f"<code>dvc status {address}</code> says whether a checkout still matches):</p>"
+        f'<table class="dvc-lock" data-stage="{address}" '
+        f'data-lockfile="{html.escape(provenance.lockfile)}"><tr><th>dependency</th><th>md5</th>'
+        f"</tr>{deps}</table>"
+        f'<script type="application/json" id="dvc-lock-deps">{locked}</script>'
+        + _params(provenance.params)
+        + "</footer>"
+    )
+
+
+def _params(params: dict[str, Any]) -> str:
+    """The effective params as a table (none: no table) and as JSON (tests read it)."""
+    rows = "".join(
+        f"<tr><td><code>{html.escape(key)}</code></td><td>{html.escape(json.dumps(value))}</td></tr>"
+        for key, value in flatten(params).items()
+    )
+    data = json.dumps(params, sort_keys=True).replace("</", "<\\/")
+    table = (
         "<p>Effective params of this run (the stage's <code>params</code> in "
         "<code>dvc.yaml</code>, read from <code>params.yaml</code>):</p>"
         f'<table class="effective-params"><tr><th>param</th><th>value</th></tr>{rows}</table>'
-        f'<script type="application/json" id="effective-params">{data}</script></footer>'
+        if rows
+        else "<p>The stage reads no params.</p>"
     )
+    return table + f'<script type="application/json" id="effective-params">{data}</script>'

@@ -39,6 +39,7 @@ class Result:
     profile: str  # the params profile the grid ran with (conf/profile/)
     hardware: str  # the machine(s) its runs ran on
     variants: dict[str, dict[str, Any] | None]
+    split_rows: dict[str, int]  # rows per split of the features table (the headline's budget)
 
 
 def run(params: Params, catalogue: Catalogue | None = None) -> Result:
@@ -75,6 +76,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         profile=params.profile,
         hardware=report.metrics["hardware"],
         variants={name: grid.variants[name] for name in grid.grid},
+        split_rows={k: int(n) for k, n in table["split"].value_counts().items()},
     )
 
 

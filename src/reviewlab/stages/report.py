@@ -19,7 +19,8 @@ from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
 from reviewlab.reporting import front, grid_report, results, study_findings
-from reviewlab.stages.declared import stage_names
+from reviewlab.reporting.render import Provenance, footer, locked_deps
+from reviewlab.stages.declared import declared, stage_names
 
 
 @dataclass
@@ -39,10 +40,34 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         _tasks(catalogue),
         *(_optional(catalogue, STUDIES, name) for name in ("recommend", "segments", "opinions")),
     )
-    page = front.index_page(table, report_links(catalogue), findings, studies)
+    limits = front.index_limitations(table, *_limit_inputs(catalogue))
+    page = front.index_page(
+        table, report_links(catalogue), findings, studies, limits, index_footer(catalogue)
+    )
     index = _write_text(catalogue.index_page(), page)
     markdown = _write_text(catalogue.results_markdown(), results.results_markdown(table))
     return Result(table, index, markdown)
+
+
+def _limit_inputs(catalogue: Catalogue) -> tuple[dict, dict]:
+    """(dataset -> ``ablations_summary.json``, dataset -> (``finetune.json``,
+    ``finetune_runtime.json``)) of the datasets that have them."""
+    grids = {
+        s.parent.name: read_json(s)
+        for s in sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
+    }
+    finetunes = {
+        f.parent.name: (read_json(f), read_json(f.with_name("finetune_runtime.json")))
+        for f in sorted(catalogue.metrics_dir().glob("*/finetune.json"))
+    }
+    return grids, finetunes
+
+
+def index_footer(catalogue: Catalogue) -> str:
+    """The index's "How this was produced": stage ``report``'s dvc.lock dependencies."""
+    locked = locked_deps(catalogue.root, "report")
+    notebook = next(o for o in declared("report", catalogue.root).outs if o.endswith(".ipynb"))
+    return footer(Provenance("report", locked.lockfile, locked.deps, {}, notebook, None))
 
 
 def report_links(catalogue: Catalogue) -> dict[str, list[tuple[str, str]]]:

@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from reviewlab.core.params import OpinionParams
+from reviewlab.studies.terms import STOP_WORDS
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_STOPWORDS = ENGLISH_STOP_WORDS | {"get", "got", "just", "really"}
 
 
 def sentences(text: str) -> list[str]:
@@ -36,7 +35,7 @@ def extract_aspects(docs: list[str], cfg: OpinionParams, lexicon: set[str]) -> l
     import yake
 
     extractor = yake.KeywordExtractor(lan="en", n=2, dedupLim=0.7, top=cfg.candidates)
-    excluded = lexicon | _STOPWORDS | set(cfg.exclude)
+    excluded = lexicon | STOP_WORDS | set(cfg.exclude)
     aspects: list[str] = []
     for phrase, _ in extractor.extract_keywords("\n".join(docs)):
         if any(w in excluded or not w.isalpha() for w in phrase.lower().split()):

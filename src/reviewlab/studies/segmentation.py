@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from reviewlab.core.params import SegmentParams
+from reviewlab.studies.terms import content_term
 
 BEHAVIOUR = ["reviews", "mean_rating", "rating_std", "helpful_votes", "tenure_days"]
 
@@ -94,11 +94,12 @@ def describe(profiles: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 def distinctive_terms(
     tfidf, vocabulary: np.ndarray, review_users: np.ndarray, labels: pd.Series, n: int
 ) -> dict[int, list[str]]:
-    """Per segment, the ``n`` words (English stop words aside) whose mean TF-IDF weight over
-    the segment's training reviews is most above the mean over all training reviews."""
+    """Per segment, the ``n`` terms (none with a stop word: :func:`~.terms.content_term`) whose
+    mean TF-IDF weight over the segment's training reviews is most above the mean over all
+    training reviews."""
     segment_of = labels.reindex(review_users).to_numpy()
     overall = np.asarray(tfidf.mean(axis=0)).ravel()
-    content = ~np.isin(vocabulary, list(ENGLISH_STOP_WORDS))
+    content = np.array([content_term(str(term)) for term in vocabulary], dtype=bool)
     terms = {}
     for s in sorted(labels.unique()):
         rows = np.flatnonzero(segment_of == s)
