@@ -326,6 +326,7 @@ def _summary() -> dict:
         "seeds": [1, 2, 3],
         "runs": 9,
         "test_rows": 1026,
+        "reference": "plain",
         "inference": {"level": 0.95, "power": 0.8, "correction": "holm"},
         "constant_floor": {"train_mean": 4.4885, "rmse": 0.8964, "majority": 5, "accuracy": 0.68},
         "variants": {

@@ -371,6 +371,7 @@ def _summary_json(grid, runs, profile, floor, entries, evaluation) -> dict[str, 
         "seeds": sorted(runs["seed"].unique().tolist()),
         "runs": len(runs),
         "test_rows": test_rows,
+        "reference": grid.reference,
         "inference": {
             "sign": "variant - reference",
             "level": evaluation.ci_level,
@@ -411,12 +412,8 @@ VERDICTS = ("better", "worse", "equivalent", "inconclusive")
 
 
 def grid_facts(summary: dict[str, Any]) -> dict[str, Any]:
-    """The numbers and verdicts the grid's findings state, from ``ablations_summary.json``
-    (the reference: the variant compared with no other)."""
-    variants = summary["variants"]
-    reference = next(
-        (v for v, e in variants.items() if not e["vs_reference"]), next(iter(variants))
-    )
+    """The numbers and verdicts the grid's findings state, from ``ablations_summary.json``."""
+    variants, reference = summary["variants"], summary["reference"]
     ref, floor, budget = variants[reference], summary["constant_floor"], summary["budget"]
     stuck = [e["majority_share"] for e in variants.values() if e["collapsed"]]
     fit = ref.get("fit")
