@@ -10,6 +10,7 @@ nbconvert writes it into the ``<img alt>`` of the report. Figures are drawn at m
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,18 +70,25 @@ def _panel(ax: Axes) -> str:
 
 def _labels(ax: Axes, which: str) -> dict[float, str]:
     """Tick position -> label of an axis whose labels are words (empty for a numeric axis)."""
-    ticks = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
-    found = {float(t.get_position()[which == "y"]): t.get_text() for t in ticks}
+    found = _ticks(ax, which)
     words = [text for text in found.values() if text and not _number(text)]
     return found if words else {}
 
 
+def _ticks(ax: Axes, which: str) -> dict[float, str]:
+    """Tick position -> its label's text (mathtext markup removed)."""
+    ticks = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
+    return {float(t.get_position()[which == "y"]): _plain(t.get_text()) for t in ticks}
+
+
+def _plain(text: str) -> str:
+    """``$\\mathdefault{10^{2}}$`` -> ``10^2``."""
+    return re.sub(r"\\mathdefault|[${}]", "", text)
+
+
 def _number(text: str) -> bool:
-    try:
-        float(text.replace("−", "-").replace("%", ""))
-    except ValueError:
-        return False
-    return True
+    """Whether a tick label is a number (``-0.5``, ``1,000``, ``25%``, ``10^2``)."""
+    return bool(re.fullmatch(r"[-−+]?[\d.,]+(\^[-−]?\d+)?%?", text))
 
 
 def _heatmap(ax: Axes) -> str:
@@ -95,17 +103,27 @@ def _heatmap(ax: Axes) -> str:
 
 
 def _bars(ax: Axes) -> str:
-    """Each bar's height, named by its category (and its series, for grouped bars)."""
-    names = _labels(ax, "x")
+    """Each bar's height named by its tick label (and its series, for grouped bars); for a
+    histogram (more than :data:`VALUES` bars) its span and its tallest bar."""
+    names = {at: text for at, text in _ticks(ax, "x").items() if text}
     parts = []
     for container in ax.containers:
-        if not isinstance(container, BarContainer):
+        if not isinstance(container, BarContainer) or not container.patches:
             continue
+        bars = container.patches
         series = container.get_label()
         prefix = "" if not series or series.startswith("_") else f"{series} "
-        for bar in container.patches:
-            where = names.get(float(round(bar.get_x() + bar.get_width() / 2)), "")
-            parts.append(f"{prefix}{where} {bar.get_height():.3g}".strip())
+        if len(bars) > VALUES:
+            top = max(bars, key=lambda b: b.get_height())
+            parts.append(
+                f"{prefix}{len(bars)} bars from {_value(bars[0].get_x())} to "
+                f"{_value(bars[-1].get_x() + bars[-1].get_width())}, the tallest "
+                f"{_value(top.get_height())} at {_value(top.get_x() + top.get_width() / 2)}"
+            )
+            continue
+        for bar in bars:
+            where = _near(names, bar.get_x() + bar.get_width() / 2)
+            parts.append(f"{prefix}{where} {_value(bar.get_height())}".strip())
     return _listed(parts)
 
 
