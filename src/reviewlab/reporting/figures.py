@@ -35,7 +35,7 @@ class Drawn:
     png: bytes
     alt: str
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+    def _repr_mimebundle_(self, **_: Any) -> tuple[dict, dict]:  # IPython's display protocol
         return {"image/png": self.png, "text/plain": self.alt}, {"image/png": {"alt": self.alt}}
 
 
