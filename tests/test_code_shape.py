@@ -31,6 +31,7 @@ HOOKS = [
     "trace",  # an argument of __exit__
     "max_quarantine_rate",  # a params field the loader reads from the raw block, by name
     "cmd",  # Declared.cmd: DVC's resolved command, which the declaration tests read back
+    "_repr_mimebundle_",  # IPython's display protocol (reporting.figures.Drawn)
 ]
 
 

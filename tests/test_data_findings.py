@@ -40,15 +40,11 @@ def test_spearman_ci_brackets_the_estimate_and_narrows_with_more_pairs():
     assert df.spearman_ci(float("nan"), 100) == (None, None)
 
 
-def test_key_values_and_readable_format_numbers_for_readers():
+def test_key_values_format_numbers_for_readers():
     table = df.key_values({"n_rows": 12345, "share": 0.123456, "nested": {"a_b": 2.0}, "x": None})
     assert table["value"].tolist() == ["12,345", "0.123", "2", "None"]
     assert table.index.tolist() == ["n rows", "share", "nested a b", "x"]
     assert df.key_values({"rho": float("nan")})["value"].tolist() == ["—"]
-    frame = pd.DataFrame({"mean_rating": [4.123456], "model": ["tfidf_ridge"]}).set_index("model")
-    shown = df.readable(frame)
-    assert shown.columns.tolist() == ["mean rating"] and shown.iloc[0, 0] == 4.123
-    assert shown.index.tolist() == ["tfidf_ridge"]  # row labels (names) unchanged
 
 
 # ---------------------------------------------------------------- data stages

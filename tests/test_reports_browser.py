@@ -3,7 +3,9 @@ headless browser (Debian's chromium, driven by selenium + chromedriver) loads cl
 with every image decoded and every index link resolving, and shows results only: no code, no
 traceback, no warning, no absolute path. Issue #24: every link of every page resolves in a
 fresh clone (no link into a git-ignored path such as artifacts/), and the dependency hashes a
-page's footer shows equal its stage's entry in dvc.lock.
+page's footer shows equal its stage's entry in dvc.lock. At 1024 px no element is
+wider than the window, every image has alt text of its own, and no table shows "nan" or
+integers as floats.
 
 The check functions are tested first (not slow) on hand-made pages that keep or break a rule.
 """
@@ -26,7 +28,8 @@ from tests.test_pipeline_e2e import tiny_repo  # noqa: F401  (the session fixtur
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 FLAGS = (  # as root, with no network
     "--headless=new --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-sync "
-    "--disable-background-networking --disable-component-update --disable-default-apps"
+    "--disable-background-networking --disable-component-update --disable-default-apps "
+    "--window-size=1024,768 --hide-scrollbars"
 )
 INPUTS = (".jp-InputArea", ".input_area", "div.input", ".jp-CodeMirrorEditor", ".highlight-ipynb")
 ERRORS = (".ansi-red-fg", ".output_error")
@@ -37,16 +40,34 @@ WARNING = re.compile(r"\b\w*Warning:")
 ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:work|home|tmp|root|usr|opt|private|Users)/|\b[A-Z]:\\")
 DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+")
 LOCAL, SENT = ("file:", "data:"), "Network.requestWillBeSent"
+DEFAULT_ALT = "No description has been provided for this image"  # what nbconvert writes
+MISSING = re.compile(r"nan|NaN|NaT|<NA>|None")  # a missing value printed as pandas does
+FLOAT_INTEGER = re.compile(r"-?\d[\d,]*\.0+")  # 8202.00: an integer printed as a float
 PLOTS = "plots"  # reports/plots/: DVC's own plots page (`make plots`), not a stage report
 SNAPSHOT = """
 const [selectors, done] = arguments;
 const images = [...document.images];
+const width = document.documentElement.clientWidth;
+const scrolls = e => e !== document.body && getComputedStyle(e).overflowX !== 'visible';
+const clipped = e => { for (let a = e.parentElement; a; a = a.parentElement) {
+  if (scrolls(a)) return true; } return false; };
+const outside = e => { const r = e.getBoundingClientRect();
+  return r.width > 0 && (r.right > width + 1 || r.left < -1) && !clipped(e); };
+const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+  + (e.classList.length ? '.' + [...e.classList].join('.') : '')
+  + ` (${Math.round(e.getBoundingClientRect().width)} px)`;
 Promise.all(images.map(i => i.decode().catch(() => null))).then(() => {
   const body = document.body.cloneNode(true);
   body.querySelectorAll('script, style, template').forEach(e => e.remove());
   done({
     images: images.map(i => ({src: (i.getAttribute('src') || '').slice(0, 80),
-                              complete: i.complete, width: i.naturalWidth})),
+                              complete: i.complete, width: i.naturalWidth,
+                              alt: i.getAttribute('alt')})),
+    width: width,
+    wide: [...document.body.querySelectorAll('*')]
+      .filter(e => outside(e) && !(e.parentElement && outside(e.parentElement))).map(name),
+    tables: [...document.querySelectorAll('table')].map(t => [...t.rows].map(
+      r => [...r.cells].filter(c => c.tagName === 'TD').map(c => c.textContent.trim()))),
     links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
     pres: [...document.querySelectorAll('pre')].map(p => p.textContent),
     found: selectors.filter(s => document.querySelector(s)),
@@ -70,6 +91,9 @@ class Page:
     found: list[str]  # the selectors of INPUTS, ERRORS and STDERR that match an element
     text: str  # the body's text, without scripts and styles
     html: str
+    width: int  # of the window's content, in CSS px
+    wide: list[str]  # the outermost elements reaching past the window and not in a scroll box
+    tables: list[list[list[str]]]  # each table's rows, each row's <td> texts (index cells: <th>)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +174,36 @@ def absolute_paths(page: Page, also: tuple[str, ...] = ()) -> list[str]:
     return [f"{page.name}: absolute path: {html[i : i + 60]!r}" for i in sorted(starts)]
 
 
+def too_wide(page: Page) -> list[str]:
+    return [f"{page.name}: wider than the {page.width} px window: {what}" for what in page.wide]
+
+
+def image_alt(page: Page) -> list[str]:
+    return [
+        f"{page.name}: image without alt text of its own: {image['src'][:40]} alt={image['alt']!r}"
+        for image in page.images
+        if not (image["alt"] or "").strip() or image["alt"] == DEFAULT_ALT
+    ]
+
+
+def nan_cells(page: Page) -> list[str]:
+    return [
+        f"{page.name}: table {number} shows a missing value as {cell!r}"
+        for number, rows in enumerate(page.tables, 1)
+        for cell in dict.fromkeys(cell for row in rows for cell in row if MISSING.fullmatch(cell))
+    ]
+
+
+def float_integers(page: Page) -> list[str]:
+    """A table column of two or more cells, all whole numbers printed with decimals."""
+    problems = []
+    for number, rows in enumerate(page.tables, 1):
+        for column in zip(*[row for row in rows if len(row) == max(map(len, rows))], strict=True):
+            if len(column) > 1 and all(FLOAT_INTEGER.fullmatch(cell) for cell in column):
+                problems.append(f"{page.name}: table {number} prints integers as {column[0]!r}")
+    return problems
+
+
 def ids(path: Path) -> set[str]:
     """The element ids of an HTML file."""
     return {tag["id"] for tag in BeautifulSoup(path.read_text(), "html.parser").find_all(id=True)}
@@ -215,6 +269,7 @@ def lock_mismatches(page: Page) -> list[str]:
 
 PAGE_CHECKS = (console_errors, remote_requests, broken_images, input_cells, tracebacks)
 PAGE_CHECKS += (warnings_shown, links_outside_a_clone, lock_mismatches)
+PAGE_CHECKS += (too_wide, image_alt, nan_cells, float_integers)
 CHECKS = (*PAGE_CHECKS, absolute_paths, broken_links)
 LOCK = """schema: '2.0'
 stages:
@@ -236,6 +291,9 @@ GOOD = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fin
 <style>pre {{ color: #333; }}</style></head><body><nav><a href="#top">top</a></nav>
 <h1 id="top">Fine</h1><p>RMSE 0.91 (95% CI 0.88 to 0.94).</p><img alt="dot" src="{PNG}">
 <pre>rows 300</pre><a href="other.html#end">end</a><a href="other.html">other</a>
+<table><tr><th>model</th><th>rows</th><th>rmse</th></tr><tr><th>a</th><td>8,202</td><td>1.000</td>
+</tr><tr><th>b</th><td>-</td><td>0.900</td></tr><tr><th>c</th><td>3</td><td>2.000</td></tr></table>
+<div style="overflow-x: auto"><table style="width: 1500px"><tr><td>wide</td></tr></table></div>
 {PROVENANCE.format(md5="0cc175b9c0f1b6a831c399e269772661")}</body></html>"""
 BAD = {  # one page per rule: what breaks it, and the check that must name it
     "console": ("<script>console.error('boom')</script>", console_errors, "boom"),
@@ -258,6 +316,15 @@ BAD = {  # one page per rule: what breaks it, and the check that must name it
         "artifacts/run.ipynb",
     ),
     "lock": (PROVENANCE.format(md5="92eb5ffee6ae2fec3ad71c777531578f"), lock_mismatches, "fine"),
+    "wide": ('<div class="box"><p style="width: 1100px">x</p></div>', too_wide, "p (1100 px)"),
+    "alt": (f'<img src="{PNG}" alt="{DEFAULT_ALT}">', image_alt, DEFAULT_ALT),
+    "no-alt": (f'<img src="{PNG}">', image_alt, "alt=None"),
+    "nan": ("<table><tr><td>1</td><td>nan</td></tr></table>", nan_cells, "'nan'"),
+    "float": (
+        "<table><tr><td>8202.00</td></tr><tr><td>3.0</td></tr></table>",
+        float_integers,
+        "8202.00",
+    ),
 }
 
 

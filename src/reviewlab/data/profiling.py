@@ -77,7 +77,7 @@ def plot_ratings(reviews: pd.DataFrame) -> plt.Figure:
 
 def plot_lengths(length: pd.DataFrame, reviews: pd.DataFrame) -> plt.Figure:
     cols = [c for c in ("words", "tokens") if c in length]
-    fig, axes = plt.subplots(1, len(cols) + 1, figsize=(5 * (len(cols) + 1), 3.5))
+    fig, axes = plt.subplots(1, len(cols) + 1, figsize=(10, 3.5))
     for ax, col in zip(axes, cols, strict=False):
         sns.histplot(length[col].clip(lower=1), bins=60, log_scale=True, ax=ax)
         for q in (0.5, 0.95):
@@ -92,7 +92,7 @@ def plot_lengths(length: pd.DataFrame, reviews: pd.DataFrame) -> plt.Figure:
 def plot_long_tail(reviews: pd.DataFrame) -> plt.Figure:
     """Rank-frequency (log-log) and cumulative share of reviews for users and items."""
     keys = [k for k in ("user_id", "item_id") if reviews[k].notna().any()]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for key in keys:
         counts = np.sort(reviews[key].value_counts().to_numpy())[::-1]
         ranks = np.arange(1, len(counts) + 1)
@@ -138,7 +138,7 @@ def plot_helpfulness(reviews: pd.DataFrame) -> plt.Figure | None:
         helpful=reviews["helpful_votes"].astype("float64"),
         total=reviews["total_votes"].astype("float64"),
     )
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     sns.histplot(frame["helpful"] + 1, bins=40, log_scale=True, ax=axes[0])
     axes[0].set(title="Helpful votes per review (+1, log)", xlabel="helpful votes + 1")
     if frame["total"].notna().any():

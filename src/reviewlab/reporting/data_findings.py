@@ -26,15 +26,6 @@ SUSPICIOUS_CORRELATION = 0.9
 # ---------------------------------------------------------------- table helpers
 
 
-def readable(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """``frame`` for a reader: floats rounded to ``digits``, ``snake_case`` column names and
-    index names as words (row labels, e.g. model names, unchanged)."""
-    out = frame.round(digits).rename(columns=_words)
-    out.columns.names = [_words(n) for n in out.columns.names]
-    out.index.names = [_words(n) for n in out.index.names]
-    return out
-
-
 def key_values(mapping: dict[str, Any], digits: int = 3) -> pd.DataFrame:
     """A (nested) dict of headline numbers as a table: one readable name per row, numbers
     with thousands separators and at most ``digits`` decimals."""

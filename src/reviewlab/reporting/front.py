@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from typing import Any
 
 import matplotlib
@@ -22,8 +21,10 @@ import pandas as pd  # noqa: E402
 from reviewlab.core.evaluation import METRICS  # noqa: E402
 from reviewlab.core.formatting import with_ci  # noqa: E402
 from reviewlab.reporting import grid_report, limitations, prose  # noqa: E402
+from reviewlab.reporting.figures import DPI, MAX_WIDTH, draw  # noqa: E402
 from reviewlab.reporting.glossary import glossary_html, link_terms  # noqa: E402
 from reviewlab.reporting.page import document  # noqa: E402
+from reviewlab.reporting.tables import show  # noqa: E402
 
 _markdown = mistune.create_markdown()
 
@@ -163,7 +164,8 @@ def _ci(row: pd.Series, metric: str) -> str:
 def overview_figure(results: pd.DataFrame) -> str:
     """Test RMSE with 95% CI of every model, one panel per dataset, as an inline PNG <img>."""
     datasets = list(dict.fromkeys(results["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 3), squeeze=False)
+    width = min(3.6 * len(datasets), MAX_WIDTH / DPI)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(width, 3), squeeze=False)
     for ax, dataset in zip(axes[0], datasets, strict=True):
         rows = results[results["dataset"] == dataset].sort_values("rmse", ascending=False)
         for y, (_, row) in enumerate(rows.iterrows()):
@@ -179,12 +181,10 @@ def overview_figure(results: pd.DataFrame) -> str:
         ax.set_yticks(range(len(rows)), rows["model"])
         ax.set(title=dataset, xlabel="test RMSE (95% CI), lower is better")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
+    drawn = draw(fig)
+    data = base64.b64encode(drawn.png).decode()
     return (
-        f'<img alt="Test RMSE of every model with its 95% CI" src="data:image/png;base64,{data}">'
+        f'<img alt="{html.escape(drawn.alt)}" src="data:image/png;base64,{data}">'
         "<p><small>Blue: the model selected on validation for that dataset.</small></p>"
     )
 
@@ -196,11 +196,11 @@ def results_table(results: pd.DataFrame) -> str:
             "dataset": results["dataset"],
             "model": results["model"] + results["failed"].map({True: " (failed)", False: ""}),
             "selected": results["best_on_valid"].map({True: "selected on validation", False: ""}),
-            "valid RMSE": results["valid_rmse"].map("{:.3f}".format),
+            "valid RMSE": results["valid_rmse"],
             **{f"test {m}": results.apply(_ci, axis=1, metric=m) for m in METRICS},
         }
     )
-    return table.to_html(index=False, border=0)
+    return show(table).data
 
 
 def _list(heading: str, lines: list[str]) -> str:

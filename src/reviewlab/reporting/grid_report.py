@@ -42,7 +42,8 @@ def summary(runs: pd.DataFrame, split: str = "test", metrics=METRICS) -> pd.Data
     """Mean and std over seeds of each metric of ``split``, one row per variant."""
     columns = [f"{split}.{m}" for m in metrics]
     grouped = runs.groupby("variant", sort=False)[columns]
-    table = grouped.mean().round(4).astype(str) + " ± " + grouped.std(ddof=1).round(4).astype(str)
+    mean, sd = grouped.mean(), grouped.std(ddof=1)
+    table = mean.map("{:.3f}".format) + sd.map(lambda s: "" if pd.isna(s) else f" ± {s:.3f}")
     table.columns = list(metrics)
     table.insert(0, "seeds", runs.groupby("variant", sort=False)["seed"].nunique())
     return table
@@ -205,9 +206,7 @@ def forest_plot(diffs: pd.DataFrame, reference: str, collapsed=(), metrics=HEADL
     """Difference vs ``reference`` with its 95% CI, per variant and metric. A variant in
     ``collapsed`` (predicts the majority rating almost always) is drawn hollow in orange and
     labelled: a significant accuracy "gain" there is the majority class's, not a finding."""
-    fig, axes = plt.subplots(
-        1, len(metrics), figsize=(5.5 * len(metrics), 0.35 * diffs["variant"].nunique() + 1.5)
-    )
+    fig, axes = plt.subplots(1, len(metrics), figsize=(10, 0.35 * diffs["variant"].nunique() + 1.5))
     for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
         rows = diffs[(diffs["metric"] == metric) & (diffs["reference"] == reference)]
         y = np.arange(len(rows))
@@ -234,10 +233,29 @@ def forest_plot(diffs: pd.DataFrame, reference: str, collapsed=(), metrics=HEADL
             f"{v} (collapsed)" if s else v for v, s in zip(rows["variant"], stuck, strict=True)
         ]
         ax.set_yticks(y, labels)
+        ax.invert_yaxis()  # top to bottom in the order of :func:`difference_table`
         better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
         ax.set_title(f"{metric}: variant - {reference} ({better} is better)")
     fig.tight_layout()
     return fig
+
+
+def difference_table(diffs: pd.DataFrame, metrics=HEADLINE) -> pd.DataFrame:
+    """Per (variant, reference), in the forest plot's order: each metric's difference
+    (variant - reference) with its 95% CI, verdict and minimum detectable effect."""
+    rows = diffs[diffs["metric"].isin(metrics)]
+    pairs = list(dict.fromkeys(zip(rows["variant"], rows["reference"], strict=True)))
+    table = pd.DataFrame(index=pd.MultiIndex.from_tuples(pairs, names=["variant", "reference"]))
+    for metric in metrics:
+        part = rows[rows["metric"] == metric].set_index(["variant", "reference"])
+        cells = part.apply(
+            lambda r: with_ci(r["difference"], r["low"], r["high"], sign=True), axis=1
+        )
+        better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
+        table[f"{metric} difference [95% CI] ({better} is better)"] = cells
+        table[f"{metric} verdict"] = part["verdict"]
+        table[f"{metric} MDE"] = part["mde"]
+    return table
 
 
 def cost_gain_plot(diffs: pd.DataFrame, costs: pd.DataFrame, reference: str, metric: str = "rmse"):
@@ -592,7 +610,9 @@ def tuning_limitations(table: pd.DataFrame) -> str:
 def tuning_plot(table: pd.DataFrame):
     """Mean validation RMSE ± one sd per candidate, one panel per variant; choices filled."""
     variants = list(dict.fromkeys(table["variant"]))
-    fig, axes = plt.subplots(1, len(variants), figsize=(2.6 * len(variants) + 1, 3.2), sharey=True)
+    fig, axes = plt.subplots(
+        1, len(variants), figsize=(min(2.6 * len(variants) + 1, 10), 3.2), sharey=True
+    )
     for ax, variant in zip(np.atleast_1d(axes), variants, strict=True):
         rows = table[table["variant"] == variant].reset_index(drop=True)
         x = np.arange(len(rows))

@@ -21,7 +21,10 @@ a { color: #0b5cad; } code { background: #f3f4f6; padding: 0 .25em; border-radiu
 table { border-collapse: collapse; font-size: 13px; margin: .6em 0; }
 th, td { padding: 3px 9px; border-bottom: 1px solid #e3e3e3; text-align: right; }
 th { background: #f6f8fa; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; height: auto; } .jp-OutputArea-output { overflow-x: auto; }
+img { max-width: 100%; height: auto; } .output_subarea { overflow-x: auto; }
+.table-scroll { max-width: 100%; overflow-x: auto; } table.frame td { vertical-align: top; }
+table.frame td.ci { white-space: nowrap !important; } .table-note { font-size: .85em; color: #555; }
+table.frame caption { text-align: left; font-weight: 600; padding: .2em 0; }
 pre { white-space: pre-wrap; background: #f6f8fa; padding: .5em; border-radius: 4px; }
 nav.back { font-size: .9em; } nav.toc { background: #f6f8fa; padding: .4em 1em; }
 nav.toc ol { margin: .2em 0; } .summary li { margin: .2em 0; }

@@ -17,6 +17,7 @@ from reviewlab.core.evaluation import METRICS
 from reviewlab.core.evaluation.inference import COLLAPSED_ONTO_RARE_CLASS
 from reviewlab.core.formatting import metric_with_ci, with_ci
 from reviewlab.reporting import prose
+from reviewlab.reporting.tables import header
 
 #: Stages whose metrics hold model results (``models: {name: {valid, test}}``), in table order.
 RESULT_STAGES = ("baselines", "finetune")
@@ -114,16 +115,22 @@ def _settings(chosen: dict[str, Any]) -> str:
 
 
 def plot_comparison(payload: dict[str, Any], metrics: tuple[str, ...] = ("rmse", "accuracy")):
-    """Test metric per model with its 95% CI as error bars."""
+    """Test metric per model with its 95% CI as error bars, two panels a row (legible at the
+    report's width)."""
     models = list(payload["models"])
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 0.5 * len(models) + 1.5))
-    for ax, metric in zip(np.atleast_1d(axes), metrics, strict=True):
+    rows = -(-len(metrics) // 2)
+    fig, axes = plt.subplots(
+        rows, min(len(metrics), 2), figsize=(10, rows * (0.35 * len(models) + 1.6)), squeeze=False
+    )
+    for ax in axes.flat[len(metrics) :]:
+        ax.remove()
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         tests = [payload["models"][m]["test"] for m in models]
         values = np.array([t[metric] for t in tests])
         lows = np.array([t.get(f"{metric}_low", v) for t, v in zip(tests, values, strict=True)])
         highs = np.array([t.get(f"{metric}_high", v) for t, v in zip(tests, values, strict=True)])
         ax.errorbar(values, models, xerr=[values - lows, highs - values], fmt="o", capsize=4)
-        ax.set(title=f"test {metric} (95% CI)", xlabel=metric)
+        ax.set(title=f"test {header(metric)} (95% CI)", xlabel=header(metric))
         ax.invert_yaxis()
     fig.tight_layout()
     return fig
@@ -143,8 +150,19 @@ def plot_confusion(predictions: pd.DataFrame, model: str, split: str = "test"):
     totals = counts.sum(axis=1)
     shares = counts.div(totals.where(totals > 0, 1), axis=0)
     fig, ax = plt.subplots(figsize=(5.2, 4))
-    sns.heatmap(shares, annot=counts, fmt="d", cmap="Blues", vmin=0, vmax=1, ax=ax, cbar=False)
-    ax.set_yticks(np.arange(5) + 0.5, [f"{star} (n={totals[star]})" for star in range(1, 6)])
+    rows = [f"{star} (n={totals[star]:,})" for star in range(1, 6)]
+    sns.heatmap(
+        shares,
+        annot=counts,
+        fmt="d",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        ax=ax,
+        cbar=False,
+        yticklabels=rows,
+    )
+    ax.tick_params(axis="y", labelrotation=0)  # seaborn turns crowded row labels on their side
     ax.set(
         title=f"{model}: {split} confusion (counts; colour: share of the row)",
         xlabel="predicted stars",

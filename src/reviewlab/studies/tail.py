@@ -148,7 +148,7 @@ def plot_errors(errors: pd.DataFrame):
     import seaborn as sns
 
     grid = sns.catplot(
-        errors, x="bucket", y="rmse", hue="model", col="by", kind="bar", height=3.6, aspect=1.3
+        errors, x="bucket", y="rmse", hue="model", col="by", kind="bar", height=3.2, aspect=1.3
     )
     grid.set_titles("by {col_name} popularity / activity")
     return grid
