@@ -37,7 +37,7 @@ plots: $(STAMP)  ## render every DVC plot (dvc.yaml `plots`) to dvc_plots/index.
 	$(BIN)/dvc plots show -q -o dvc_plots
 
 test: data  ## the whole test suite: unit tests, notebooks (nbval), end-to-end dvc repro
-	$(BIN)/pytest -n 2 --dist loadgroup  # unit tests beside the tiny repro (tests/conftest.py)
+	$(BIN)/pytest
 
 test-fast: data  ## unit tests only (skips the slow end-to-end tests)
 	$(BIN)/pytest -m "not slow"

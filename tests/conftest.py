@@ -13,15 +13,6 @@ AMAZON = ROOT / "data" / "amazon_musical_instruments_5.json.gz"
 CLOTHING = ROOT / "data" / "womens_clothing_ecommerce_reviews.csv"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two pytest-xdist workers (`-n 2 --dist loadgroup`): every test that
-    uses the tiny repo goes to one worker, so the tiny `dvc repro` is built once per session,
-    while the other worker runs the unit tests beside it."""
-    for item in items:
-        if "tiny_repo" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny"))
-
-
 def evaluation_block(n_bootstrap: int = 20, ci_level: float = 0.95) -> dict:
     """params.yaml's ``evaluation`` block (margins, correction, failure rule) with a small
     bootstrap for fast tests."""

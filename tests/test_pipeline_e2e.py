@@ -488,10 +488,6 @@ def test_executed_notebooks_pass_nbval(tiny_repo):
             "no:cacheprovider",
             "--nbval-lax",
             "--nbval-current-env",
-            "-n",  # two notebooks at a time, each with its cells in order (nbval's advice)
-            "2",
-            "--dist",
-            "loadscope",
             "--rootdir",
             str(tiny_repo),
             *notebooks,
