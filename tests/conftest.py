@@ -67,3 +67,12 @@ def synthetic_reviews(n: int = 400, n_users: int = 40, n_items: int = 25, seed: 
 @pytest.fixture
 def reviews() -> pd.DataFrame:
     return synthetic_reviews()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``tiny_repo`` every test that needs the session's tiny `dvc repro`: `make test` runs
+    them in one process beside the rest (the repro keeps one of two cores busy)."""
+    for item in items:
+        if "tiny_repo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.tiny_repo)

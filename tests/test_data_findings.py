@@ -44,7 +44,7 @@ def test_key_values_format_numbers_for_readers():
     table = df.key_values({"n_rows": 12345, "share": 0.123456, "nested": {"a_b": 2.0}, "x": None})
     assert table["value"].tolist() == ["12,345", "0.123", "2", "None"]
     assert table.index.tolist() == ["n rows", "share", "nested a b", "x"]
-    assert df.key_values({"rho": float("nan")})["value"].tolist() == ["—"]
+    assert df.key_values({"rho": float("nan")})["value"].tolist() == ["-"]
 
 
 # ---------------------------------------------------------------- data stages

@@ -25,7 +25,8 @@ import yaml
 from reviewlab.stages.declared import PIPELINES
 from tests.conftest import AMAZON, ROOT
 
-pytestmark = pytest.mark.slow
+# every test here uses the session's tiny repo: one xdist worker builds it (--dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tiny-repo")]
 
 TINY = {
     "features": {
@@ -382,8 +383,11 @@ def _declared(repo: Path) -> dict[str, list[str]]:
     return {name: entry.deps + entry.outs for name, entry in pipeline(repo).items()}
 
 
-#: Files any stage may open: the pipeline's own files, caches and tools' state.
-ANYWHERE = ("params.yaml", *PIPELINES, ".gitignore", ".dvcignore", TRACE)
+#: Files any stage may open: the pipeline's own files (a report's footer reads its stage's dep
+#: hashes through DVC's index, which loads every dvc.yaml, dvc.lock and .dvc file), caches and
+#: tools' state.
+LOCKS = tuple(str(Path(p).with_suffix(".lock")) for p in PIPELINES)
+ANYWHERE = ("params.yaml", *PIPELINES, *LOCKS, "data.dvc", ".gitignore", ".dvcignore", TRACE)
 ANYWHERE_UNDER = (".git/", ".dvc/", "src/", "artifacts/.cache/")
 
 
@@ -470,8 +474,12 @@ def test_nothing_left_to_reproduce(tiny_repo):
     assert "changed" not in status, status
 
 
-def test_executed_notebooks_pass_nbval(tiny_repo):
-    executed = sorted((tiny_repo / "artifacts").glob("**/notebooks/*.ipynb"))
+def test_executed_notebooks_pass_nbval(tiny_repo, tmp_path):
+    """Re-run in a copy: each notebook calls its stage, which rewrites that stage's outputs
+    (runtime files, the index's dependency hashes) that later tests compare with dvc.lock."""
+    work = tmp_path / "repo"
+    shutil.copytree(tiny_repo, work, symlinks=True)
+    executed = sorted((work / "artifacts").glob("**/notebooks/*.ipynb"))
     # 7 per-dataset stages x 3 datasets + ablations + tuning + 3 studies + report
     assert len(executed) == 27
     # every notebook once: the per-dataset stages run the same notebook with other parameters
@@ -489,10 +497,10 @@ def test_executed_notebooks_pass_nbval(tiny_repo):
             "--nbval-lax",
             "--nbval-current-env",
             "--rootdir",
-            str(tiny_repo),
+            str(work),
             *notebooks,
         ],
-        tiny_repo,
+        work,
     )
 
 

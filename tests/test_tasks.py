@@ -259,7 +259,7 @@ def test_task_table_and_readme_block_mark_a_failed_model():
     block = studies_markdown([task_metrics(failed=True)], opinions, segments, recommend, {})
     assert f"| age_group | finetune (failed: {note}) |" in block
     assert "(silhouette 0.300: weak structure)" in block  # read from the number, not stored
-    assert "| content | 0.100 | 0.050 | — | 0.620 | 0.286 |" in block
+    assert "| content | 0.100 | 0.050 | - | 0.620 | 0.286 |" in block
     content = next(line for line in block.splitlines() if line.startswith("- content vs als"))
     assert content.count("-0.020 [-0.030, -0.010] (worse)") == 2 and "0.286 vs 0.036" in content
     assert "| age_group | tfidf_logreg |" in block

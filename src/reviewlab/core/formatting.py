@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+#: How every table and sentence shows a value that is missing or undefined.
+MISSING = "-"
+
 
 def with_ci(
     value: float | None, low: float | None, high: float | None, digits: int = 3, sign: bool = False
 ) -> str:
     """``0.653 [0.609, 0.696]`` (``sign``: ``+0.012 [-0.004, +0.030]`` for differences);
-    the bare value where a bound is missing, and ``—`` where the value is undefined."""
+    the bare value where a bound is missing, and :data:`MISSING` where the value is undefined."""
     if value is None:
-        return "—"
+        return MISSING
     spec = f"{'+' if sign else ''}.{digits}f"
     if low is None or high is None:
         return format(value, spec)

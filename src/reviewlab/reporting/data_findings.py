@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from reviewlab.core.formatting import MISSING
 from reviewlab.reporting import prose
 from reviewlab.reporting.page import Findings
 
@@ -59,7 +60,7 @@ def _number(value: Any, digits: int) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     if not math.isfinite(value):
-        return "—"
+        return MISSING
     if float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.{digits}f}"

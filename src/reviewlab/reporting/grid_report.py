@@ -13,7 +13,7 @@ import pandas as pd
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
 from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
-from reviewlab.core.formatting import with_ci
+from reviewlab.core.formatting import MISSING, with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
 from reviewlab.reporting import limitations, prose
 from reviewlab.reporting.render import flatten
@@ -540,7 +540,7 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
         for metric in ("rmse", "accuracy"):
             d = v["vs_reference"].get(metric)
             cells += (
-                ["—", "reference"]
+                [MISSING, "reference"]
                 if d is None
                 else [with_ci(d["difference"], d["low"], d["high"], sign=True), d["verdict"]]
             )

@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from reviewlab.core.formatting import with_ci
+from reviewlab.core.formatting import MISSING, with_ci
 from reviewlab.reporting.page import Findings
 
 
@@ -39,9 +39,9 @@ def names(items: list[str]) -> str:
 
 
 def number(value: float, digits: int = 3, sign: bool = False) -> str:
-    """A float with ``digits`` decimals (``+`` for differences with ``sign``); ``—`` for NaN."""
+    """A float with ``digits`` decimals (``+`` for differences with ``sign``); ``-`` for NaN."""
     if value is None or not math.isfinite(value):
-        return "—"
+        return MISSING
     return format(value, f"{'+' if sign else ''},.{digits}f")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from reviewlab.core.formatting import with_ci
+from reviewlab.core.formatting import MISSING, with_ci
 from reviewlab.reporting import prose
 from reviewlab.reporting.data_findings import spearman_ci
 from reviewlab.reporting.page import Findings
@@ -157,7 +157,7 @@ def paired_table(m: dict[str, Any]) -> pd.DataFrame:
 def chosen_table(m: dict[str, Any]) -> pd.DataFrame:
     """The settings chosen on validation NDCG, one row per tuned model."""
     chosen = pd.DataFrame.from_dict(m["chosen_on_valid"], orient="index")
-    return chosen.astype(object).fillna("—")
+    return chosen.astype(object).fillna(MISSING)
 
 
 def _difference(d: dict[str, Any]) -> str:

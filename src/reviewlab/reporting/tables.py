@@ -20,6 +20,8 @@ import pandas as pd
 from IPython.display import HTML
 from pandas.io.formats.style import Styler
 
+from reviewlab.core.formatting import MISSING
+
 #: A confidence interval in a cell: ``0.912 [0.880, 0.940]``.
 CI = re.compile(r"\[[^\]]*,[^\]]*\]")
 #: A cell that reads as a number: ``-0.3``, ``+0.012 [...]``, ``1,204``, ``0.46 ± 0.02``.
@@ -30,7 +32,6 @@ ACRONYMS = {
 }
 #: Integer columns printed without thousands separators (identifiers, not quantities).
 IDENTIFIER = re.compile(r"(?i)(^|[ _])(id|seed|year)$")
-MISSING = "-"
 
 
 def show(
