@@ -134,3 +134,26 @@ def test_tuning_limits_name_chosen_candidates_still_improving():
     assert found == [{"model": "fgm (eps=0.1)", "share": pytest.approx(2 / 3)}]
     lines = prose.bullets(grid_report.tuning_limitations(table))
     assert len(lines) == 1 and lines[0].startswith("**Unconverged**") and blank_free(lines[0])
+
+
+def test_the_index_says_why_a_shown_model_failed():
+    table, grids, finetunes = _index_inputs()
+    finetunes["amazon"][0]["models"]["finetune"] |= {
+        "failed": True,
+        "failure": "collapsed_onto_rare_class",
+    }
+    table = results_frame(
+        [("amazon", "baselines", _baselines()), ("amazon", "finetune", finetunes["amazon"][0])]
+    ).assign(n=1026)
+    (failed,) = front.index_limits(table, {}, finetunes)["failed"]
+    assert failed == {"model": "finetune (amazon)", "why": "collapsed onto one class"}
+
+
+def test_low_power_comparisons_share_one_bullet_per_margin():
+    weak = [_rmse(m, "plain", 0.01, "inconclusive") for m in ("fgm", "pgd", "rdrop")]
+    weak[1]["mde"] = 0.031
+    facts = {"limits": limitations.limits(0.8, low_power=limitations.low_power(weak))}
+    (line,) = prose.bullets(prose.macro("rating", facts, "limitations"))
+    assert line.startswith("**Low power**: 3 comparisons could only detect")
+    assert "fgm - plain 0.045, pgd - plain 0.031, rdrop - plain 0.045" in line
+    assert "(80% power)" in line and "0.020 that matters" in line

@@ -25,8 +25,7 @@ import yaml
 from reviewlab.stages.declared import PIPELINES
 from tests.conftest import AMAZON, ROOT
 
-# every test here uses the session's tiny repo: one xdist worker builds it (--dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tiny-repo")]
+pytestmark = pytest.mark.slow
 
 TINY = {
     "features": {

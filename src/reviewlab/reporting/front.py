@@ -85,7 +85,10 @@ def index_limits(
     for dataset, rows in results.groupby("dataset", sort=False):
         shown = rows[rows["best_on_valid"] | (rows["model"] == "finetune")]
         failed += limitations.failed(
-            {f"{r.model} ({dataset})": {"failed": r.failed} for r in shown.itertuples()}
+            {
+                f"{r.model} ({dataset})": {"failed": r.failed, "failure": r.failure}
+                for r in shown.itertuples()
+            }
         )
         low_power += limitations.low_power(
             [c for f in rating_facts(rows)["datasets"] if (c := f["versus"])]

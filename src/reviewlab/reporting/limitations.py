@@ -16,8 +16,6 @@ FAILURES = {
     "not_better_than_trivial": "not better than the text-blind constant",
     "collapsed_onto_rare_class": "collapsed onto one class",
 }
-#: A failure whose code the caller does not have (the results table keeps the flag alone).
-UNSAID = "not better than the text-blind constant or collapsed onto one class"
 
 
 CHECKS = ("unconverged", "failed", "collapsed", "budgets", "low_power")
@@ -44,7 +42,7 @@ def low_power(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def failed(models: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Models marked failed, with the reason in words."""
     return [
-        {"model": name, "why": FAILURES.get(entry.get("failure"), UNSAID)}
+        {"model": name, "why": FAILURES[entry["failure"]]}
         for name, entry in models.items()
         if entry.get("failed")
     ]

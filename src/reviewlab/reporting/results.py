@@ -33,6 +33,7 @@ def results_frame(payloads: list[tuple[str, str, dict[str, Any]]]) -> pd.DataFra
             row["valid_rmse"] = entry["valid"]["rmse"]
             row.update({k: v for k, v in entry["test"].items()})
             row["failed"] = bool(entry.get("failed"))
+            row["failure"] = entry.get("failure")  # why (inference.py codes); None if not failed
             row["versus"] = rmse_comparisons(payload, model)
             rows.append(row)
     frame = pd.DataFrame(rows)
