@@ -100,6 +100,12 @@ def test_confusion_rows_are_labelled_level_and_named_in_the_alt_text():
     assert "5 (n=2): 0 0 0 1 1" in describe(fig)
 
 
+def test_box_plots_name_each_median_and_its_quartiles():
+    predictions = pd.DataFrame({"rating": [1] * 5 + [5] * 5, "prediction": [*range(1, 6)] * 2})
+    text = describe(analysis.plot_calibration(predictions))
+    assert "1 median 3 (quartiles 2 to 4), 5 median 3 (quartiles 2 to 4)" in text
+
+
 def test_length_buckets_stay_in_length_order():
     words = pd.Series([1, 5, 40, 200, 900, 31, 60, 120])
     predictions = pd.DataFrame(

@@ -13,7 +13,8 @@ from reviewlab.core.compose import trial_config
 from reviewlab.core.config import load_params, validate_params
 from reviewlab.core.io import read_json, write_json
 from reviewlab.core.params import ParamsError, read_params
-from reviewlab.reporting.grid_report import candidate_label, choice_lines
+from reviewlab.reporting import prose
+from reviewlab.reporting.grid_report import candidate_label, choice_facts, tuning_choices
 from reviewlab.stages import tuning
 from tests.conftest import ROOT
 
@@ -110,9 +111,18 @@ def test_the_stage_writes_the_choice_and_flags_unapplied_or_stale_ones(tmp_path)
     unapplied = tuning.run(_tiny_params(trials, 0.3), catalogue)
     assert not unapplied.choices.loc[0, "in_params"]
     label = unapplied.table.assign(label=[candidate_label(c) for c in unapplied.table.candidate])
-    [line] = choice_lines(unapplied.choices, label)
-    assert line.startswith("- **fgm**: adversarial.epsilon=0.1 (valid RMSE: ")
-    assert "**not applied**: set `ablations.variants.fgm` to it" in line
+    [fact] = choice_facts(unapplied.choices, label)
+    assert (fact["label"], fact["in_params"], fact["stale"]) == (
+        "adversarial.epsilon=0.1",
+        False,
+        False,
+    )
+    assert [(t["label"], t["mean"], t["sd"]) for t in fact["scores"]] == [
+        ("adversarial.epsilon=0.1", 0.61, None),
+        ("adversarial.epsilon=0.3", 0.65, None),
+    ]
+    [line] = prose.bullets(tuning_choices(unapplied.choices, label))
+    assert "**not applied**" in line and "`ablations.variants.fgm`" in line
 
     other_budget = {**GRID.budget, "max_train_rows": 100}
     path = catalogue.tuning_metric("amazon", "fgm", "t2", 1)

@@ -62,7 +62,7 @@ def describe(figure: Figure) -> str:
 def _panel(ax: Axes) -> str:
     title = ax.get_title() or "Chart"
     axes = "; ".join(f"{k}: {v}" for k, v in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if v)
-    values = _heatmap(ax) or _bars(ax) or _points(ax)
+    values = _heatmap(ax) or _boxes(ax) or _bars(ax) or _points(ax)
     lines = [_line(line) for line in ax.get_lines() if not line.get_label().startswith("_")]
     body = "; ".join(v for v in (values, *lines) if v)
     return f"{title} ({axes})" * bool(axes) + (title * (not axes)) + (f": {body}." if body else ".")
@@ -100,6 +100,23 @@ def _heatmap(ax: Axes) -> str:
     for text in sorted(ax.texts, key=lambda t: t.get_position()[0]):
         cells.setdefault(round(text.get_position()[1], 2), []).append(text.get_text())
     return "; ".join(f"{rows.get(y, y)}: {' '.join(values)}" for y, values in sorted(cells.items()))
+
+
+def _boxes(ax: Axes) -> str:
+    """Each box of a (vertical) box plot: its category's median and quartiles."""
+    names = {at: text for at, text in _ticks(ax, "x").items() if text}
+    parts = []
+    for container in ax.containers:  # seaborn's BoxPlotContainer: boxes and median lines
+        for box, median in zip(
+            getattr(container, "boxes", []), getattr(container, "medians", []), strict=False
+        ):
+            xs, ys = median.get_xdata(), box.get_path().vertices[:, 1]
+            where = _near(names, float(np.mean(xs)))
+            parts.append(
+                f"{where} median {_value(median.get_ydata()[0])} "
+                f"(quartiles {_value(ys.min())} to {_value(ys.max())})".strip()
+            )
+    return _listed(parts)
 
 
 def _bars(ax: Axes) -> str:

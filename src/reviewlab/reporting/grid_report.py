@@ -569,23 +569,28 @@ def candidate_label(candidate: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in flat.items() if not k.endswith(".method"))
 
 
-def choice_lines(choices: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    """One Markdown bullet per tuned variant: its choice, the validation RMSE of every
-    candidate, and whether ``ablations.variants`` holds the choice and the budget still holds."""
-    lines = []
-    for row in choices.itertuples(index=False):
-        trials = table[table["variant"] == row.variant]
-        scores = "; ".join(
-            f"{t.label} {t.mean:.4f}" + ("" if pd.isna(t.sd) else f" ± {t.sd:.4f}")
-            for t in trials.itertuples(index=False)
-        )
-        line = f"- **{row.variant}**: {candidate_label(row.candidate)} (valid RMSE: {scores})"
-        if row.stale:
-            line += "; **stale**: tuned on another budget than `ablations.budget`, re-run it"
-        elif not row.in_params:
-            line += f"; **not applied**: set `ablations.variants.{row.variant}` to it"
-        lines.append(line + ".")
-    return lines
+def choice_facts(choices: pd.DataFrame, table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per tuned variant: its choice (``label``), every candidate's mean and sd of validation
+    RMSE, and whether ``ablations.variants`` holds the choice (``in_params``) on the budget it
+    was tuned on (``stale``: not)."""
+    return [
+        {
+            "variant": row.variant,
+            "label": candidate_label(row.candidate),
+            "scores": table.loc[table["variant"] == row.variant, ["label", "mean", "sd"]]
+            .astype(object)
+            .where(lambda f: f.notna(), None)
+            .to_dict("records"),
+            "stale": bool(row.stale),
+            "in_params": bool(row.in_params),
+        }
+        for row in choices.itertuples(index=False)
+    ]
+
+
+def tuning_choices(choices: pd.DataFrame, table: pd.DataFrame) -> str:
+    """:func:`choice_facts` as the page's Markdown bullet list (``templates/tuning.md.j2``)."""
+    return prose.macro("tuning", {"tuned": choice_facts(choices, table)}, "choices")
 
 
 def tuning_limits(table: pd.DataFrame) -> dict[str, Any]:
