@@ -179,6 +179,7 @@ def _build_tiny_repo(tmp_path_factory) -> Path:
     params = yaml.safe_load((work / "params.yaml").read_text())
     for block in params["datasets"].values():
         block["max_rows"] = 300
+        block.pop("finetune", None)  # the headline budgets: the tiny one is TINY's (shop: own)
     params["datasets"]["shop"] = {
         "adapter": "generic",
         "path": "data-local/shop.csv",
