@@ -42,7 +42,7 @@ def test_spearman_ci_brackets_the_estimate_and_narrows_with_more_pairs():
 
 def test_key_values_format_numbers_for_readers():
     table = df.key_values({"n_rows": 12345, "share": 0.123456, "nested": {"a_b": 2.0}, "x": None})
-    assert table["value"].tolist() == ["12,345", "0.123", "2", "None"]
+    assert table["value"].tolist() == ["12,345", "0.123", "2", "-"]  # None: not measurable
     assert table.index.tolist() == ["n rows", "share", "nested a b", "x"]
     assert df.key_values({"rho": float("nan")})["value"].tolist() == ["-"]
 
@@ -231,3 +231,12 @@ def test_audit_without_timestamps_and_with_leakage(strategy):
     found = df.audit(SimpleNamespace(report=leaking))
     assert df.audit_facts(leaking)["leakage"] == leaking["leakage"]
     assert found.conclusion.startswith("Yes") and "5 held-out reviews" in found.conclusion
+
+
+def test_a_dataset_without_user_ids_has_no_user_count():
+    from reviewlab.data import profiling
+    from tests.conftest import synthetic_reviews
+
+    reviews = synthetic_reviews(50).assign(user_id=None)
+    length = pd.DataFrame({"words": reviews["text"].str.split().str.len()})
+    assert profiling.summary(reviews, length)["n_users"] is None

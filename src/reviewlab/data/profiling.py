@@ -39,7 +39,7 @@ def summary(reviews: pd.DataFrame, length: pd.DataFrame) -> dict[str, Any]:
     """Headline numbers of a dataset (written to ``metrics/<dataset>/eda.json``)."""
     out: dict[str, Any] = {
         "n_reviews": int(len(reviews)),
-        "n_users": int(reviews["user_id"].nunique()),
+        "n_users": int(reviews["user_id"].nunique()) if reviews["user_id"].notna().any() else None,
         "n_items": int(reviews["item_id"].nunique()),
         "mean_rating": round(float(reviews["rating"].mean()), 4),
         "rating_share": {

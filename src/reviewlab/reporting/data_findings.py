@@ -57,6 +57,8 @@ def _flatten(mapping: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, A
 
 
 def _number(value: Any, digits: int) -> str:
+    if value is None:  # not measurable here (``n users`` of a dataset without user ids)
+        return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
     if not math.isfinite(value):
