@@ -7,6 +7,7 @@ grid's facts are tested in tests/test_ablations.py.
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -150,6 +151,15 @@ def test_selection_facts_say_whether_validation_stopped_improving():
     assert several["several"] and several["converged"] is False
     assert (several["converged_seeds"], several["saved_seed"]) == (1, 2)
     assert model_findings.selection({"best_step": None})["step"] is None
+
+
+@pytest.mark.parametrize(("converged", "expected"), [(0, "converged in 0 of 3"), (3, "in all 3")])
+def test_several_seeds_say_how_many_converged(converged, expected):
+    """The count is of converged seeds: "unconverged in 0 of 3" once read as all converged."""
+    selected = {**SEEDED, "converged": converged == 3, "converged_seeds": converged}
+    found = text(model_findings.finetune(_finetune_result(selected, [1, 2, 3], 3), 0.8))
+    assert re.search(rf"(?<!un){expected}", " ".join(found.split()))
+    assert ("unconverged" in found) == (converged < 3)
 
 
 def test_rating_facts_per_dataset():

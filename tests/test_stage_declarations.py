@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import pkgutil
+import re
 import shlex
 import subprocess
 import sys
@@ -107,7 +108,22 @@ def is_face(file: str) -> bool:
 RENDERER = "reviewlab.reporting.render"
 
 
-PROSE, TEMPLATES = "src/reviewlab/reporting/prose.py", "src/reviewlab/reporting/templates"
+TEMPLATES = "src/reviewlab/reporting/templates"
+#: A template named in code (``prose.findings("eda", ...)``) or imported by another template.
+NAMED = re.compile(r'prose\.(?:findings|sentences|macro|line)\(\s*"([a-z_]+)"')
+IMPORTED = re.compile(r'{%-?\s*(?:from|import)\s+"([^"]+)\.md\.j2"')
+
+
+def templates(files: set[str]) -> set[str]:
+    """The report templates the code in ``files`` renders, with the ones they import."""
+    names = {n for f in files for n in NAMED.findall((ROOT / f).read_text())}
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += IMPORTED.findall((ROOT / TEMPLATES / f"{name}.md.j2").read_text())
+    return {f"{TEMPLATES}/{name}.md.j2" for name in seen}
 
 
 def stage_code(stage: str, deps: list[str]) -> set[str]:
@@ -119,8 +135,7 @@ def stage_code(stage: str, deps: list[str]) -> set[str]:
         if dep.endswith(".ipynb"):  # executed, then rendered to its report by RENDERER
             roots |= notebook_imports(ROOT / dep) | {RENDERER}
     files = {module_file(m) for m in closure(roots)}
-    if PROSE in files:  # it reads the report templates (package data)
-        files |= {str(f.relative_to(ROOT)) for f in (ROOT / TEMPLATES).glob("*.j2")}
+    files |= templates(files)  # package data the code reads: each stage declares its own
     return {f for f in files if not (f.endswith("__init__.py") and is_face(f))}
 
 
