@@ -30,7 +30,7 @@ repro: data  ## run the whole pipeline (dvc repro), refresh the README tables an
 	$(BIN)/reviewlab readme
 	$(BIN)/dvc plots show -q -o dvc_plots
 
-results: $(STAMP)  ## regenerate the README results tables from metrics/ and headlines/
+results: $(STAMP)  ## copy the generated blocks (stage report: reports/blocks/) into the README and docs/
 	$(BIN)/reviewlab readme
 
 plots: $(STAMP)  ## render every DVC plot (dvc.yaml `plots`) to dvc_plots/index.html (vega from its CDN)

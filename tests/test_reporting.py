@@ -1,20 +1,28 @@
-"""The README results table is generated from the committed metrics and matches them."""
+"""The README's and docs/' generated blocks: the report stage's, from the committed metrics."""
 
 import pandas as pd
 import pytest
 
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.reporting.results import results_markdown
-from reviewlab.stages.report import update_readme
+from reviewlab.stages.report import blocks_of, update_readme
 
 
-def test_readme_generated_blocks_match_committed_metrics(root, tmp_path):
+def test_committed_blocks_are_the_report_stages_from_committed_metrics(root):
+    """reports/blocks/ (stage ``report``) says what metrics/ holds: results, ablations, studies."""
+    blocks = blocks_of(Catalogue(root))
+    assert {"results", "ablations", "studies"} <= set(blocks)
+    for name, text in blocks.items():
+        assert Catalogue(root).block(name).read_text() == text, f"{name}: run `dvc repro report`"
+
+
+def test_readme_and_docs_hold_the_generated_blocks(root, tmp_path):
     """`reviewlab readme` on a copy of the checkout leaves the README and docs/ as committed:
-    every generated block (results, bench, ablations, studies) matches metrics/."""
+    each page's generated block is a copy of reports/blocks/ or of bench/results.md."""
     import shutil
 
-    for name in ("metrics", "bench"):
-        shutil.copytree(root / name, tmp_path / name)
+    shutil.copytree(root / "reports" / "blocks", tmp_path / "reports" / "blocks")
+    shutil.copytree(root / "bench", tmp_path / "bench")
     shutil.copy(root / "README.md", tmp_path / "README.md")
     shutil.copytree(root / "docs", tmp_path / "docs")
     pages = update_readme(Catalogue(tmp_path))

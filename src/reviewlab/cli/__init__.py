@@ -1,4 +1,4 @@
-"""``reviewlab`` command line: run a pipeline stage, refresh the README results table.
+"""``reviewlab`` command line: run a pipeline stage, copy the generated blocks into the README.
 
 A data or params error (:class:`reviewlab.core.errors.ReviewlabError`) prints one clear line on
 stderr (file, line, key or field, what was expected, how to fix) and exits with 2, without a
@@ -53,7 +53,9 @@ def parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--params", type=Path, help="a params file (default: the project's)")
     sub.add_parser(
-        "readme", help="regenerate the README results table from metrics/", parents=[debug]
+        "readme",
+        help="copy the report stage's generated blocks into the README and docs/",
+        parents=[debug],
     )
     predict = sub.add_parser(
         "predict", help="score new reviews with a fine-tuned model", parents=[debug]

@@ -165,7 +165,7 @@ class Catalogue:
         return self.root / "README.md"
 
     def docs_dir(self) -> Path:
-        """The documentation pages (some hold blocks ``reviewlab readme`` generates)."""
+        """The documentation pages (some hold generated blocks: :meth:`block`)."""
         return self.root / "docs"
 
     def bench_results(self) -> Path:
@@ -181,9 +181,10 @@ class Catalogue:
         vectors = np.load(self.embedding_vectors(dataset))
         return pd.DataFrame(vectors, index=pd.Index(ids, name="review_id"))
 
-    def results_markdown(self) -> Path:
-        """``reports/results.md``: the results table the README shows (stage ``report``)."""
-        return self.reports_dir() / "results.md"
+    def block(self, name: str) -> Path:
+        """``reports/blocks/<name>.md``: a generated block of the README or docs/ (stage
+        ``report``; ``reviewlab readme`` copies it into the page that holds its markers)."""
+        return self.reports_dir() / "blocks" / f"{name}.md"
 
     # ---- fine-tuning (stages finetune, ablate, task) --------------------------------------
     def finetune_model(self, dataset: str) -> Path:

@@ -1,7 +1,8 @@
 """Stage ``report``: every results metrics file in one table, ``reports/index.html`` (results +
-links to the plots page and to each stage report) and ``reports/results.md``. Also the README's
-and docs/ generated blocks (``reviewlab readme``: :func:`update_readme`), from the same metrics, and
-``dvc metrics show``'s table of the headlines.
+links to the plots page and to each stage report) and the generated blocks of the README and
+docs/ (``reports/blocks/<name>.md``: results, ablations, studies), all from ``metrics/``.
+``reviewlab readme`` (:func:`update_readme`) copies the blocks into their pages, with the
+benchmark table and ``dvc metrics show``'s output.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from reviewlab.stages.declared import declared, stage_names
 class Result:
     results: pd.DataFrame  # one row per (dataset, model): test metrics with CIs
     index: Path  # reports/index.html
-    markdown: Path  # reports/results.md
+    blocks: list[Path]  # reports/blocks/<name>.md
 
 
 def run(params: Params, catalogue: Catalogue | None = None) -> Result:
@@ -45,8 +46,8 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         table, report_links(catalogue), findings, studies, limits, index_footer(catalogue)
     )
     index = _write_text(catalogue.index_page(), page)
-    markdown = _write_text(catalogue.results_markdown(), results.results_markdown(table))
-    return Result(table, index, markdown)
+    blocks = [_write_text(catalogue.block(n), text) for n, text in blocks_of(catalogue).items()]
+    return Result(table, index, blocks)
 
 
 def _limit_inputs(catalogue: Catalogue) -> tuple[dict, dict]:
@@ -98,13 +99,20 @@ def collect_results(catalogue: Catalogue) -> pd.DataFrame:
 
 
 def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
-    """Refresh the generated blocks of the README and of ``docs/*.md`` (each block lives in one
-    page): results, ablations and studies (metrics/), benchmark, ``dvc metrics show``; returns
-    the pages."""
+    """Copy each generated block into the one page of the README and ``docs/*.md`` that holds
+    its markers: the report stage's (``reports/blocks/``), the benchmark's table and
+    ``dvc metrics show``'s output; returns the pages."""
     catalogue = catalogue or Catalogue()
     pages = [catalogue.readme(), *sorted(catalogue.docs_dir().glob("*.md"))]
     texts = {page: page.read_text(encoding="utf-8") for page in pages if page.is_file()}
-    for name, content in _generated_blocks(catalogue).items():
+    blocks = {f.stem: f for f in sorted(catalogue.block("results").parent.glob("*.md"))}
+    blocks |= {"bench": catalogue.bench_results()} if catalogue.bench_results().is_file() else {}
+    contents = {name: file.read_text(encoding="utf-8") for name, file in blocks.items()}
+    if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone
+        contents["metrics-show"] = _console(
+            "dvc metrics show", dvc_output(catalogue.root, "metrics", "show")
+        )
+    for name, content in contents.items():
         holders = [page for page, text in texts.items() if f"<!-- {name}:start -->" in text]
         if len(holders) != 1:
             raise ValueError(f"generated block '{name}' is in {len(holders)} pages, expected one")
@@ -114,12 +122,10 @@ def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
     return list(texts)
 
 
-def _generated_blocks(catalogue: Catalogue) -> dict[str, str]:
-    """Block name -> its markdown, for what the checkout holds."""
+def blocks_of(catalogue: Catalogue) -> dict[str, str]:
+    """Block name -> its markdown, from ``metrics/``: results, and where the checkout has
+    them, the ablation grid's and the studies'."""
     blocks = {"results": results.results_markdown(collect_results(catalogue))}
-    bench = catalogue.bench_results()
-    if bench.is_file():
-        blocks["bench"] = bench.read_text(encoding="utf-8")
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
     if summaries:
         grids = {
@@ -132,9 +138,6 @@ def _generated_blocks(catalogue: Catalogue) -> dict[str, str]:
         blocks["ablations"] = grid_report.readme_block(grids)
     if catalogue.metric(STUDIES, "recommend").is_file():
         blocks["studies"] = studies_markdown(catalogue)
-    if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone
-        shown = dvc_output(catalogue.root, "metrics", "show")
-        blocks["metrics-show"] = _console("dvc metrics show", shown)
     return blocks
 
 
