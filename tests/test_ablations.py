@@ -292,6 +292,7 @@ def _comparison(difference: float, verdict: str, margin: float = 0.02) -> dict:
         "seeds": 3,
         "per_seed": [difference - 0.01, difference, difference + 0.01],
         "margin": margin,
+        "se": 0.0081,
         "mde": 0.032,
         "verdict": verdict,
     }
@@ -357,6 +358,16 @@ def test_grid_facts_come_from_the_summary_numbers():
     facts = grid_report.grid_facts(summary)
     assert not facts["overfits"] and not facts["below_floor"]
     assert facts["floor_gap"] == pytest.approx(0.0536)
+
+
+def test_power_table_projects_each_compared_variant_and_the_grid_time():
+    summary = _summary()
+    table = grid_report.power_table(summary, {"grid_seconds": 600.0})
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    assert [r.split(" | ")[0] for r in rows[1:]] == ["| fgm", "| cls", "| grid wall time"]
+    mde = summary["variants"]["fgm"]["vs_reference"]["rmse"]["mde"]
+    assert rows[1].split(" | ")[1] == f"{mde:.3f}"
+    assert rows[-1].endswith("| ~20 min | ~27 min | ~33 min |")  # 10 min at 3 seeds: 6, 8, 10
 
 
 def test_grid_findings_render_every_sentence_from_the_summary():

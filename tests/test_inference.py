@@ -14,6 +14,7 @@ from reviewlab.core.evaluation.inference import (
     compare,
     decide,
     failure,
+    projected_mde,
 )
 from reviewlab.core.evaluation.ordinal import decode, fit_cutpoints
 
@@ -116,6 +117,16 @@ def test_mde_and_interval_use_t_with_seeds_minus_one_df():
     assert result["mde"] == pytest.approx(multiplier * 0.01)
     assert result["mde"] == pytest.approx(0.0536, abs=1e-4)  # ~5.4 x SE, not 2.8 x SE
     assert result["high"] == pytest.approx(stats.t(2).ppf(0.975) * 0.01)
+
+
+def test_projected_mde_at_the_measured_seeds_brackets_the_measured_one():
+    """Projected to the seeds it was measured with, the MDE spans the normal's multiplier to
+    t's with seeds - 1 df; more seeds shrink both ends as sqrt(seeds / planned)."""
+    low, high = projected_mde(0.01, 3, 3, Design())
+    assert low == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * 0.01)
+    assert high == pytest.approx(_tests(0.0, 0.01, 2, 0.02, Design())["mde"])
+    low12, high12 = projected_mde(0.01, 3, 12, Design())
+    assert low12 == pytest.approx(low / 2) and low12 < high12 < high / 2
 
 
 def test_compare_models_finds_a_real_difference_between_single_seed_models():

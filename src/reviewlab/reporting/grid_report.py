@@ -13,6 +13,7 @@ import pandas as pd
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, METRICS
 from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn
+from reviewlab.core.evaluation.inference import Design, projected_mde
 from reviewlab.core.formatting import MISSING, with_ci
 from reviewlab.core.params import AblationParams, EvaluationParams
 from reviewlab.reporting import limitations, prose
@@ -552,10 +553,47 @@ def markdown(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme_block(grids: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> str:
-    """README block ``ablations``: :func:`markdown` of each dataset's (summary, runtime)."""
+#: Seeds at which :func:`power_table` projects the grid's minimum detectable effects.
+PLANNED_SEEDS = (3, 5, 6, 8, 10)
+
+
+def power_table(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
+    """Docs block ``grid-power``: each variant's test-RMSE MDE against the reference, measured
+    at the grid's seeds and projected to :data:`PLANNED_SEEDS` (:func:`projected_mde`: normal
+    .. Student's t), and the grid's wall time scaled to each number of seeds."""
+    info, seeds = summary_json["inference"], len(summary_json["seeds"])
+    design = Design(level=info["level"], power=info["power"])
+    lines = [
+        f"the test-RMSE difference against {summary_json['reference']} each variant could detect"
+        f" ({info['level']:.0%} two-sided test, {info['power']:.0%} power), measured at {seeds}"
+        " seeds and projected (normal .. Student's t), with the grid's wall time:",
+        "",
+        f"| variant | MDE at {seeds} seeds (measured) | "
+        + " | ".join(f"{n} seeds" for n in PLANNED_SEEDS)
+        + " |",
+        "|---" * (2 + len(PLANNED_SEEDS)) + "|",
+    ]
+    for name, variant in summary_json["variants"].items():
+        if d := variant["vs_reference"].get("rmse"):
+            spans = [projected_mde(d["se"], seeds, n, design) for n in PLANNED_SEEDS]
+            cells = [f"{low:.3f}-{high:.3f}" for low, high in spans]
+            lines.append(f"| {name} | {d['mde']:.3f} | " + " | ".join(cells) + " |")
+    minutes = timing["grid_seconds"] / 60
+    lines.append(
+        f"| grid wall time | {minutes:.0f} min | "
+        + " | ".join(f"~{minutes * n / seeds:.0f} min" for n in PLANNED_SEEDS)
+        + " |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(
+    grids: dict[str, tuple[dict[str, Any], dict[str, Any]]], render: Any = markdown
+) -> str:
+    """A generated block (``ablations``: :func:`markdown`, ``grid-power``: :func:`power_table`)
+    of each dataset's (summary, runtime)."""
     return "\n".join(
-        f"**{dataset}**: " + markdown(summary, runtime)
+        f"**{dataset}**: " + render(summary, runtime)
         for dataset, (summary, runtime) in grids.items()
     )
 

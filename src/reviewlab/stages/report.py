@@ -136,6 +136,7 @@ def blocks_of(catalogue: Catalogue) -> dict[str, str]:
             for s in summaries
         }
         blocks["ablations"] = grid_report.readme_block(grids)
+        blocks["grid-power"] = grid_report.readme_block(grids, grid_report.power_table)
     if catalogue.metric(STUDIES, "recommend").is_file():
         blocks["studies"] = studies_markdown(catalogue)
     return blocks

@@ -150,6 +150,19 @@ def _tests(difference: float, se: float, df: float, margin: float, design: Desig
     }
 
 
+def projected_mde(se: float, seeds: int, planned: int, design: Design) -> tuple[float, float]:
+    """The minimum detectable effect of a seed-paired comparison whose standard error was ``se``
+    with ``seeds`` seeds, had it run ``planned``: the error shrinks as sqrt(seeds / planned);
+    the low end takes the normal (the row part dominates), the high end Student's t with
+    ``planned - 1`` degrees of freedom (the seed part does)."""
+    shrunk = se * np.sqrt(seeds / planned)
+    low, high = (
+        float((d.ppf(1 - design.alpha / 2) + d.ppf(design.power)) * shrunk)
+        for d in (stats.norm, stats.t(planned - 1))
+    )
+    return low, high
+
+
 def decide(comparisons: list[dict[str, Any]], design: Design) -> list[dict[str, Any]]:
     """One family of :func:`compare` results decided together: the Holm-adjusted p-value,
     whether the adjusted test rejects "no difference", and the verdict of each."""
