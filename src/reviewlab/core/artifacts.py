@@ -88,6 +88,9 @@ class Catalogue:
     def finetune(self, dataset: str) -> Path:
         return self.artifacts(dataset) / "finetune"
 
+    def ensemble(self, dataset: str) -> Path:
+        return self.artifacts(dataset) / "ensemble"
+
     def ablation_run(self, dataset: str, variant: str, seed: int) -> Path:
         return self.artifacts(dataset) / "ablations" / f"{variant}-{seed}"
 

@@ -435,6 +435,15 @@ class LongtailParams(Block):
     recommend: RecommendParams
 
 
+class EnsembleParams(Block):
+    """The stacked ensemble (stage ``ensemble``): :mod:`reviewlab.models.stacking`."""
+
+    members: Annotated[list[str], Field(min_length=2)]  # rating models of the dataset
+    behaviour: list[str] = []  # features-table columns of training history, as log(1 + n)
+    alphas: Annotated[list[Annotated[Real, Field(gt=0)]], Field(min_length=1)]
+    folds: Annotated[int, Field(ge=2)]
+
+
 class Params(Block):
     profile: str  # the conf/profile/<name>.yaml these params were composed with
     seed: int
@@ -454,6 +463,7 @@ class Params(Block):
     opinions: OpinionParams
     segments: SegmentParams
     longtail: LongtailParams
+    ensemble: EnsembleParams
 
     @model_validator(mode="after")
     def _datasets_exist(self) -> Params:

@@ -1,4 +1,5 @@
-"""Generated findings of the rating-model reports: baselines, fine-tuning and the ablation grid.
+"""Generated findings of the rating-model reports: baselines, fine-tuning, the stacked ensemble
+and the ablation grid.
 
 Each report's facts (test metrics with 95% bootstrap CIs, the paired verdicts of
 core/evaluation/inference.py) are computed here; ``templates/<report>.md.j2`` phrases them.
@@ -127,6 +128,44 @@ def finetune(result: Any, power: float) -> Findings:
     """``result``: the ``finetune`` stage's Result (metrics, runtime, baselines, test rows);
     ``power``: the design's (params ``evaluation.power``)."""
     return prose.findings("finetune", finetune_facts(result, power))
+
+
+def ensemble_facts(result: Any, power: float) -> dict[str, Any]:
+    """The numbers of the ``ensemble`` report: the stack (``ensemble`` stage Result), its
+    members' metrics and its paired verdicts against each."""
+    stacked, members = result.metrics["models"]["stacked"], result.members
+    best = min(members, key=lambda m: members[m]["valid"]["rmse"])
+    versus = rmse_comparisons(result.metrics, "stacked")
+    tuned = members.get("finetune")
+    unconverged = (
+        limitations.unconverged_run("finetune", tuned["selected"], len(tuned.get("seeds", [1])))
+        if tuned
+        else []
+    )
+    return {
+        "members": list(members),
+        "selected": stacked["selected"],
+        "valid_rmse": stacked["valid"]["rmse"],
+        "test": stacked["test"],
+        "best": best,
+        "best_test": members[best]["test"],
+        "comparison": comparison(result.metrics, "stacked", best, power),
+        "verdicts": {ref: c["verdict"] for ref, c in versus.items()},
+        "heaviest": result.weights.abs().idxmax(),
+        "saved_seed": tuned["selected"].get("saved_seed") if tuned else None,
+        "failed": bool(stacked.get("failed")),
+        "limits": limitations.limits(
+            power,
+            unconverged=unconverged,
+            failed=limitations.failed({"stacked": stacked}),
+            low_power=limitations.low_power(list(versus.values())),
+        ),
+    }
+
+
+def ensemble(result: Any, power: float) -> Findings:
+    """``result``: the ``ensemble`` stage's Result; ``power``: params ``evaluation.power``."""
+    return prose.findings("ensemble", ensemble_facts(result, power))
 
 
 def ablations_facts(result: Any) -> dict[str, Any]:

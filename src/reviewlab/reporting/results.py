@@ -20,7 +20,7 @@ from reviewlab.reporting import prose
 from reviewlab.reporting.tables import header
 
 #: Stages whose metrics hold model results (``models: {name: {valid, test}}``), in table order.
-RESULT_STAGES = ("baselines", "finetune")
+RESULT_STAGES = ("baselines", "finetune", "ensemble")
 
 
 def results_frame(payloads: list[tuple[str, str, dict[str, Any]]]) -> pd.DataFrame:
