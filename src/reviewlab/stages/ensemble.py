@@ -53,7 +53,8 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     x = {s: stacking.inputs(members, cfg.members, table, cfg.behaviour, s) for s in SPLITS}
     if len(x["test"]) != (table["split"] == "test").sum():
         raise ValueError(f"ensemble on {dataset}: a member did not score every test review")
-    truth = {s: table.set_index("review_id").loc[x[s].index, "rating"].to_numpy() for s in SPLITS}
+    rows = table.set_index("review_id")
+    truth = {s: rows.loc[x[s].index, "rating"].to_numpy() for s in SPLITS}
     stacked = stacking.stack(x["valid"], truth["valid"], x["test"], cfg.alphas, cfg.folds, seed)
     ci = params.evaluation.ci(seed)
     entry: dict[str, Any] = {
@@ -62,7 +63,6 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
         "valid": evaluate_split(stacked.valid, truth["valid"], stacked.valid_classes),
         "test": evaluate_split(stacked.test, truth["test"], stacked.test_classes, ci=ci),
     }
-    rows = table.set_index("review_id")
     own = pd.concat(
         prediction_frame(rows.loc[x[s].index].reset_index(), NAME, s, *pair)
         for s, pair in (

@@ -46,7 +46,7 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         table, report_links(catalogue), findings, studies, limits, index_footer(catalogue)
     )
     index = _write_text(catalogue.index_page(), page)
-    blocks = [_write_text(catalogue.block(n), text) for n, text in blocks_of(catalogue).items()]
+    blocks = [_write_text(catalogue.block(n), md) for n, md in blocks_of(catalogue, table).items()]
     return Result(table, index, blocks)
 
 
@@ -122,10 +122,12 @@ def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
     return list(texts)
 
 
-def blocks_of(catalogue: Catalogue) -> dict[str, str]:
-    """Block name -> its markdown, from ``metrics/``: results, and where the checkout has
-    them, the ablation grid's and the studies'."""
-    blocks = {"results": results.results_markdown(collect_results(catalogue))}
+def blocks_of(catalogue: Catalogue, table: pd.DataFrame | None = None) -> dict[str, str]:
+    """Block name -> its markdown, from ``metrics/``: results (``table``: the
+    :func:`collect_results` the caller already holds), and where the checkout has them, the
+    ablation grid's and the studies'."""
+    table = collect_results(catalogue) if table is None else table
+    blocks = {"results": results.results_markdown(table)}
     summaries = sorted(catalogue.metrics_dir().glob("*/ablations_summary.json"))
     if summaries:
         grids = {
