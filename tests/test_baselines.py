@@ -142,6 +142,28 @@ def test_preprocess_audit_and_baselines_stages_on_synthetic_reviews(reviews, tmp
     stored = pd.read_parquet(catalogue.predictions(folder))
     pd.testing.assert_frame_equal(stored, result.predictions)
     assert len(pd.read_csv(catalogue.search(folder))) == len(result.search) == 2 + 2 + 2
+    _saved_models_score_new_reviews_as_in_the_stage(catalogue, reviews, stored)
+
+
+def _saved_models_score_new_reviews_as_in_the_stage(catalogue, reviews, stored):
+    """Each saved baseline, given the test reviews as new reviews (features recomputed from
+    their text, history looked up in the training split), predicts what the stage stored."""
+    import joblib
+
+    from reviewlab.data.features import FeatureSet, featurize
+
+    scorers = joblib.load(catalogue.scorers(catalogue.baseline_models("shop")))
+    assert list(scorers) == RAW_BASELINES["models"]
+    trained = FeatureSet.load(catalogue.features("shop"))
+    test = stored[stored["split"] == "test"]
+    ids = test.drop_duplicates("review_id")["review_id"]
+    new = reviews.set_index("review_id").loc[ids].reset_index().drop(columns="rating")
+    fs = featurize(new, trained, FeatureSet.load_vectorizers(catalogue.features("shop")))
+    for name, scorer in scorers.items():
+        estimate, classes = scorer.predict(fs, np.arange(len(new)))
+        expected = test[test["model"] == name].set_index("review_id").loc[ids]
+        np.testing.assert_allclose(estimate, expected["prediction"], rtol=0, atol=1e-9)
+        assert (classes == expected["predicted_class"].to_numpy()).all(), name
 
 
 def test_audit_stage_writes_its_report_then_fails_on_leakage(reviews, tmp_path):

@@ -247,7 +247,9 @@ def test_metrics_are_finite_and_complete(tiny_repo):
     # evaluation and checkpoints inside train() are timed and left out of the training rate
     assert runtime["in_training_eval_seconds"] > 0
     assert runtime["train_samples_per_second_excluding_eval"] > runtime["train_samples_per_second"]
-    assert {f.parent.name for f in files} == {"amazon", "clothing", "shop", "tasks", "studies"}
+    assert {f.parent.name for f in files} == {
+        *("amazon", "clothing", "shop", "tasks", "studies", "transfer")
+    }
     for file in files:
         assert all(math.isfinite(x) for x in _numbers(json.loads(file.read_text()))), file
     for dataset in ("amazon", "clothing", "shop"):
@@ -480,12 +482,12 @@ def test_executed_notebooks_pass_nbval(tiny_repo, tmp_path):
     work = tmp_path / "repo"
     shutil.copytree(tiny_repo, work, symlinks=True)
     executed = sorted((work / "artifacts").glob("**/notebooks/*.ipynb"))
-    # 8 per-dataset stages x 3 datasets + ablations + tuning + 3 studies + report
-    assert len(executed) == 30
+    # 8 per-dataset stages x 3 datasets + ablations + tuning + 4 studies + report
+    assert len(executed) == 31
     # every notebook once: the per-dataset stages run the same notebook with other parameters
     # (their clothing and shop copies ran without error in the repro), so re-run amazon's
     notebooks = [str(p) for p in executed if p.parts[-3] not in ("clothing", "shop")]
-    assert len(notebooks) == 14
+    assert len(notebooks) == 15
     run(
         [
             sys.executable,
@@ -535,7 +537,9 @@ def test_killed_finetune_resumes_from_its_last_checkpoint(tiny_repo):
     assert "finetune" in run(["dvc", "status", "finetune@amazon"], tiny_repo).stdout
     run(["dvc", "repro", "-s", "--no-run-cache", "finetune@amazon"], tiny_repo)
     executed = (tiny_repo / "artifacts/amazon/notebooks/finetune.ipynb").read_text()
-    assert "[reviewlab] resuming from" in executed
+    assert "[reviewlab] resuming from amazon-finetune-42/checkpoint-" in executed
+    page = (tiny_repo / "reports/amazon/finetune.html").read_text()
+    assert "resuming from" not in page and str(tiny_repo) not in page  # a log line, stderr
     assert metrics.read_bytes() == before
     assert not checkpoints.exists()  # finished runs leave nothing to resume
 
@@ -560,3 +564,38 @@ def test_forced_rerun_gives_identical_metrics(tiny_repo):
     assert any("finetune" in p.name for p in before)
     run(["dvc", "repro", "-f", "baselines@amazon", "finetune@amazon"], tiny_repo)
     assert _metrics(tiny_repo) == before
+
+
+def test_predict_with_the_ensemble_reproduces_its_test_predictions(tiny_repo, tmp_path):
+    """`reviewlab predict --ensemble` on amazon's test reviews, as raw reviews (text, title,
+    ids): every member rebuilt from its saved model and features recomputed from the text give
+    the ensemble stage's own test predictions."""
+    reviews = pd.read_parquet(tiny_repo / "artifacts/amazon/canonical/reviews.parquet")
+    stacked = pd.read_parquet(tiny_repo / "artifacts/amazon/ensemble/predictions.parquet")
+    test = stacked[stacked["split"] == "test"].set_index("review_id")
+    rows = reviews.set_index("review_id").loc[test.index].reset_index()
+    source, target = tmp_path / "new.jsonl", tmp_path / "scored.csv"
+    rows.drop(columns=["rating"]).to_json(source, orient="records", lines=True)
+    args = ["predict", "--ensemble", "amazon", "--input", str(source), "--output", str(target)]
+    run(["bin/reviewlab", *args], tiny_repo)
+    scored = pd.read_csv(target).set_index("review_id").loc[test.index]
+    assert len(scored) == len(test)
+    assert (scored["prediction"] - test["prediction"]).abs().max() < 1e-4
+    assert (scored["predicted_class"] == test["predicted_class"]).mean() > 0.99
+
+
+def test_transfer_scores_each_store_with_the_other_ones_models(tiny_repo):
+    payload = json.loads((tiny_repo / "metrics/transfer/amazon_to_clothing.json").read_text())
+    clothing = pd.read_parquet(tiny_repo / "artifacts/clothing/features/table.parquet")
+    assert payload["test_rows"] == (clothing["split"] == "test").sum()
+    origins = {name: entry["origin"] for name, entry in payload["models"].items()}
+    assert sorted(origins.values()) == ["amazon", "amazon", "clothing", "clothing", "clothing"]
+    family = payload["comparisons"]["borrowed"]
+    assert {(c["model"], c["reference"]) for c in family if c["metric"] == "rmse"} >= {
+        ("finetune_from_amazon", "finetune"),
+        ("finetune_from_amazon", "mean_majority"),
+    }
+    page = (tiny_repo / "reports/studies/transfers.html").read_text()
+    assert "clothing scored by amazon" in page and "amazon scored by clothing" in page
+    assert "transfers.html" in (tiny_repo / "reports/index.html").read_text()
+    assert (tiny_repo / "headlines/clothing/transfer/finetune_from_amazon.json").is_file()

@@ -58,9 +58,13 @@ def parser() -> argparse.ArgumentParser:
         parents=[debug],
     )
     predict = sub.add_parser(
-        "predict", help="score new reviews with a fine-tuned model", parents=[debug]
+        "predict", help="score new reviews with a fine-tuned model or an ensemble", parents=[debug]
     )
-    predict.add_argument("--model", required=True, type=Path, help="a saved model folder")
+    which = predict.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", type=Path, help="a saved fine-tuned model folder")
+    which.add_argument(
+        "--ensemble", metavar="DATASET", help="a dataset's stacked ensemble (stage ensemble)"
+    )
     predict.add_argument("--input", required=True, type=Path, help=".csv or .jsonl reviews")
     predict.add_argument("--output", required=True, type=Path, help=".csv, .jsonl or .parquet")
     predict.add_argument("--text-column", default="text")
@@ -138,9 +142,16 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.models.encoder.predict import predict_frame, read_table, write_table
 
     try:
-        frame = predict_frame(
-            args.model, read_table(args.input), args.text_column, args.title_column, args.batch_size
-        )
+        frame = read_table(args.input)
+        if args.ensemble:
+            from reviewlab.stages.serve import predict
+
+            names = {args.text_column: "text", args.title_column: "title"}
+            frame = predict(frame.rename(columns=names), args.ensemble)
+        else:
+            frame = predict_frame(
+                args.model, frame, args.text_column, args.title_column, args.batch_size
+            )
     except (FileNotFoundError, KeyError, ValueError) as err:
         parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
     print(write_table(frame, args.output))

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 STUDIES = "studies"
 #: Metrics of the review-level tasks live under ``metrics/tasks/``.
 TASKS = "tasks"
+#: Metrics of the transfer pairs (stage ``transfer``) live under ``metrics/transfer/``.
+TRANSFER = "transfer"
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -85,11 +87,24 @@ class Catalogue:
     def baselines(self, dataset: str) -> Path:
         return self.artifacts(dataset) / "baselines"
 
+    def baseline_models(self, dataset: str) -> Path:
+        """The fitted baselines (``scorers.joblib``: name -> fitted model), kept apart from
+        ``baselines/`` so that what the fine-tune reads does not change with them."""
+        return self.artifacts(dataset) / "baseline_models"
+
+    def scorers(self, folder: Path) -> Path:
+        """The fitted models (joblib) a model-fitting stage writes into its ``folder``."""
+        return folder / "scorers.joblib"
+
     def finetune(self, dataset: str) -> Path:
         return self.artifacts(dataset) / "finetune"
 
     def ensemble(self, dataset: str) -> Path:
         return self.artifacts(dataset) / "ensemble"
+
+    def transfer(self, pair: str) -> Path:
+        """A transfer pair's borrowed-model predictions (stage ``transfer``)."""
+        return self.root / "artifacts" / TRANSFER / pair
 
     def ablation_run(self, dataset: str, variant: str, seed: int) -> Path:
         return self.artifacts(dataset) / "ablations" / f"{variant}-{seed}"
@@ -184,10 +199,14 @@ class Catalogue:
         vectors = np.load(self.embedding_vectors(dataset))
         return pd.DataFrame(vectors, index=pd.Index(ids, name="review_id"))
 
+    def blocks_dir(self) -> Path:
+        """``reports/blocks/``: the generated blocks of the README and docs/ (stage ``report``;
+        ``reviewlab readme`` copies each into the page that holds its markers)."""
+        return self.reports_dir() / "blocks"
+
     def block(self, name: str) -> Path:
-        """``reports/blocks/<name>.md``: a generated block of the README or docs/ (stage
-        ``report``; ``reviewlab readme`` copies it into the page that holds its markers)."""
-        return self.reports_dir() / "blocks" / f"{name}.md"
+        """``reports/blocks/<name>.md``: one generated block (:meth:`blocks_dir`)."""
+        return self.blocks_dir() / f"{name}.md"
 
     # ---- fine-tuning (stages finetune, ablate, task) --------------------------------------
     def finetune_model(self, dataset: str) -> Path:

@@ -444,6 +444,13 @@ class EnsembleParams(Block):
     folds: Annotated[int, Field(ge=2)]
 
 
+class TransferPair(Block):
+    """A store's models scored on another store's test split (stage ``transfer``)."""
+
+    source: str  # the dataset whose fine-tune and best baseline are borrowed
+    target: str  # the dataset whose test split they score
+
+
 class Params(Block):
     profile: str  # the conf/profile/<name>.yaml these params were composed with
     seed: int
@@ -464,6 +471,7 @@ class Params(Block):
     segments: SegmentParams
     longtail: LongtailParams
     ensemble: EnsembleParams
+    transfer: dict[str, TransferPair]
 
     @model_validator(mode="after")
     def _datasets_exist(self) -> Params:
@@ -473,15 +481,18 @@ class Params(Block):
                 "remove the key (a dataset's own settings go in datasets.<name>.finetune)"
             )
         for where, name in (
-            ("ablations", self.ablations.dataset),
-            ("embed", self.embed.dataset),
-            ("opinions", self.opinions.dataset),
-            *((f"tasks.{k}", t.dataset) for k, t in self.tasks.items()),
+            ("ablations.dataset", self.ablations.dataset),
+            ("embed.dataset", self.embed.dataset),
+            ("opinions.dataset", self.opinions.dataset),
+            *((f"tasks.{k}.dataset", t.dataset) for k, t in self.tasks.items()),
+            *((f"transfer.{k}.source", t.source) for k, t in self.transfer.items()),
+            *((f"transfer.{k}.target", t.target) for k, t in self.transfer.items()),
         ):
             if name not in self.datasets:
-                raise ValueError(
-                    f"{where}.dataset '{name}' is not in datasets ({sorted(self.datasets)})"
-                )
+                raise ValueError(f"{where} '{name}' is not in datasets ({sorted(self.datasets)})")
+        for key, pair in self.transfer.items():
+            if pair.source == pair.target:
+                raise ValueError(f"transfer.{key}: source and target are both '{pair.source}'")
         return self
 
 

@@ -48,15 +48,25 @@ def history_stats(frame: pd.DataFrame, split: pd.Series, key: str, prefix: str) 
     )
 
 
-def dense_features(frame: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
-    """All non-TF-IDF features of each row, in a fixed column order."""
-    parts = [
+def _own_features(frame: pd.DataFrame) -> list[pd.DataFrame]:
+    """The features a row has on its own: text statistics, VADER, helpfulness."""
+    return [
         textfeat.text_stats(frame["doc"]),
         textfeat.vader_scores(frame["doc"]),
         textfeat.helpfulness(frame["helpful_votes"], frame["total_votes"]),
     ]
+
+
+def dense_features(frame: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
+    """All non-TF-IDF features of each row, in a fixed column order."""
+    parts = _own_features(frame)
     parts += [history_stats(frame, split, key, p) for p, key in HISTORY_KEYS.items()]
     return pd.concat(parts, axis=1)
+
+
+def tfidf_of(docs: pd.Series, vectorizers: dict[str, TfidfVectorizer]) -> dict[str, sp.csr_matrix]:
+    """The TF-IDF matrices of ``docs`` by already fitted ``vectorizers``."""
+    return {kind: v.transform(docs).astype(np.float32).tocsr() for kind, v in vectorizers.items()}
 
 
 def fit_tfidf(
@@ -80,12 +90,9 @@ def fit_tfidf(
             sublinear_tf=True,
         ),
     }
-    train_docs = docs[split == "train"]
-    matrices = {}
-    for kind, vectorizer in specs.items():
-        vectorizer.fit(train_docs)
-        matrices[kind] = vectorizer.transform(docs).astype(np.float32).tocsr()
-    return matrices, specs
+    for vectorizer in specs.values():
+        vectorizer.fit(docs[split == "train"])
+    return tfidf_of(docs, specs), specs
 
 
 def deduplicate(
@@ -163,6 +170,28 @@ def build_features(
     table = pd.concat([frame[keep], dense], axis=1)
     table.insert(1, "split", split.astype("str").to_numpy())
     return FeatureSet(table, matrices, list(dense.columns)), vectorizers
+
+
+def featurize(
+    reviews: pd.DataFrame, trained: FeatureSet, vectorizers: dict[str, TfidfVectorizer]
+) -> FeatureSet:
+    """Features of reviews no model was fitted on (``reviewlab predict``): their own text
+    features, the user's and the item's history in ``trained``'s training split (none for a
+    newcomer), TF-IDF by ``trained``'s fitted ``vectorizers``. ``reviews`` needs ``text``;
+    ``title``, ``user_id``, ``item_id``, ``helpful_votes``, ``total_votes`` may be missing."""
+    frame = reviews.reset_index(drop=True).reindex(
+        columns=["title", "text", *HISTORY_KEYS.values(), "helpful_votes", "total_votes"]
+    )
+    frame["doc"] = textfeat.document(frame["title"], frame["text"])
+    train = trained.table.loc[trained.table["split"] == "train", [*HISTORY_KEYS.values(), "rating"]]
+    both = pd.concat([train, frame[list(HISTORY_KEYS.values())]], ignore_index=True)
+    split = pd.Series(["train"] * len(train) + ["new"] * len(frame))
+    history = [history_stats(both, split, key, p) for p, key in HISTORY_KEYS.items()]
+    history = [h.iloc[len(train) :].set_axis(frame.index) for h in history]
+    dense = pd.concat([*_own_features(frame), *history], axis=1)[trained.dense_columns]
+    table = pd.concat([frame[[*HISTORY_KEYS.values(), "doc"]], dense], axis=1)
+    table.insert(0, "split", "new")
+    return FeatureSet(table, tfidf_of(frame["doc"], vectorizers), list(trained.dense_columns))
 
 
 def preprocess_report(

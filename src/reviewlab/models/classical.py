@@ -46,6 +46,7 @@ class SelectedModel:
     test_classes: np.ndarray | None = None
     selected: dict[str, Any] = field(default_factory=dict)
     search: list[dict[str, Any]] = field(default_factory=list)
+    scorer: Scorer | None = None  # the selected fit, to score other rows (predict, transfer)
 
     def on(self, split: str) -> tuple[np.ndarray, np.ndarray | None]:
         """(estimates, classes) on ``split`` (``valid`` or ``test``)."""
@@ -54,11 +55,91 @@ class SelectedModel:
         return self.test, self.test_classes
 
 
+#: Fitted baselines score any rows of a :class:`FeatureSet` -- their own dataset's, new
+#: reviews' (``reviewlab predict``) or another store's (stage ``transfer``).
+
+
+@dataclass
+class Scorer:
+    """A fitted baseline: ``estimate`` gives (estimates, classes or None) for ``rows``; a
+    regressor's classes come from its validation ``cutpoints`` (set once they are fitted)."""
+
+    cutpoints: list[float] | None = field(default=None, kw_only=True)
+
+    def estimate(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        raise NotImplementedError
+
+    def predict(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        estimate, classes = self.estimate(fs, rows)
+        if classes is None and self.cutpoints is not None:
+            classes = decode(estimate, self.cutpoints)
+        return estimate, classes
+
+
+@dataclass
+class Constant(Scorer):
+    """The training mean as estimate, the majority class as class."""
+
+    mean: float
+    majority: int
+
+    def estimate(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(rows), self.mean), np.full(len(rows), self.majority).astype(int)
+
+
+@dataclass
+class Biases(Scorer):
+    """``mu + b_user + b_item`` (an unseen user or item adds 0)."""
+
+    mu: float
+    user: pd.Series
+    item: pd.Series
+
+    def estimate(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, None]:
+        part = fs.table.iloc[rows]
+        pred = self.mu + part["user_id"].map(self.user).fillna(0.0)
+        pred = pred + part["item_id"].map(self.item).fillna(0.0)
+        return pred.to_numpy(dtype="float64"), None
+
+
+@dataclass
+class Tfidf(Scorer):
+    """A scikit-learn model on word + char TF-IDF; a classifier's estimate is its expected
+    class."""
+
+    model: Any
+
+    def estimate(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        x = tfidf_matrix(fs)[rows]
+        if not hasattr(self.model, "predict_proba"):
+            return self.model.predict(x), None
+        proba = self.model.predict_proba(x)
+        classes = self.model.classes_
+        return proba @ classes, classes[proba.argmax(axis=1)]
+
+
+@dataclass
+class Boosted(Scorer):
+    """LightGBM on the ``dense`` columns and word TF-IDF."""
+
+    model: Any
+    dense: list[str]
+
+    def estimate(self, fs: FeatureSet, rows: np.ndarray) -> tuple[np.ndarray, None]:
+        return self.model.predict(boosted_matrix(fs, self.dense)[rows]), None
+
+
+def boosted_matrix(fs: FeatureSet, dense: list[str]) -> sp.csr_matrix:
+    """LightGBM's input: the ``dense`` columns of ``fs.table`` beside its word TF-IDF."""
+    values = sp.csr_matrix(fs.table[dense].to_numpy(dtype=np.float32))
+    return sp.hstack([values, fs.tfidf["word"]], format="csr")
+
+
 def _select(
     name: str,
     grid: Iterable[dict[str, Any]],
-    fit: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]],
-    y_valid: np.ndarray,
+    fit: Callable[..., Scorer],
+    fs: FeatureSet,
     metric: str,
     parallel: bool = False,
 ) -> SelectedModel:
@@ -66,17 +147,20 @@ def _select(
     fit the points in separate processes, one per core (single-threaded sparse solvers)."""
     best, search = None, []
     sign = 1 if HIGHER_IS_BETTER[metric] else -1
+    valid, test = fs.rows("valid"), fs.rows("test")
+    y_valid = fs.table["rating"].to_numpy()[valid]
     points = list(grid)
     if parallel and len(points) > 1:
         jobs = min(len(points), os.cpu_count() or 1)
         fits = Parallel(n_jobs=jobs)(delayed(fit)(**point) for point in points)
     else:
         fits = [fit(**point) for point in points]
-    for point, (valid, test, valid_cls, test_cls) in zip(points, fits, strict=True):
-        value = score(valid, y_valid, valid_cls)[metric]
+    for point, scorer in zip(points, fits, strict=True):
+        (pv, cv), (pt, ct) = scorer.predict(fs, valid), scorer.predict(fs, test)
+        value = score(pv, y_valid, cv)[metric]
         search.append({**point, f"valid_{metric}": round(value, 6)})
         if best is None or sign * value > sign * best[0]:
-            best = (value, SelectedModel(name, valid, test, valid_cls, test_cls, dict(point)))
+            best = (value, SelectedModel(name, pv, pt, cv, ct, dict(point), scorer=scorer))
     best[1].search = search
     return best[1]
 
@@ -84,13 +168,11 @@ def _select(
 def mean_majority(fs: FeatureSet) -> SelectedModel:
     """The training mean as estimate, the majority class as class."""
     y = fs.table["rating"].to_numpy()
-    train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
-    mean, majority = y[train].mean(), np.bincount(y[train]).argmax()
-    selected = {"train_mean": round(float(mean), 6), "majority_class": int(majority)}
-    n_valid, n_test = len(valid), len(test)
-    constants = [np.full(n_valid, mean), np.full(n_test, mean)]
-    classes = [np.full(n_valid, majority).astype(int), np.full(n_test, majority).astype(int)]
-    return SelectedModel("mean_majority", *constants, *classes, selected)
+    train = fs.rows("train")
+    scorer = Constant(y[train].mean(), int(np.bincount(y[train]).argmax()))
+    selected = {"train_mean": round(float(scorer.mean), 6), "majority_class": scorer.majority}
+    (pv, cv), (pt, ct) = (scorer.predict(fs, fs.rows(s)) for s in ("valid", "test"))
+    return SelectedModel("mean_majority", pv, pt, cv, ct, selected, scorer=scorer)
 
 
 def fit_biases(
@@ -112,23 +194,13 @@ def fit_biases(
 
 def user_item_bias(fs: FeatureSet, regs: list[float], metric: str) -> SelectedModel:
     """``mu + b_user + b_item`` with the ridge penalty of ``regs`` best on validation."""
-    t = fs.table
-    y = t["rating"].to_numpy()
-    train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
+    t, train = fs.table, fs.rows("train")
 
-    def fit(reg: float):
-        mu, b_u, b_i = fit_biases(
-            t["user_id"].to_numpy()[train], t["item_id"].to_numpy()[train], y[train], reg
-        )
+    def fit(reg: float) -> Biases:
+        users, items = t["user_id"].to_numpy()[train], t["item_id"].to_numpy()[train]
+        return Biases(*fit_biases(users, items, t["rating"].to_numpy()[train], reg))
 
-        def predict(rows: np.ndarray) -> np.ndarray:
-            part = t.iloc[rows]
-            pred = mu + part["user_id"].map(b_u).fillna(0.0) + part["item_id"].map(b_i).fillna(0.0)
-            return pred.to_numpy(dtype="float64")
-
-        return predict(valid), predict(test), None, None
-
-    return _select("user_item_bias", ({"reg": r} for r in regs), fit, y[valid], metric)
+    return _select("user_item_bias", ({"reg": r} for r in regs), fit, fs, metric)
 
 
 def tfidf_matrix(fs: FeatureSet) -> sp.csr_matrix:
@@ -151,39 +223,30 @@ def fit_logregs(x, y, cs: list[float], seed: int, max_iter: int = 300) -> list[L
 
 def tfidf_ridge(fs: FeatureSet, alphas: list[float], metric: str, seed: int) -> SelectedModel:
     """Ridge regression on TF-IDF with the ``alphas`` value best on validation."""
-    x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
-    train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
+    x, y, train = tfidf_matrix(fs), fs.table["rating"].to_numpy(), fs.rows("train")
 
-    def fit(alpha: float):
-        model = Ridge(alpha=alpha, solver="sparse_cg", random_state=seed).fit(x[train], y[train])
-        return model.predict(x[valid]), model.predict(x[test]), None, None
+    def fit(alpha: float) -> Tfidf:
+        return Tfidf(
+            Ridge(alpha=alpha, solver="sparse_cg", random_state=seed).fit(x[train], y[train])
+        )
 
     grid = ({"alpha": a} for a in alphas)
-    return _select("tfidf_ridge", grid, fit, y[valid], metric, parallel=True)
+    return _select("tfidf_ridge", grid, fit, fs, metric, parallel=True)
 
 
 def tfidf_logreg(fs: FeatureSet, cs: list[float], metric: str, seed: int) -> SelectedModel:
     """Logistic regression on TF-IDF (expected class as estimate), ``C`` best on validation."""
-    x, y = tfidf_matrix(fs), fs.table["rating"].to_numpy()
-    train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
+    x, y, train = tfidf_matrix(fs), fs.table["rating"].to_numpy(), fs.rows("train")
 
-    def fit(C: float):
-        model = logistic_regression(C, seed).fit(x[train], y[train])
+    def fit(C: float) -> Tfidf:
+        return Tfidf(logistic_regression(C, seed).fit(x[train], y[train]))
 
-        def predict(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            proba = model.predict_proba(x[rows])
-            return proba @ model.classes_, model.classes_[proba.argmax(axis=1)]
-
-        (pv, cv), (pt, ct) = predict(valid), predict(test)
-        return pv, pt, cv, ct
-
-    return _select("tfidf_logreg", ({"C": c} for c in cs), fit, y[valid], metric, parallel=True)
+    return _select("tfidf_logreg", ({"C": c} for c in cs), fit, fs, metric, parallel=True)
 
 
 def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> SelectedModel:
     """LightGBM regression on word TF-IDF + dense features; early stopping on validation."""
-    dense = sp.csr_matrix(fs.table[fs.dense_columns].to_numpy(dtype=np.float32))
-    x = sp.hstack([dense, fs.tfidf["word"]], format="csr")
+    x = boosted_matrix(fs, fs.dense_columns)
     y = fs.table["rating"].to_numpy(dtype="float64")
     train, valid, test = (fs.rows(s) for s in ("train", "valid", "test"))
     model = lgb.LGBMRegressor(
@@ -209,10 +272,10 @@ def lightgbm(fs: FeatureSet, cfg: LightgbmParams, seed: int) -> SelectedModel:
         eval_metric="l2",
         callbacks=[lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)],
     )
+    scorer = Boosted(model, list(fs.dense_columns))
     selected = {"best_iteration": int(model.best_iteration_)}
-    return SelectedModel(
-        "lightgbm", model.predict(x[valid]), model.predict(x[test]), selected=selected
-    )
+    (pv, _), (pt, _) = scorer.predict(fs, valid), scorer.predict(fs, test)
+    return SelectedModel("lightgbm", pv, pt, selected=selected, scorer=scorer)
 
 
 def run_all(fs: FeatureSet, cfg: BaselineParams, seed: int) -> list[SelectedModel]:
@@ -239,6 +302,7 @@ class BaselineRun:
     table: pd.DataFrame  # one row per model: valid_* and test_* metrics
     predictions: pd.DataFrame  # validation and test predictions of every model
     search: pd.DataFrame  # every validation grid point with its score
+    scorers: dict[str, Scorer]  # the selected fit of every model
 
     @property
     def best(self) -> str:
@@ -251,6 +315,8 @@ def decode_regressor(fitted: SelectedModel, y_valid: np.ndarray) -> SelectedMode
     if fitted.valid_classes is not None:
         return fitted
     cuts = fitted.selected["cutpoints"] = fit_cutpoints(fitted.valid, y_valid)
+    if fitted.scorer is not None:
+        fitted.scorer.cutpoints = cuts
     fitted.valid_classes, fitted.test_classes = (
         decode(fitted.valid, cuts),
         decode(fitted.test, cuts),
@@ -266,10 +332,11 @@ def fit_and_score(
     one with every other, paired on the test rows."""
     y, metric = fs.table["rating"].to_numpy(), cfg.selection_metric
     splits = {"valid": fs.rows("valid"), "test": fs.rows("test")}
-    models, preds, search = {}, [], []
+    models, preds, search, scorers = {}, [], [], {}
     for fitted in run_all(fs, cfg, seed):
         search += [{"model": fitted.name, **point} for point in fitted.search]
         fitted = decode_regressor(fitted, y[splits["valid"]])
+        scorers[fitted.name] = fitted.scorer
         entry = models[fitted.name] = {"selected": fitted.selected}
         for split, rows in splits.items():
             pred, cls = fitted.on(split)
@@ -285,7 +352,7 @@ def fit_and_score(
         entry.update(failure(trivial.get(name)))
     payload = {"selection_metric": metric, "best_on_valid": best}
     payload |= {"models": models, "comparisons": comparisons}
-    return BaselineRun(payload, table, predictions, pd.DataFrame(search))
+    return BaselineRun(payload, table, predictions, pd.DataFrame(search), scorers)
 
 
 def _flat(entry: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,25 @@ class Stacked:
     test_classes: np.ndarray
     alpha: float  # the penalty chosen on the whole validation split
     weights: dict[str, float]  # input -> coefficient on the standardised input
+    pipeline: Pipeline  # the stacker refitted on validation
+    cutpoints: list[float]
+
+
+@dataclass
+class StackModel:
+    """The fitted stack (saved by stage ``ensemble``; ``reviewlab predict --ensemble``)."""
+
+    members: list[str]  # the member models whose predicted ratings it reads, in order
+    behaviour: list[str]  # the history counts it reads as log(1 + n)
+    pipeline: Pipeline
+    cutpoints: list[float]  # fitted on the out-of-fold validation predictions
+
+    def predict(self, members: pd.DataFrame, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(rating estimates clipped to 1-5, classes) from the ``members``' predictions and
+        the ``rows``' history columns (both indexed alike)."""
+        x = with_behaviour(members[self.members].copy(), rows, self.behaviour)
+        estimate = np.clip(self.pipeline.predict(x), 1, 5)
+        return estimate, decode(estimate, self.cutpoints)
 
 
 def stacker(alphas: list[float]) -> Pipeline:
@@ -57,7 +76,11 @@ def inputs(
         )
     rows = table.loc[table["split"] == split].set_index("review_id")
     x = wide.reindex(rows.index)[members].dropna()
-    rows = rows.loc[x.index]
+    return with_behaviour(x, rows.loc[x.index], behaviour)
+
+
+def with_behaviour(x: pd.DataFrame, rows: pd.DataFrame, behaviour: list[str]) -> pd.DataFrame:
+    """``x`` with ``log1p`` of each ``behaviour`` column of ``rows`` (missing: 0) added."""
     for column in behaviour:
         x[f"log1p_{column}"] = np.log1p(rows[column].astype(np.float64).fillna(0.0))
     return x
@@ -79,6 +102,5 @@ def stack(
     cuts = fit_cutpoints(valid, y_valid)
     ridge = fitted[-1]
     weights = {c: round(float(w), 6) for c, w in zip(x_valid.columns, ridge.coef_, strict=True)}
-    return Stacked(
-        valid, test, decode(valid, cuts), decode(test, cuts), float(ridge.alpha_), weights
-    )
+    classes = decode(valid, cuts), decode(test, cuts)
+    return Stacked(valid, test, *classes, float(ridge.alpha_), weights, fitted, cuts)

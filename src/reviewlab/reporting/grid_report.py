@@ -4,6 +4,7 @@ the reference variant, training cost, robustness to noisy text, and the facts it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -588,7 +589,8 @@ def power_table(summary_json: dict[str, Any], timing: dict[str, Any]) -> str:
 
 
 def readme_block(
-    grids: dict[str, tuple[dict[str, Any], dict[str, Any]]], render: Any = markdown
+    grids: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    render: Callable[[dict[str, Any], dict[str, Any]], str] = markdown,
 ) -> str:
     """A generated block (``ablations``: :func:`markdown`, ``grid-power``: :func:`power_table`)
     of each dataset's (summary, runtime)."""

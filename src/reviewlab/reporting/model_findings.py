@@ -192,3 +192,41 @@ def ablations(result: Any) -> Findings:
 def budget_line(result: Any) -> str:
     """The ablation budget in one sentence."""
     return prose.line("ablations", ablations_facts(result), "budget_line")
+
+
+def transfer_facts(payloads: list[dict[str, Any]], power: float) -> dict[str, Any]:
+    """The numbers of the ``transfers`` report: per pair (``metrics/transfer/<pair>.json``),
+    each borrowed model against the target's own of its kind and the borrowed encoder against
+    the borrowed baseline (paired test RMSE)."""
+    pairs, low = [], []
+    for payload in payloads:
+        models = payload["models"]
+        by = {(e["origin"] == payload["target"], e["kind"]): n for n, e in models.items()}
+        kinds = {}
+        for kind in ("encoder", "baseline"):
+            own, lent = by[(True, kind)], by[(False, kind)]
+            kinds[kind] = {
+                "own": own,
+                "lent": lent,
+                "own_test": models[own]["test"],
+                "lent_test": models[lent]["test"],
+                "versus": comparison(payload, lent, own, power),
+            }
+        lent_encoder, lent_baseline = kinds["encoder"]["lent"], kinds["baseline"]["lent"]
+        head = comparison(payload, lent_encoder, lent_baseline, power)
+        low += limitations.low_power(list(rmse_comparisons(payload, lent_encoder).values()))
+        pairs.append(
+            {
+                **{k: payload[k] for k in ("source", "target", "test_rows")},
+                **kinds,
+                "head_to_head": head,
+                "failed": limitations.failed(models),
+            }
+        )
+    failed = [f for p in pairs for f in p["failed"]]
+    return {"pairs": pairs, "limits": limitations.limits(power, failed=failed, low_power=low)}
+
+
+def transfer(payloads: list[dict[str, Any]], power: float) -> Findings:
+    """``payloads``: every pair's ``metrics/transfer/<pair>.json``; ``power``: the design's."""
+    return prose.findings("transfer", transfer_facts(payloads, power))

@@ -2,11 +2,14 @@
 
 Fits every model of ``baselines.models`` (:mod:`reviewlab.models.classical`), selected on
 validation only; scores test once with bootstrap CIs. Writes
-``metrics/<dataset>/baselines.json`` and ``artifacts/<dataset>/baselines/`` (predictions and
-the validation search).
+``metrics/<dataset>/baselines.json``, ``artifacts/<dataset>/baselines/`` (predictions and
+the validation search) and ``artifacts/<dataset>/baseline_models/`` (the fitted models, for
+``reviewlab predict`` and stage ``transfer``).
 """
 
 from __future__ import annotations
+
+import joblib
 
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.params import Params
@@ -23,4 +26,7 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Bas
     folder = catalogue.baselines(dataset)
     catalogue.write_table(scored.predictions, catalogue.predictions(folder))
     scored.search.to_csv(catalogue.search(folder), index=False)
+    models = catalogue.baseline_models(dataset)
+    models.mkdir(parents=True, exist_ok=True)
+    joblib.dump(scored.scorers, catalogue.scorers(models))
     return scored

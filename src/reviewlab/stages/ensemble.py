@@ -2,7 +2,8 @@
 (:mod:`reviewlab.models.stacking`) on the validation predictions of its baselines and of its
 fine-tuned encoder (the saved seed), compared with every member and the trivial model on the
 same test rows by the paired inference. Writes ``metrics/<dataset>/ensemble.json`` and
-``artifacts/<dataset>/ensemble/`` (the stack's predictions).
+``artifacts/<dataset>/ensemble/`` (the stack's predictions and the fitted stack, which
+:mod:`reviewlab.stages.serve` loads to score new reviews).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import joblib
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
@@ -77,7 +79,10 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     metrics = {"members": cfg.members, "models": {NAME: entry}}
     metrics["comparisons"] = {"vs_members": families["vs_selected"]}
     catalogue.write_metric(dataset, "ensemble", metrics)
-    catalogue.write_table(own, catalogue.predictions(catalogue.ensemble(dataset)))
+    folder = catalogue.ensemble(dataset)
+    catalogue.write_table(own, catalogue.predictions(folder))
+    model = stacking.StackModel(cfg.members, cfg.behaviour, stacked.pipeline, stacked.cutpoints)
+    joblib.dump(model, catalogue.scorers(folder))
     return Result(metrics, _members(catalogue, dataset, cfg.members), pd.Series(stacked.weights))
 
 

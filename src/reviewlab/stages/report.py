@@ -105,7 +105,7 @@ def update_readme(catalogue: Catalogue | None = None) -> list[Path]:
     catalogue = catalogue or Catalogue()
     pages = [catalogue.readme(), *sorted(catalogue.docs_dir().glob("*.md"))]
     texts = {page: page.read_text(encoding="utf-8") for page in pages if page.is_file()}
-    blocks = {f.stem: f for f in sorted(catalogue.block("results").parent.glob("*.md"))}
+    blocks = {f.stem: f for f in sorted(catalogue.blocks_dir().glob("*.md"))}
     blocks |= {"bench": catalogue.bench_results()} if catalogue.bench_results().is_file() else {}
     contents = {name: file.read_text(encoding="utf-8") for name, file in blocks.items()}
     if catalogue.headlines_dir().is_dir():  # a checkout, not a copy of metrics/ alone

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,8 @@ def fit(
     trainer = _trainer(model, cfg, spec, tokenizer, data, train, checkpoints, seed, live_dir)
     start = time.perf_counter()
     if resume:
-        print(f"[reviewlab] resuming from {resume}")
+        # stderr: a log line, not part of the executed notebook's report
+        print(f"[reviewlab] resuming from {resume.parent.name}/{resume.name}", file=sys.stderr)
     output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     seconds, rate = time.perf_counter() - start, output.metrics["train_samples_per_second"]
     return TrainedModel(

@@ -1,0 +1,115 @@
+"""Transfer across stores: one store's rating models scored on another store's test reviews.
+
+For a (source, target) pair, the source's fine-tuned encoder (its saved seed) and its baseline
+best on validation score the target's test split as shipped: TF-IDF through the source's
+vectorizers, classes by the source's validation cut-points, user and item history from the
+target's training split (what the borrowed model would read in the target store). Beside them
+stand the target's own fine-tune and best baseline and its training mean. One family of paired
+comparisons on the target's test rows: each borrowed model against its in-domain counterpart
+(what the store loses), the borrowed encoder against the borrowed baseline (which transfers
+better) and each borrowed model against the training mean (not better: failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reviewlab.core.evaluation import HIGHER_IS_BETTER, evaluate_split
+from reviewlab.core.evaluation.compare import Runs, compare_models, verdicts
+from reviewlab.core.evaluation.inference import failure
+from reviewlab.core.formatting import with_ci
+from reviewlab.core.params import EvaluationParams
+
+
+@dataclass
+class Scored:
+    """One model's test predictions on the target's rows (in the target table's order)."""
+
+    name: str
+    origin: str  # the dataset it was trained on
+    kind: str  # encoder | baseline | trivial
+    estimate: np.ndarray
+    classes: np.ndarray
+
+
+def borrowed(model: str, source: str) -> str:
+    """The name of ``source``'s ``model`` scoring another store: ``lightgbm_from_amazon``."""
+    return f"{model}_from_{source}"
+
+
+def in_domain(predictions: pd.DataFrame, name: str, review_ids: pd.Series) -> tuple:
+    """(estimate, classes) of model ``name``'s test predictions, aligned on ``review_ids``."""
+    rows = predictions[(predictions["model"] == name) & (predictions["split"] == "test")]
+    rows = rows.set_index("review_id").reindex(review_ids)
+    if rows["prediction"].isna().any():
+        raise ValueError(f"{name} did not score every test review of the target")
+    return rows["prediction"].to_numpy(np.float64), rows["predicted_class"].to_numpy(np.int64)
+
+
+def pairs(scored: list[Scored]) -> list[tuple[str, str]]:
+    """The family: borrowed vs in-domain of each kind, borrowed encoder vs borrowed baseline,
+    each borrowed model vs the target's training mean."""
+    own = {s.kind: s.name for s in scored if s.origin == scored[0].origin}
+    lent = {s.kind: s.name for s in scored if s.origin != scored[0].origin}
+    out = [(lent[kind], own[kind]) for kind in ("encoder", "baseline")]
+    out.append((lent["encoder"], lent["baseline"]))
+    return out + [(lent[kind], own["trivial"]) for kind in ("encoder", "baseline")]
+
+
+def compare(
+    scored: list[Scored], truth: np.ndarray, evaluation: EvaluationParams, seed: int
+) -> dict[str, Any]:
+    """``scored``: the target's own models first (encoder, baseline, trivial), then the
+    borrowed ones. Each model's test metrics with CIs, and the paired family of :func:`pairs`."""
+    ci = evaluation.ci(seed)
+    models = {
+        s.name: {
+            "origin": s.origin,
+            "kind": s.kind,
+            "test": evaluate_split(s.estimate, truth, s.classes, ci=ci),
+        }
+        for s in scored
+    }
+    runs = {s.name: Runs.single(s.estimate, s.classes) for s in scored}
+    family = compare_models(
+        runs, truth, pairs(scored), HIGHER_IS_BETTER, evaluation.margins, evaluation.design(seed)
+    )
+    trivial = verdicts(family, "rmse", next(s.name for s in scored if s.kind == "trivial"))
+    for name, verdict in trivial.items():
+        models[name].update(failure(verdict))
+    return {"test_rows": len(truth), "models": models, "comparisons": {"borrowed": family}}
+
+
+def table(payloads: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per (pair, model): the target store, the model and where it was trained, its
+    test RMSE and QWK with 95% CIs and, for a borrowed model, its RMSE minus that of the
+    target's own model of its kind [paired 95% CI] with the verdict."""
+    rows = []
+    for payload in payloads:
+        models = payload["models"]
+        versus = {
+            c["model"]: c
+            for c in payload["comparisons"]["borrowed"]
+            if c["metric"] == "rmse"
+            and models[c["model"]]["kind"] == models[c["reference"]]["kind"]
+        }
+        for name, entry in models.items():
+            test, own = entry["test"], versus.get(name, {})
+            rows.append(
+                {
+                    "store": payload["target"],
+                    "model": name + (" (failed)" if entry.get("failed") else ""),
+                    "trained on": entry["origin"],
+                    "test RMSE": with_ci(test["rmse"], test.get("rmse_low"), test.get("rmse_high")),
+                    "test QWK": with_ci(test["qwk"], test.get("qwk_low"), test.get("qwk_high")),
+                    "RMSE vs own": with_ci(
+                        own.get("difference"), own.get("low"), own.get("high"), sign=True
+                    ),
+                    "verdict": own.get("verdict", ""),
+                }
+            )
+    return pd.DataFrame(rows)
