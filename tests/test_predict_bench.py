@@ -59,6 +59,27 @@ def test_predict_names_the_missing_text_column(model_dir, tmp_path, capsys):
     assert "text column 'text' not in the input" in capsys.readouterr().err
 
 
+def test_ensemble_input_keeps_ids_as_text_and_refuses_reviews_without_text(tmp_path):
+    from reviewlab.stages import serve
+
+    source = tmp_path / "new.jsonl"
+    source.write_text(
+        '{"item_id": "0739079891", "text": "Good"}\n{"item_id": "12", "text": "  "}\n'
+    )
+    frame = serve.read_reviews(source)
+    assert frame["item_id"].tolist() == ["0739079891", "12"]  # not 739079891: ids stay text
+    with pytest.raises(ValueError, match="input rows 2: no review text"):
+        serve._checked_input(frame)
+
+
+def test_predict_ensemble_names_what_to_run_when_nothing_is_saved(tmp_path, capsys):
+    from reviewlab.core.artifacts import Catalogue
+    from reviewlab.stages import serve
+
+    with pytest.raises(FileNotFoundError, match=r"dvc repro ensemble@shop"):
+        serve.predict(pd.DataFrame({"text": ["fine"]}), "shop", catalogue=Catalogue(tmp_path))
+
+
 def test_training_flops_counts_params_and_attention():
     lengths = np.array([10, 20])
     flops = bench.training_flops(lengths, n_params=1000, layers=2, hidden=8)

@@ -142,20 +142,32 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from reviewlab.models.encoder.predict import predict_frame, read_table, write_table
 
     try:
-        frame = read_table(args.input)
         if args.ensemble:
-            from reviewlab.stages.serve import predict
-
-            names = {args.text_column: "text", args.title_column: "title"}
-            frame = predict(frame.rename(columns=names), args.ensemble)
+            frame = _predict_ensemble(args)
         else:
             frame = predict_frame(
-                args.model, frame, args.text_column, args.title_column, args.batch_size
+                args.model,
+                read_table(args.input),
+                args.text_column,
+                args.title_column,
+                args.batch_size,
             )
     except (FileNotFoundError, KeyError, ValueError) as err:
         parser.exit(2, f"reviewlab predict: error: {err.args[0]}\n")
     print(write_table(frame, args.output))
     return 0
+
+
+def _predict_ensemble(args: argparse.Namespace) -> Any:
+    """The ensemble's predictions of the input, its text and title columns named as given."""
+    from reviewlab.stages.serve import predict, read_reviews
+
+    frame = read_reviews(args.input)
+    names = {args.text_column: "text", args.title_column: "title"}
+    clash = [new for old, new in names.items() if old != new and old in frame and new in frame]
+    if clash:
+        raise ValueError(f"the input has both {clash} and the columns named to replace them")
+    return predict(frame.rename(columns=names), args.ensemble, args.batch_size)
 
 
 def _bench(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

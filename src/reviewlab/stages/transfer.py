@@ -33,25 +33,30 @@ def run(params: Params, pair: str, catalogue: Catalogue | None = None) -> dict[s
     source, target = params.transfer[pair].source, params.transfer[pair].target
     table = catalogue.load_features_table(target)
     test = table[table["split"] == "test"].reset_index(drop=True)
-    scored = [*_own(catalogue, target, test), *_lent(catalogue, source, target, test)]
+    lent = _lent(catalogue, source, target, test)
+    scored = [*_own(catalogue, target, test), *lent]
     truth = test["rating"].to_numpy()
     payload = {"source": source, "target": target}
     payload |= compare(scored, truth, params.evaluation, params.seed)
     catalogue.write_metric(TRANSFER, pair, payload)
-    frames = [prediction_frame(test, s.name, "test", s.estimate, s.classes) for s in scored]
-    predictions = pd.concat(frames[3:], ignore_index=True)  # the borrowed models'
-    catalogue.write_table(predictions, catalogue.predictions(catalogue.transfer(pair)))
+    frames = [prediction_frame(test, s.name, "test", s.estimate, s.classes) for s in lent]
+    catalogue.write_table(pd.concat(frames), catalogue.predictions(catalogue.transfer(pair)))
     return payload
 
 
 def _own(catalogue: Catalogue, target: str, test: pd.DataFrame) -> list[Scored]:
-    """The target's fine-tune (saved seed), its best baseline and its training mean."""
-    encoder, seed = _encoder(catalogue, target)
+    """The target's fine-tune (its saved seed), its best baseline and its training mean."""
+    encoder = catalogue.read_metric(target, "finetune")["best_on_valid"]
     baseline = catalogue.read_metric(target, "baselines")["best_on_valid"]
+    if baseline == TRIVIAL:
+        raise ValueError(
+            f"transfer: {target}'s best baseline is the training mean ({TRIVIAL}), which the "
+            "study already compares with: give the target a baseline that beats it"
+        )
     predictions = pd.concat(
         [
             pd.read_parquet(catalogue.predictions(catalogue.baselines(target))),
-            _saved_seed(pd.read_parquet(catalogue.predictions(catalogue.finetune(target))), seed),
+            pd.read_parquet(catalogue.predictions(catalogue.finetune(target))),
         ],
         ignore_index=True,
     )
@@ -63,29 +68,18 @@ def _own(catalogue: Catalogue, target: str, test: pd.DataFrame) -> list[Scored]:
 
 def _lent(catalogue: Catalogue, source: str, target: str, test: pd.DataFrame) -> list[Scored]:
     """The source's fine-tune and best baseline, scoring the target's ``test`` rows."""
-    encoder, _ = _encoder(catalogue, source)
-    cuts = catalogue.read_metric(source, "finetune")["models"][encoder]["selected"]["cutpoints"]
+    tuned = catalogue.read_metric(source, "finetune")
+    encoder = tuned["best_on_valid"]
     rows = training_frame(test, catalogue.load_reviews(target))
-    estimate = predict_frame(catalogue.finetune_model(source), rows)["prediction"].to_numpy()
-    lent = [Scored(borrowed(encoder, source), source, "encoder", estimate, decode(estimate, cuts))]
+    scored = predict_frame(catalogue.finetune_model(source), rows)
+    estimate = scored["prediction"].to_numpy()
+    cuts = tuned["models"][encoder]["selected"].get("cutpoints")  # a regression head's
+    classes = decode(estimate, cuts) if cuts else scored["predicted_class"].to_numpy()
+    lent = [Scored(borrowed(encoder, source), source, "encoder", estimate, classes)]
 
     baseline = catalogue.read_metric(source, "baselines")["best_on_valid"]
     scorers: dict[str, Scorer] = joblib.load(catalogue.scorers(catalogue.baseline_models(source)))
-    scorer = scorers[baseline]
     vectorizers = FeatureSet.load_vectorizers(catalogue.features(source))
     fs = FeatureSet(test, tfidf_of(test["doc"], vectorizers), [])
-    estimate, classes = scorer.predict(fs, np.arange(len(test)))
+    estimate, classes = scorers[baseline].predict(fs, np.arange(len(test)))
     return [*lent, Scored(borrowed(baseline, source), source, "baseline", estimate, classes)]
-
-
-def _encoder(catalogue: Catalogue, dataset: str) -> tuple[str, int | None]:
-    """The fine-tune's model name and its saved seed (None: trained once)."""
-    name, entry = next(iter(catalogue.read_metric(dataset, "finetune")["models"].items()))
-    return name, entry["selected"].get("saved_seed")
-
-
-def _saved_seed(predictions: pd.DataFrame, seed: int | None) -> pd.DataFrame:
-    """The saved seed's rows of a fine-tune trained with several seeds (all rows otherwise)."""
-    if seed is None or "seed" not in predictions:
-        return predictions
-    return predictions[predictions["seed"] == seed]
