@@ -72,28 +72,6 @@ def _payloads() -> dict:
             "silhouette": [{"k": 2, "silhouette": 0.1}, {"k": 3, "silhouette": 0.2}],
         },
         "opinions": {"test_agreement": {"spearman_review_aspect": 0.1861}},
-        "transfer": {"amazon_to_clothing": _transfer()},
-    }
-
-
-def _transfer() -> dict:
-    kinds = {"finetune": "encoder", "finetune_from_amazon": "encoder", "mean_majority": "trivial"}
-    versus = {"metric": "rmse", "difference": 0.0541, "low": 0.03, "high": 0.08}
-    return {
-        "target": "clothing",
-        "models": {name: {"kind": kind} for name, kind in kinds.items()},
-        "comparisons": {
-            "borrowed": [
-                {"model": "finetune_from_amazon", "reference": "finetune", **versus},
-                {"model": "finetune_from_amazon", "reference": "mean_majority", **versus},
-                {
-                    **versus,
-                    "model": "finetune_from_amazon",
-                    "reference": "finetune",
-                    "metric": "qwk",
-                },
-            ]
-        },
     }
 
 
@@ -130,14 +108,6 @@ def test_every_headline_row_and_its_values():
     assert rows["studies/recommend/popularity"]["value"] == 0.04
     assert rows["studies/segments"] == {"metric": "silhouette", "value": 0.2}  # the chosen k
     assert rows["studies/opinions"] == {"metric": "spearman", "value": 0.1861}
-    # a borrowed model: its RMSE minus the target's own of its kind (not the training mean's)
-    assert rows["clothing/transfer/finetune_from_amazon"] == {
-        "metric": "rmse_diff",
-        "value": 0.0541,
-        "low": 0.03,
-        "high": 0.08,
-    }
-    assert not [name for name in rows if name.startswith("amazon/transfer")]
 
 
 def test_the_finetune_keys_are_its_own_and_the_other_rows_share_four():
@@ -228,7 +198,6 @@ def _committed() -> dict:
         "recommend": read("studies", "recommend"),
         "segments": read("studies", "segments"),
         "opinions": read("studies", "opinions"),
-        "transfer": {pair: read("transfer", pair) for pair in raw["transfer"]},
     }
 
 

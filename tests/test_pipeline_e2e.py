@@ -603,4 +603,3 @@ def test_transfer_scores_each_store_with_the_other_ones_models(tiny_repo):
     for pair in ("clothing scored by amazon", "amazon scored by clothing", "amazon scored by shop"):
         assert pair in page
     assert "transfers.html" in (tiny_repo / "reports/index.html").read_text()
-    assert (tiny_repo / "headlines/clothing/transfer/finetune_from_amazon.json").is_file()

@@ -33,8 +33,6 @@ ROW_KEYS = ("metric", "value", "low", "high")
 STUDIES = "studies"
 #: The folder (inside a dataset's) of the ablation grid's variants.
 ABLATIONS = "ablations"
-#: The folder (inside the target dataset's) of the models borrowed from another store.
-TRANSFER = "transfer"
 #: Digits kept (the detail metrics files keep 6 too).
 DIGITS = 6
 
@@ -81,17 +79,6 @@ def ablation_rows(summary: Mapping[str, Any]) -> dict[str, dict]:
     return rows
 
 
-def transfer_rows(payload: Mapping[str, Any]) -> dict[str, dict]:
-    """Borrowed model -> its test RMSE minus that of the target's own model of its kind, with
-    the paired CI, from a ``metrics/transfer/<pair>.json`` payload."""
-    models = payload["models"]
-    return {
-        c["model"]: row("rmse_diff", c["difference"], c["low"], c["high"])
-        for c in payload["comparisons"]["borrowed"]
-        if c["metric"] == "rmse" and models[c["model"]]["kind"] == models[c["reference"]]["kind"]
-    }
-
-
 def task_rows(payload: Mapping[str, Any]) -> dict[str, dict]:
     """Model -> test macro-F1 with its CI, from a ``metrics/tasks/<task>.json`` payload."""
     return {
@@ -129,7 +116,6 @@ def headline_metrics(
     recommend: Mapping[str, Any],
     segments: Mapping[str, Any],
     opinions: Mapping[str, Any],
-    transfer: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, dict]:
     """Every headline row by its name (``headlines/<name>.json``):
 
@@ -139,9 +125,7 @@ def headline_metrics(
     - ``<dataset>/ablations/<variant>``: RMSE difference vs the reference [paired CI]
       (``ablations``: the grid's dataset, ``ablations_summary.json``);
     - ``<task>/<model>``: test macro-F1 [CI] (``tasks``: task -> its metrics);
-    - ``studies/recommend/<model>``, ``studies/segments``, ``studies/opinions``;
-    - ``<target>/transfer/<model>_from_<source>``: a borrowed model's test RMSE minus the
-      target's own [paired CI] (``transfer``: pair -> ``metrics/transfer/<pair>.json``).
+    - ``studies/recommend/<model>``, ``studies/segments``, ``studies/opinions``.
 
     Tasks sit beside datasets (not under a ``tasks/`` folder) to keep the longest path, hence
     the ``dvc metrics show`` table, narrow; a task named like a dataset is refused.
@@ -169,9 +153,6 @@ def headline_metrics(
         rows[f"{STUDIES}/recommend/{model}"] = values
     rows[f"{STUDIES}/segments"] = segments_row(segments)
     rows[f"{STUDIES}/opinions"] = opinions_row(opinions)
-    for payload in transfer.values():
-        for model, values in transfer_rows(payload).items():
-            rows[f"{payload['target']}/{TRANSFER}/{model}"] = values
     return dict(sorted(rows.items()))
 
 

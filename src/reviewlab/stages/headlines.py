@@ -5,8 +5,7 @@ Reads the detail metrics every other stage writes (``metrics/``: each dataset's
 the grid's dataset (``ablations.dataset``; the other datasets' fine-tunes stay in their
 reports: a second fine-tune row would share its keys and widen ``dvc exp show`` past a
 screen), ``ablations_summary.json``, ``tasks/<task>.json``,
-``studies/{recommend,segments,opinions}.json``, ``transfer/<pair>.json``) and that fine-tune's
-test predictions, and
+``studies/{recommend,segments,opinions}.json``) and that fine-tune's test predictions, and
 writes
 
 - ``headlines/**.json``: the only DVC ``metrics`` of the pipeline (one table row each:
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reviewlab.core.artifacts import STUDIES, TASKS, TRANSFER, Catalogue
+from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import write_json
 from reviewlab.core.params import Params
@@ -66,7 +65,6 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         recommend=catalogue.read_metric(STUDIES, "recommend"),
         segments=catalogue.read_metric(STUDIES, "segments"),
         opinions=catalogue.read_metric(STUDIES, "opinions"),
-        transfer={pair: catalogue.read_metric(TRANSFER, pair) for pair in params.transfer},
     )
     plots = {
         "calibration": headline_rows.calibration(pd.read_parquet(predictions)),
