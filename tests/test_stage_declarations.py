@@ -15,8 +15,10 @@ import json
 import pkgutil
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -27,12 +29,36 @@ import pytest
 import reviewlab.stages
 from reviewlab.cli import parser, stage_item
 from reviewlab.core.params import lookup, partial, read_params
-from reviewlab.stages.declared import Declared, address, pipeline, stage_names
+from reviewlab.stages.declared import PIPELINES, Declared, address, pipeline
 from tests.conftest import ROOT
 
 RAW = read_params(ROOT / "params.yaml")
-PIPELINE = pipeline(ROOT)  # DVC's own resolution of dvc.yaml and tuning/dvc.yaml
-STAGES = stage_names(ROOT)
+
+
+def profile_pipeline(profile: str) -> dict[str, Declared]:
+    """The pipeline as DVC resolves it under another profile (conf/profile/<profile>.yaml)."""
+    from dvc.utils.hydra import compose_and_dump
+
+    folder = Path(tempfile.mkdtemp(prefix=f"pipeline-{profile}-"))
+    for file in PIPELINES:
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / file, folder / file)
+    overrides = [f"profile={profile}"]
+    compose_and_dump(
+        folder / "params.yaml", str(ROOT / "conf"), None, "config", str(ROOT), overrides
+    )
+    return pipeline(folder)
+
+
+CPU = pipeline(ROOT)  # DVC's own resolution of dvc.yaml and tuning/dvc.yaml
+#: ... with the stages the cpu profile leaves without instances (an empty foreach / matrix:
+#: the learning curve), as the extended profile declares them
+PIPELINE = CPU | {
+    name: entry
+    for name, entry in profile_pipeline("extended").items()
+    if name.split("@")[0] not in {n.split("@")[0] for n in CPU}
+}
+STAGES = list(dict.fromkeys(name.split("@")[0] for name in PIPELINE))
 HELPERS = {"declared", "serve"}  # modules of reviewlab.stages that are not stages
 
 
@@ -47,6 +73,7 @@ def instances(stages: dict[str, Declared]) -> list[tuple[str, dict]]:
 
 
 INSTANCES = instances(PIPELINE)
+RUNNABLE = instances(CPU)  # the instances params.yaml itself declares
 
 
 def entry_of(stage: str, item: dict, stages: dict[str, Declared] = PIPELINE) -> Declared:
@@ -202,7 +229,7 @@ def test_notebook_parameters_hold_no_defaults(stage):
     assert names == expected
 
 
-@pytest.mark.parametrize("stage,item", INSTANCES, ids=list(PIPELINE))
+@pytest.mark.parametrize("stage,item", RUNNABLE, ids=list(CPU))
 def test_runner_injects_exactly_the_declared_params(stage, item, monkeypatch):
     from reviewlab.cli import runner
 

@@ -45,9 +45,11 @@ def parser() -> argparse.ArgumentParser:
     stage = sub.add_parser("stage", help="run one instance of a dvc.yaml stage", parents=[debug])
     stage.add_argument("name", help="a stage of dvc.yaml (its module: reviewlab.stages.<name>)")
     stage.add_argument("key", nargs="?", help="the foreach key (dataset or task) of the stage")
-    stage.add_argument("--variant", help="matrix axis of `ablate` and `tune`: a variant")
+    stage.add_argument("--dataset", help="matrix axis of `learn`: a dataset")
+    stage.add_argument("--size", type=int, help="matrix axis of `learn`: training rows")
+    stage.add_argument("--variant", help="matrix axis of `ablate`, `tune`, `learn`: a variant")
     stage.add_argument("--trial", help="matrix axis of `tune`: one of ablations.tuning.trials")
-    stage.add_argument("--seed", type=int, help="matrix axis of `ablate` and `tune`: a seed")
+    stage.add_argument("--seed", type=int, help="matrix axis of `ablate`, `tune`, `learn`: a seed")
     validate = sub.add_parser(
         "validate", help="check params.yaml against the typed schema", parents=[debug]
     )
@@ -108,7 +110,14 @@ def error_report(args: argparse.Namespace, err: BaseException) -> str:
 
 def stage_item(args: argparse.Namespace) -> dict[str, Any]:
     """The instance a ``stage`` command names: ``key`` (foreach) and the matrix axes given."""
-    given = {"key": args.key, "variant": args.variant, "trial": args.trial, "seed": args.seed}
+    given = {
+        "key": args.key,
+        "dataset": args.dataset,
+        "size": args.size,
+        "variant": args.variant,
+        "trial": args.trial,
+        "seed": args.seed,
+    }
     return {axis: value for axis, value in given.items() if value is not None}
 
 

@@ -109,6 +109,10 @@ class Catalogue:
     def ablation_run(self, dataset: str, variant: str, seed: int) -> Path:
         return self.artifacts(dataset) / "ablations" / f"{variant}-{seed}"
 
+    def curve_run(self, dataset: str, size: int, variant: str, seed: int) -> Path:
+        """One run of the learning curve (stage ``learn``): its predictions."""
+        return self.artifacts(dataset) / "learning_curve" / f"{size}-{variant}-{seed}"
+
     def embeddings(self, dataset: str) -> Path:
         return self.artifacts(dataset) / "embeddings"
 
@@ -123,6 +127,12 @@ class Catalogue:
 
     def ablation_metric(self, dataset: str, variant: str, seed: int) -> Path:
         return self.metric(f"{dataset}/ablations", f"{variant}-{seed}")
+
+    def curve_metric(self, dataset: str, size: int, variant: str, seed: int) -> Path:
+        return self.metric(f"{dataset}/learning_curve", f"{size}-{variant}-{seed}")
+
+    def curve_runtime(self, dataset: str, size: int, variant: str, seed: int) -> Path:
+        return self.metric(f"{dataset}/learning_curve", f"{size}-{variant}-{seed}_runtime")
 
     def tuning_metric(self, dataset: str, variant: str, trial: str, seed: int) -> Path:
         """One tuning run's validation metrics (stage ``tune``): ``tuning/runs/<dataset>/``,

@@ -65,6 +65,13 @@ def variant_config(params: Params, variant: str) -> FinetuneParams:
     )
 
 
+def curve_config(params: Params, variant: str, size: int) -> FinetuneParams:
+    """One run of the learning curve: ``variant``'s config with ``size`` training rows."""
+    return merged_finetune(
+        variant_config(params, variant), ({"max_train_rows": size}, "learning_curve.sizes")
+    )
+
+
 def trial_config(params: Params, variant: str, trial: str) -> FinetuneParams:
     """The config of one tuning candidate: finetune <- budget <- the candidate (which sets all
     of the variant's own settings, so the variant's entry in ``ablations.variants`` can take

@@ -451,6 +451,31 @@ class TransferPair(Block):
     target: str  # the dataset whose test split they score
 
 
+class LearningCurveParams(Block):
+    """Learning curve (stages ``learn`` and ``learning_curve``): variants of
+    ``ablations.variants`` trained on ``sizes`` training rows, paired by seed; the candidate (a
+    variant but the reference) best on validation is compared with the reference."""
+
+    datasets: list[str]  # one curve per dataset; empty: no stages (the cpu profile)
+    sizes: Annotated[list[Positive], Field(min_length=2)]  # training rows, increasing
+    seeds: Annotated[list[int], Field(min_length=1)]
+    reference: str
+    variants: Annotated[list[str], Field(min_length=2)]  # the reference and the candidates
+
+    @model_validator(mode="after")
+    def _increasing_with_reference(self) -> LearningCurveParams:
+        if any(b <= a for a, b in zip(self.sizes, self.sizes[1:], strict=False)):
+            raise ValueError(f"learning_curve.sizes must increase, got {self.sizes}")
+        if self.reference not in self.variants:
+            raise ValueError(f"learning_curve.reference '{self.reference}' is not in its variants")
+        return self
+
+    @property
+    def candidates(self) -> list[str]:
+        """The variants compared with the reference (the one best on validation is)."""
+        return [v for v in self.variants if v != self.reference]
+
+
 class Params(Block):
     profile: str  # the conf/profile/<name>.yaml these params were composed with
     seed: int
@@ -472,6 +497,7 @@ class Params(Block):
     longtail: LongtailParams
     ensemble: EnsembleParams
     transfer: dict[str, TransferPair]
+    learning_curve: LearningCurveParams
 
     @model_validator(mode="after")
     def _datasets_exist(self) -> Params:
@@ -487,12 +513,19 @@ class Params(Block):
             *((f"tasks.{k}.dataset", t.dataset) for k, t in self.tasks.items()),
             *((f"transfer.{k}.source", t.source) for k, t in self.transfer.items()),
             *((f"transfer.{k}.target", t.target) for k, t in self.transfer.items()),
+            *(("learning_curve.datasets", d) for d in self.learning_curve.datasets),
         ):
             if name not in self.datasets:
                 raise ValueError(f"{where} '{name}' is not in datasets ({sorted(self.datasets)})")
         for key, pair in self.transfer.items():
             if pair.source == pair.target:
                 raise ValueError(f"transfer.{key}: source and target are both '{pair.source}'")
+        for name in self.learning_curve.variants:
+            if name not in self.ablations.variants:
+                raise ValueError(
+                    f"learning_curve: variant '{name}' is not in ablations.variants "
+                    f"(known: {sorted(self.ablations.variants)})"
+                )
         return self
 
 

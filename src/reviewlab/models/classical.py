@@ -55,14 +55,11 @@ class SelectedModel:
         return self.test, self.test_classes
 
 
-#: Fitted baselines score any rows of a :class:`FeatureSet` -- their own dataset's, new
-#: reviews' (``reviewlab predict``) or another store's (stage ``transfer``).
-
-
 @dataclass
 class Scorer:
-    """A fitted baseline: ``estimate`` gives (estimates, classes or None) for ``rows``; a
-    regressor's classes come from its validation ``cutpoints`` (set once they are fitted)."""
+    """A fitted baseline: ``estimate`` gives (estimates, classes or None) for ``rows`` of any
+    :class:`FeatureSet` (its own dataset's, new reviews' or another store's); a regressor's
+    classes come from its validation ``cutpoints`` (set once they are fitted)."""
 
     cutpoints: list[float] | None = field(default=None, kw_only=True)
 

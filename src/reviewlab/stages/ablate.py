@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,7 +19,7 @@ import pandas as pd
 from reviewlab.core.artifacts import Catalogue
 from reviewlab.core.compose import variant_config
 from reviewlab.core.io import write_json
-from reviewlab.core.params import Params
+from reviewlab.core.params import AblationParams, FinetuneParams, Params
 from reviewlab.models.encoder.data import training_frame
 from reviewlab.models.variants import run_variant
 
@@ -35,19 +36,44 @@ def run(params: Params, *, variant: str, seed: int, catalogue: Catalogue | None 
     catalogue = catalogue or Catalogue()
     grid = params.ablations
     dataset = grid.dataset
-    cfg = variant_config(params, variant)
-    out = catalogue.ablation_run(dataset, variant, seed)
+    return train_and_write(
+        catalogue,
+        dataset,
+        Run(variant_config(params, variant), grid, variant, seed),
+        catalogue.ablation_run(dataset, variant, seed),
+        (
+            catalogue.ablation_metric(dataset, variant, seed),
+            catalogue.ablation_runtime(dataset, variant, seed),
+        ),
+    )
+
+
+@dataclass
+class Run:
+    """What one grid-like run trains: its config, the scoring rows (``grid``), name and seed."""
+
+    cfg: FinetuneParams
+    grid: AblationParams
+    variant: str
+    seed: int
+
+
+def train_and_write(
+    catalogue: Catalogue, dataset: str, spec: Run, out: Path, files: tuple[Path, Path]
+) -> Result:
+    """Train ``spec`` on ``dataset``; write its predictions into ``out`` and its metrics and
+    runtime JSON to ``files`` (stages ``ablate`` and ``learn``)."""
     shutil.rmtree(out, ignore_errors=True)
     done = run_variant(
         training_frame(catalogue.load_features_table(dataset), catalogue.load_reviews(dataset)),
-        cfg,
-        grid,
-        variant,
-        seed,
+        spec.cfg,
+        spec.grid,
+        spec.variant,
+        spec.seed,
         catalogue.run_checkpoints(out),
         catalogue.cache("tokenised"),
     )
     catalogue.write_table(done.predictions, catalogue.predictions(out))
-    write_json(catalogue.ablation_metric(dataset, variant, seed), done.result)
-    write_json(catalogue.ablation_runtime(dataset, variant, seed), done.runtime)
+    write_json(files[0], done.result)
+    write_json(files[1], done.runtime)
     return Result(done.result, done.runtime, done.predictions)
