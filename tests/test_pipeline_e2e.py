@@ -66,6 +66,14 @@ TINY = {
             },
         },
     },
+    # the learning curve: no dataset in the cpu profile; here two sizes x two variants x one seed
+    "learning_curve": {
+        "datasets": ["amazon"],
+        "sizes": [24, 48],
+        "seeds": [1],
+        "reference": "plain",
+        "variants": ["plain", "fgm"],
+    },
     "task_budget.test_rows": 40,
     "task_budget.valid_rows": 40,
     "task_budget.logreg_C": [10],
@@ -319,6 +327,29 @@ def test_ablation_grid_and_report(tiny_repo):
     assert "amazon/ablations.html" in (tiny_repo / "reports/index.html").read_text()
 
 
+def test_learning_curve_pairs_the_variants_at_each_size(tiny_repo):
+    folder = tiny_repo / "metrics/amazon/learning_curve"
+    runs = sorted(p.stem for p in folder.glob("*-[0-9].json"))
+    assert runs == sorted(f"{n}-{v}-1" for n in (24, 48) for v in ("plain", "fgm"))
+    payload = json.loads((tiny_repo / "metrics/amazon/learning_curve.json").read_text())
+    assert payload["chosen"] == "fgm" and payload["sizes"] == [24, 48]  # the one candidate
+    assert "max_train_rows" not in payload["budget"]  # each size sets it
+    rmse = [c for c in payload["comparisons"] if c["metric"] == "rmse"]
+    assert [(c["size"], c["model"], c["reference"]) for c in rmse] == [
+        (24, "fgm", "plain"),
+        (48, "fgm", "plain"),
+    ]
+    assert all(c["verdict"] in ("better", "worse", "equivalent", "inconclusive") for c in rmse)
+    tested = {  # every run scored the same fixed test rows: the comparisons are paired
+        tuple(sorted(t.loc[t["set"] == "test", "review_id"]))
+        for t in map(pd.read_parquet, tiny_repo.glob("artifacts/amazon/learning_curve/*/*.parquet"))
+    }
+    assert len(tested) == 1 and len(next(iter(tested))) == 24
+    page = (tiny_repo / "reports/amazon/learning_curve.html").read_text()
+    assert "Chosen on validation" in page and "<img" in page
+    assert "amazon/learning_curve.html" in (tiny_repo / "reports/index.html").read_text()
+
+
 def test_a_seeded_finetune_reports_the_mean_of_its_seeds(tiny_repo):
     payload = json.loads((tiny_repo / "metrics/shop/finetune.json").read_text())
     entry = payload["models"]["finetune"]
@@ -484,12 +515,12 @@ def test_executed_notebooks_pass_nbval(tiny_repo, tmp_path):
     work = tmp_path / "repo"
     shutil.copytree(tiny_repo, work, symlinks=True)
     executed = sorted((work / "artifacts").glob("**/notebooks/*.ipynb"))
-    # 8 per-dataset stages x 3 datasets + ablations + tuning + 4 studies + report
-    assert len(executed) == 31
+    # 8 per-dataset stages x 3 datasets + ablations + learning curve + tuning + 4 studies + report
+    assert len(executed) == 32
     # every notebook once: the per-dataset stages run the same notebook with other parameters
     # (their clothing and shop copies ran without error in the repro), so re-run amazon's
     notebooks = [str(p) for p in executed if p.parts[-3] not in ("clothing", "shop")]
-    assert len(notebooks) == 15
+    assert len(notebooks) == 16
     run(
         [
             sys.executable,
