@@ -60,13 +60,14 @@ def test_predict_names_the_missing_text_column(model_dir, tmp_path, capsys):
 
 
 def test_ensemble_input_keeps_ids_as_text_and_refuses_reviews_without_text(tmp_path):
+    from reviewlab.models.encoder.predict import read_table
     from reviewlab.stages import serve
 
     source = tmp_path / "new.jsonl"
     source.write_text(
         '{"item_id": "0739079891", "text": "Good"}\n{"item_id": "12", "text": "  "}\n'
     )
-    frame = serve.read_reviews(source)
+    frame = read_table(source)
     assert frame["item_id"].tolist() == ["0739079891", "12"]  # not 739079891: ids stay text
     with pytest.raises(ValueError, match="input rows 2: no review text"):
         serve._checked_input(frame)

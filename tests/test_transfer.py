@@ -107,3 +107,27 @@ def test_findings_say_what_a_store_loses_and_which_model_travels(payload):
     head = facts["pairs"][0]["head_to_head"]
     assert (head["model"], head["reference"]) == ("finetune_from_amazon", "lightgbm_from_amazon")
     assert head["verdict"] == "better"
+
+
+def test_the_encoder_loss_minus_the_baseline_loss_is_one_paired_test(payload):
+    """Which travels better: (borrowed encoder - own encoder) - (borrowed baseline - own
+    baseline) in test RMSE, on the same resampled rows (a difference-in-differences)."""
+    assert payload["counterparts"] == {
+        "finetune_from_amazon": "finetune",
+        "lightgbm_from_amazon": "tfidf_logreg",
+    }
+    (travels,) = payload["comparisons"]["travels"]
+    assert (travels["model"], travels["reference"], travels["metric"]) == (
+        "encoder",
+        "baseline",
+        borrowed.LOSS,
+    )
+    rmse = {name: entry["test"]["rmse"] for name, entry in payload["models"].items()}
+    expected = (rmse["finetune_from_amazon"] - rmse["finetune"]) - (
+        rmse["lightgbm_from_amazon"] - rmse["tfidf_logreg"]
+    )
+    assert travels["difference"] == pytest.approx(expected, abs=0.01)
+    assert travels["low"] < travels["difference"] < travels["high"]
+    assert travels["verdict"] == "better"  # the encoder loses 0.1 of RMSE, lightgbm 0.35
+    words = text(model_findings.transfer([payload], power=0.8))
+    assert "difference-in-differences" in words and "**better**" in words

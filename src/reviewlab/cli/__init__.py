@@ -169,9 +169,10 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _predict_ensemble(args: argparse.Namespace) -> Any:
     """The ensemble's predictions of the input, its text and title columns named as given."""
-    from reviewlab.stages.serve import predict, read_reviews
+    from reviewlab.models.encoder.predict import read_table
+    from reviewlab.stages.serve import predict
 
-    frame = read_reviews(args.input)
+    frame = read_table(args.input)
     names = {args.text_column: "text", args.title_column: "title"}
     clash = [new for old, new in names.items() if old != new and old in frame and new in frame]
     if clash:

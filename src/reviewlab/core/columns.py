@@ -16,3 +16,5 @@ CANONICAL_COLUMNS = [
 ]
 #: Columns a dataset may map from its source (``source_row`` is the loader's own).
 MAPPABLE_COLUMNS = tuple(c for c in CANONICAL_COLUMNS if c != "source_row")
+#: Identifier columns: read as text from any file (``0739079891`` keeps its leading zero).
+ID_COLUMNS = ("review_id", "user_id", "item_id")

@@ -152,8 +152,11 @@ def _select(
         fits = Parallel(n_jobs=jobs)(delayed(fit)(**point) for point in points)
     else:
         fits = [fit(**point) for point in points]
+    both = np.concatenate([valid, test])  # one call: the scorers build their input matrix once
     for point, scorer in zip(points, fits, strict=True):
-        (pv, cv), (pt, ct) = scorer.predict(fs, valid), scorer.predict(fs, test)
+        estimate, classes = scorer.predict(fs, both)
+        pv, pt = np.split(estimate, [len(valid)])
+        cv, ct = (None, None) if classes is None else np.split(classes, [len(valid)])
         value = score(pv, y_valid, cv)[metric]
         search.append({**point, f"valid_{metric}": round(value, 6)})
         if best is None or sign * value > sign * best[0]:

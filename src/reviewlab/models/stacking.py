@@ -30,10 +30,19 @@ class Stacked:
     test: np.ndarray
     valid_classes: np.ndarray
     test_classes: np.ndarray
-    alpha: float  # the penalty chosen on the whole validation split
-    weights: dict[str, float]  # input -> coefficient on the standardised input
     pipeline: Pipeline  # the stacker refitted on validation
     cutpoints: list[float]
+
+    @property
+    def alpha(self) -> float:
+        """The ridge penalty chosen on the whole validation split."""
+        return float(self.pipeline[-1].alpha_)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Input -> its coefficient on the standardised input."""
+        names, coef = self.pipeline.feature_names_in_, self.pipeline[-1].coef_
+        return {c: round(float(w), 6) for c, w in zip(names, coef, strict=True)}
 
 
 @dataclass
@@ -100,7 +109,4 @@ def stack(
     fitted = stacker(alphas).fit(x_valid, y_valid)
     test = np.clip(fitted.predict(x_test), 1, 5)
     cuts = fit_cutpoints(valid, y_valid)
-    ridge = fitted[-1]
-    weights = {c: round(float(w), 6) for c, w in zip(x_valid.columns, ridge.coef_, strict=True)}
-    classes = decode(valid, cuts), decode(test, cuts)
-    return Stacked(valid, test, *classes, float(ridge.alpha_), weights, fitted, cuts)
+    return Stacked(valid, test, decode(valid, cuts), decode(test, cuts), fitted, cuts)

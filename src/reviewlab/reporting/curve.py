@@ -189,7 +189,8 @@ def facts(payload: dict[str, Any]) -> dict[str, Any]:
         c | {"model": label(c["model"], c["size"]), "reference": label(c["reference"], c["size"])}
         for c in rmse
     ]
-    pays = [c["size"] for c in rmse if c["verdict"] == "better" and not c["failed"]]
+    chosen = payload["chosen"]
+    pays = [c["size"] for c in rmse if c["verdict"] == "better" and chosen not in c["failed"]]
     return {
         **{k: payload[k] for k in ("reference", "chosen", "choice", "sizes", "test_rows", "power")},
         "seeds": seeds,

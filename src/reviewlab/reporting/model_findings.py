@@ -196,30 +196,33 @@ def budget_line(result: Any) -> str:
 
 def transfer_facts(payloads: list[dict[str, Any]], power: float) -> dict[str, Any]:
     """The numbers of the ``transfers`` report: per pair (``metrics/transfer/<pair>.json``),
-    each borrowed model against the target's own of its kind and the borrowed encoder against
-    the borrowed baseline (paired test RMSE)."""
+    each borrowed model against the target's own of its kind (the payload's ``counterparts``),
+    the borrowed encoder against the borrowed baseline (paired test RMSE) and the encoder's
+    loss against the baseline's (``travels``)."""
     pairs, low = [], []
     for payload in payloads:
         models = payload["models"]
-        by = {(e["origin"] == payload["target"], e["kind"]): n for n, e in models.items()}
-        kinds = {}
-        for kind in ("encoder", "baseline"):
-            own, lent = by[(True, kind)], by[(False, kind)]
-            kinds[kind] = {
+        kinds = {
+            models[lent]["kind"]: {
                 "own": own,
                 "lent": lent,
                 "own_test": models[own]["test"],
                 "lent_test": models[lent]["test"],
                 "versus": comparison(payload, lent, own, power),
             }
-        lent_encoder, lent_baseline = kinds["encoder"]["lent"], kinds["baseline"]["lent"]
-        head = comparison(payload, lent_encoder, lent_baseline, power)
-        low += limitations.low_power(list(rmse_comparisons(payload, lent_encoder).values()))
+            for lent, own in payload["counterparts"].items()
+        }
+        head = comparison(payload, kinds["encoder"]["lent"], kinds["baseline"]["lent"], power)
+        (travels,) = payload["comparisons"]["travels"]
+        rmse = [c for c in payload["comparisons"]["borrowed"] if c["metric"] == "rmse"]
+        named = {"model": "the encoder's loss", "reference": "the baseline's loss"}
+        low += limitations.low_power([*rmse, travels | named])
         pairs.append(
             {
                 **{k: payload[k] for k in ("source", "target", "test_rows")},
                 **kinds,
                 "head_to_head": head,
+                "travels": travels | {"power": power},
                 "failed": limitations.failed(models),
             }
         )

@@ -3,8 +3,6 @@ stage, a reader of what stages ``baselines``, ``finetune`` and ``ensemble`` save
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import joblib
 import numpy as np
 import pandas as pd
@@ -14,22 +12,6 @@ from reviewlab.data.features import HISTORY_KEYS, FeatureSet, featurize
 from reviewlab.models.classical import Scorer
 from reviewlab.models.encoder.predict import predict_frame
 from reviewlab.models.stacking import StackModel
-
-#: Identifier columns read as text: ``0739079891`` keeps its leading zero and matches the
-#: training split's ids.
-ID_COLUMNS = ("review_id", *HISTORY_KEYS.values())
-
-
-def read_reviews(path: Path) -> pd.DataFrame:
-    """New reviews from a CSV or JSON-lines file (optionally .gz), identifiers as text."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: input file not found")
-    ids = {column: "string" for column in ID_COLUMNS}
-    if ".csv" in path.suffixes:
-        return pd.read_csv(path, dtype=ids)
-    if ".jsonl" in path.suffixes or ".json" in path.suffixes:
-        return pd.read_json(path, lines=True, dtype=ids)
-    raise ValueError(f"{path}: expected a .csv or .jsonl file")
 
 
 def predict(

@@ -7,12 +7,14 @@ target's training split (what the borrowed model would read in the target store)
 stand the target's own fine-tune and best baseline and its training mean. One family of paired
 comparisons on the target's test rows: each borrowed model against its in-domain counterpart
 (what the store loses) and the borrowed encoder against the borrowed baseline (which is the
-more accurate on the target); a second family, each borrowed model against the training mean
-(not better: failed), as every study decides failure.
+more accurate on the target); a second, the encoder's loss against the baseline's (a paired
+difference-in-differences: which travels better); a third, each borrowed model against the
+training mean (not better: failed), as every study decides failure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from reviewlab.core.evaluation import HIGHER_IS_BETTER, evaluate_split
-from reviewlab.core.evaluation.compare import Runs, compare_models, verdicts
-from reviewlab.core.evaluation.inference import failure
+from reviewlab.core.evaluation.compare import Runs, compare_models, rmse_drop_fn, verdicts
+from reviewlab.core.evaluation.inference import Design, failure
 from reviewlab.core.formatting import with_ci
 from reviewlab.core.params import EvaluationParams
 
@@ -56,22 +58,34 @@ def in_domain(
     return rows["prediction"].to_numpy(np.float64), rows["predicted_class"].to_numpy(np.int64)
 
 
-def pairs(scored: list[Scored]) -> list[tuple[str, str]]:
-    """The ``borrowed`` family: each borrowed model against the target's own of its kind (what
-    the store loses), the borrowed fine-tune against the borrowed baseline."""
-    own = {s.kind: s.name for s in scored if s.origin == scored[0].origin}
-    lent = {s.kind: s.name for s in scored if s.origin != scored[0].origin}
-    out = [(lent[kind], own[kind]) for kind in ("encoder", "baseline")]
-    return [*out, (lent["encoder"], lent["baseline"])]
+#: The kinds of model a store lends and owns, compared kind with kind.
+KINDS = ("encoder", "baseline")
+
+
+def counterparts(models: Mapping[str, Mapping[str, Any]], target: str) -> dict[str, str]:
+    """Each borrowed model (``origin`` not ``target``) -> the target's own model of its kind,
+    from ``{name: {"origin", "kind", ...}}`` (a payload's ``models``)."""
+    own = {e["kind"]: n for n, e in models.items() if e["origin"] == target}
+    return {
+        n: own[e["kind"]] for n, e in models.items() if e["origin"] != target and e["kind"] in KINDS
+    }
+
+
+def pairs(models: Mapping[str, Mapping[str, Any]], versus: dict[str, str]) -> list[tuple[str, str]]:
+    """The ``borrowed`` family: each borrowed model against the target's own of its kind
+    (``versus``: :func:`counterparts`; what the store loses), the borrowed fine-tune against
+    the borrowed baseline."""
+    lent = {models[n]["kind"]: n for n in versus}
+    return [*versus.items(), (lent["encoder"], lent["baseline"])]
 
 
 def compare(
     scored: list[Scored], truth: np.ndarray, evaluation: EvaluationParams, seed: int
 ) -> dict[str, Any]:
     """``scored``: the target's own models first (encoder, baseline, trivial), then the
-    borrowed ones. Each model's test metrics with CIs; two paired families, as in every other
-    study: :func:`pairs` and each borrowed model against the target's training mean
-    (``vs_trivial``: a borrowed model not better on RMSE has failed)."""
+    borrowed ones. Each model's test metrics with CIs, each borrowed model's ``counterparts``;
+    three paired families: :func:`pairs`, ``travels`` (:func:`losses`) and each borrowed model
+    against the target's training mean (``vs_trivial``: not better on RMSE, it has failed)."""
     ci = evaluation.ci(seed)
     models = {
         s.name: {
@@ -83,18 +97,52 @@ def compare(
     }
     runs = {s.name: Runs.single(s.estimate, s.classes) for s in scored}
     trivial = next(s.name for s in scored if s.kind == "trivial")
-    lent = [s.name for s in scored if s.origin != scored[0].origin]
+    design = evaluation.design(seed)
 
     def family(which: list[tuple[str, str]]) -> list[dict[str, Any]]:
-        return compare_models(
-            runs, truth, which, HIGHER_IS_BETTER, evaluation.margins, evaluation.design(seed)
-        )
+        return compare_models(runs, truth, which, HIGHER_IS_BETTER, evaluation.margins, design)
 
-    comparisons = {"borrowed": family(pairs(scored))}
-    comparisons["vs_trivial"] = family([(name, trivial) for name in lent])
+    versus = counterparts(models, scored[0].origin)
+    comparisons = {"borrowed": family(pairs(models, versus))}
+    comparisons["travels"] = losses(runs, models, versus, truth, evaluation.margin("rmse"), design)
+    comparisons["vs_trivial"] = family([(n, trivial) for n in versus])
     for name, verdict in verdicts(comparisons["vs_trivial"], "rmse").items():
         models[name].update(failure(verdict))
-    return {"test_rows": len(truth), "models": models, "comparisons": comparisons}
+    return {
+        "test_rows": len(truth),
+        "models": models,
+        "counterparts": versus,
+        "comparisons": comparisons,
+    }
+
+
+#: The ``travels`` family's metric: a borrowed model's test RMSE minus its counterpart's.
+LOSS = "rmse_loss"
+
+
+def losses(
+    runs: dict[str, Runs],
+    models: Mapping[str, Mapping[str, Any]],
+    versus: dict[str, str],
+    truth: np.ndarray,
+    margin: float,
+    design: Design,
+) -> list[dict[str, Any]]:
+    """The borrowed encoder's loss (its test RMSE minus the target's own encoder's) minus the
+    borrowed baseline's (likewise), paired on the same resampled rows: negative, the encoder
+    travels better (``versus``: :func:`counterparts`). Stored as ``encoder - baseline`` on
+    metric :data:`LOSS`."""
+    kinds = {
+        models[lent]["kind"]: Runs(
+            runs[lent].estimate, runs[lent].classes, clean=runs[own].estimate
+        )
+        for lent, own in versus.items()
+    }
+    pair = [("encoder", "baseline")]
+    rows = compare_models(
+        kinds, truth, pair, {"rmse_drop": False}, {"rmse_drop": margin}, design, rmse_drop_fn
+    )
+    return [r | {"metric": LOSS} for r in rows]
 
 
 def table(payloads: list[dict[str, Any]]) -> pd.DataFrame:
@@ -103,12 +151,11 @@ def table(payloads: list[dict[str, Any]]) -> pd.DataFrame:
     target's own model of its kind [paired 95% CI] with the verdict."""
     rows = []
     for payload in payloads:
-        models = payload["models"]
+        models, kin = payload["models"], payload["counterparts"]
         versus = {
             c["model"]: c
             for c in payload["comparisons"]["borrowed"]
-            if c["metric"] == "rmse"
-            and models[c["model"]]["kind"] == models[c["reference"]]["kind"]
+            if c["metric"] == "rmse" and kin.get(c["model"]) == c["reference"]
         }
         for name, entry in models.items():
             test, own = entry["test"], versus.get(name, {})

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from reviewlab.core.columns import ID_COLUMNS
 from reviewlab.data.text import clean
 from reviewlab.models.encoder.data import LabelSpec, Standardizer, encode
 from reviewlab.models.encoder.model import ReviewModel, load_model
@@ -18,13 +19,14 @@ from reviewlab.models.encoder.trainer import to_predictions
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV or JSON-lines file (optionally .gz) as a DataFrame."""
+    """A CSV or JSON-lines file (optionally .gz) as a DataFrame, identifiers as text."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: input file not found")
+    ids = {column: "string" for column in ID_COLUMNS}
     if ".csv" in path.suffixes:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=ids)
     if ".jsonl" in path.suffixes or ".json" in path.suffixes:
-        return pd.read_json(path, lines=True)
+        return pd.read_json(path, lines=True, dtype=ids)
     raise ValueError(f"{path}: expected a .csv or .jsonl file")
 
 
