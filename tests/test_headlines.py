@@ -163,6 +163,40 @@ def test_forest_has_a_row_per_metric_and_compared_variant():
     assert table.loc[1, "low"] == -0.1
 
 
+def test_transfer_forest_has_each_borrowed_model_vs_its_own_and_the_losses():
+    def c(model, reference, metric="rmse", d=0.1):
+        return {
+            "model": model,
+            "reference": reference,
+            "metric": metric,
+            "difference": d,
+            "low": d - 0.05,
+            "high": d + 0.05,
+            "verdict": "worse",
+        }
+
+    payload = {
+        "target": "clothing",
+        "counterparts": {"finetune_from_amazon": "finetune", "lightgbm_from_amazon": "tfidf"},
+        "comparisons": {
+            "borrowed": [
+                c("finetune_from_amazon", "finetune"),
+                c("lightgbm_from_amazon", "tfidf"),
+                c("finetune_from_amazon", "lightgbm_from_amazon", d=-0.2),  # not vs own
+                c("finetune_from_amazon", "finetune", "mae"),
+            ],
+            "travels": [c("encoder", "baseline", "rmse_loss", d=-0.1)],
+        },
+    }
+    table = headline_rows.transfer_forest([payload])
+    assert table["comparison"].tolist() == [
+        "clothing: finetune_from_amazon - finetune",
+        "clothing: lightgbm_from_amazon - tfidf",
+        "clothing: encoder loss - baseline loss",
+    ]
+    assert table["difference"].tolist() == [0.1, 0.1, -0.1]
+
+
 def test_longtail_and_recommend_tables_keep_the_bucket_order():
     errors = [
         {"by": by, "model": m, "bucket": b, "n": 1, "rmse": 0.5, "mae": 0.4}
@@ -240,7 +274,12 @@ def test_stage_writes_headlines_and_plots_and_removes_stale_files(tmp_path):
     finetune = raw["ablations"]["dataset"]  # the calibration plot: the grid dataset's fine-tune
     predictions = catalogue.predictions(catalogue.finetune(finetune))
     params = partial(
-        {"datasets": raw["datasets"], "tasks": raw["tasks"], "ablations.dataset": finetune}
+        {
+            "datasets": raw["datasets"],
+            "tasks": raw["tasks"],
+            "transfer": raw["transfer"],
+            "ablations.dataset": finetune,
+        }
     )
     with pytest.raises(ReviewlabError, match="predictions.parquet is missing"):
         headlines.run(params, catalogue)
@@ -267,7 +306,7 @@ def test_stage_writes_headlines_and_plots_and_removes_stale_files(tmp_path):
         for p in catalogue.plots_dir().rglob("*.csv")
     )
     assert plots == sorted(f"{name}.csv" for name in result.plots)
-    assert {"calibration.csv", "ablations.csv", "recommend.csv"} <= set(plots)
+    assert {"calibration.csv", "ablations.csv", "recommend.csv", "transfer.csv"} <= set(plots)
     assert all(not pd.read_csv(catalogue.plot_data(n)).empty for n in result.plots)
 
 

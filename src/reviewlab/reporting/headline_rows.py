@@ -171,6 +171,28 @@ def calibration(predictions: pd.DataFrame) -> pd.DataFrame:
     return frame[["rating", "predicted", "ideal", "n"]]
 
 
+def transfer_forest(payloads: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """The transfer forest plot: per pair (``metrics/transfer/<pair>.json``), each borrowed
+    model's test RMSE minus that of the target's own of its kind, and the encoder's loss minus
+    the baseline's, with paired 95% CIs and verdicts (no headline rows: they would widen the
+    headline table past 200 columns, docs/experiments.md)."""
+    rows = []
+    for payload in payloads:
+        store = payload["target"]
+        kin = payload["counterparts"]
+        chosen = [
+            (f"{store}: {c['model']} - {c['reference']}", c)
+            for c in payload["comparisons"]["borrowed"]
+            if c["metric"] == "rmse" and kin.get(c["model"]) == c["reference"]
+        ]
+        (travels,) = payload["comparisons"]["travels"]
+        chosen.append((f"{store}: encoder loss - baseline loss", travels))
+        for name, c in chosen:
+            values = {k: _round(c[k]) for k in ("difference", "low", "high")}
+            rows.append({"comparison": name, **values, "verdict": c["verdict"]})
+    return pd.DataFrame(rows, columns=["comparison", "difference", "low", "high", "verdict"])
+
+
 def forest(summary: Mapping[str, Any]) -> pd.DataFrame:
     """The ablation forest plot: per metric and variant, the test difference vs the
     reference with its paired, seed-blocked 95% CI and its verdict (better / worse /

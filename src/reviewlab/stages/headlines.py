@@ -5,13 +5,13 @@ Reads the detail metrics every other stage writes (``metrics/``: each dataset's
 the grid's dataset (``ablations.dataset``; the other datasets' fine-tunes stay in their
 reports: a second fine-tune row would share its keys and widen ``dvc exp show`` past a
 screen), ``ablations_summary.json``, ``tasks/<task>.json``,
-``studies/{recommend,segments,opinions}.json``) and that fine-tune's test predictions, and
-writes
+``studies/{recommend,segments,opinions}.json``, ``transfer/<pair>.json``) and that
+fine-tune's test predictions, and writes
 
 - ``headlines/**.json``: the only DVC ``metrics`` of the pipeline (one table row each:
   :mod:`reviewlab.reporting.headline_rows` explains the layout);
-- ``plots/*.csv``: the data of dvc.yaml's top-level ``plots`` (calibration, the ablation
-  forest plot, long-tail errors by bucket, recommendation metrics by model).
+- ``plots/*.csv``: the data of dvc.yaml's top-level ``plots`` (calibration, the ablation and
+  transfer forest plots, long-tail errors by bucket, recommendation metrics by model).
 
 Both folders are written whole (what a previous run left there is removed first), as DVC does
 before it runs a stage.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reviewlab.core.artifacts import STUDIES, TASKS, Catalogue
+from reviewlab.core.artifacts import STUDIES, TASKS, TRANSFER, Catalogue
 from reviewlab.core.errors import ReviewlabError
 from reviewlab.core.io import write_json
 from reviewlab.core.params import Params
@@ -70,6 +70,9 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
         "calibration": headline_rows.calibration(pd.read_parquet(predictions)),
         "ablations": headline_rows.forest(summary),
         "recommend": headline_rows.recommend(catalogue.read_metric(STUDIES, "recommend")),
+        "transfer": headline_rows.transfer_forest(
+            [catalogue.read_metric(TRANSFER, pair) for pair in params.transfer]
+        ),
     }
     for dataset in datasets:
         for by, table in headline_rows.longtail(catalogue.read_metric(dataset, "longtail")).items():
