@@ -15,7 +15,7 @@ from reviewlab.core.compose import curve_config, variant_config
 from reviewlab.core.config import load_params, validate_params
 from reviewlab.core.params import EvaluationParams, LearningCurveParams, ParamsError
 from reviewlab.models.encoder.run import _parts
-from reviewlab.reporting import curve
+from reviewlab.reporting import curve, grid_report
 from reviewlab.stages.declared import pipeline
 from tests.conftest import ROOT, evaluation_block
 from tests.test_profiles import compose
@@ -145,7 +145,12 @@ def payload() -> dict:
         reference="plain",
         variants=["plain", "near", "far"],
     )
-    runs, predictions, train = _runs()
+    raw, predictions, train = _runs()
+    runs = pd.DataFrame(  # as the stage reads them: the grid's run rows, with their size
+        grid_report.run_row(r["variant"], r["seed"], r, {"train_seconds": r["train_seconds"]})
+        | {"size": r["size"]}
+        for r in raw
+    )
     return curve.summarise(
         spec, EvaluationParams(**evaluation_block(200)), runs, predictions, train
     )

@@ -24,20 +24,21 @@ def label(variant: str, size: int) -> str:
     return f"{variant}@{size}"
 
 
-def run_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per run (``size`` and the stage's metrics JSON): size, variant, seed, the
-    validation and test RMSE, whether its validation loss passed a minimum (``converged``)."""
+def run_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (the grid's run rows, :func:`grid_report.run_row`, with their ``size``):
+    size, variant, seed, the validation and test RMSE, whether its validation loss passed a
+    minimum (``converged``) and its training seconds."""
+    passed = runs.get("training.min_before_end", pd.Series(False, index=runs.index))
     return pd.DataFrame(
         {
-            "size": r["size"],
-            "variant": r["variant"],
-            "seed": r["seed"],
-            "valid_rmse": r["valid"][METRIC],
-            "test_rmse": r["test"][METRIC],
-            "converged": bool(r["training"].get("min_before_end", False)),
-            "train_seconds": r["train_seconds"],
+            "size": runs["size"],
+            "variant": runs["variant"],
+            "seed": runs["seed"],
+            "valid_rmse": runs[f"valid.{METRIC}"],
+            "test_rmse": runs[f"test.{METRIC}"],
+            "converged": passed.fillna(False).astype(bool),
+            "train_seconds": runs["train_seconds"],
         }
-        for r in runs
     )
 
 
@@ -52,12 +53,12 @@ def choose(table: pd.DataFrame, candidates: list[str]) -> tuple[str, dict[str, f
 def summarise(
     curve: LearningCurveParams,
     evaluation: EvaluationParams,
-    runs: list[dict[str, Any]],
+    runs: pd.DataFrame,
     predictions: pd.DataFrame,
     train_ratings: pd.Series,
 ) -> dict[str, Any]:
-    """The ``learning_curve.json`` payload of one dataset from its runs (metrics JSON with their
-    ``size``) and their predictions (``size``, ``variant``, ``seed``, ``set``, ...)."""
+    """The ``learning_curve.json`` payload of one dataset from its runs (:func:`run_table`'s
+    input) and their predictions (``size``, ``variant``, ``seed``, ``set``, ...)."""
     table = run_table(runs)
     chosen, valid = choose(table, curve.candidates)
     named = predictions.assign(

@@ -8,8 +8,9 @@ ratings of the features table; writes ``metrics/<dataset>/ablations_summary.json
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -46,7 +47,17 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     catalogue = catalogue or Catalogue()
     grid = params.ablations
     dataset = grid.dataset
-    runs, predictions = load_runs(catalogue, dataset, grid.grid, grid.seeds)
+    runs, predictions = load_runs(
+        catalogue,
+        grid.grid,
+        grid.seeds,
+        lambda v, s: (
+            catalogue.ablation_metric(dataset, v, s),
+            catalogue.ablation_runtime(dataset, v, s),
+            catalogue.ablation_run(dataset, v, s),
+        ),
+        "ablate",
+    )
     table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
     report = grid_report.summarise(
         grid,
@@ -80,20 +91,22 @@ def run(params: Params, catalogue: Catalogue | None = None) -> Result:
     )
 
 
+#: Where one run's files are: (variant, seed) -> (metrics JSON, runtime JSON, predictions folder).
+RunFiles = Callable[[str, int], tuple[Path, Path, Path]]
+
+
 def load_runs(
-    catalogue: Catalogue, dataset: str, variants: Iterable[str], seeds: list[int]
+    catalogue: Catalogue, variants: Iterable[str], seeds: list[int], files: RunFiles, stage: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(one row per declared run: metrics per set + runtime, their predictions); a declared
-    run without its files is an error."""
+    run without its files is an error naming the ``stage`` that writes them."""
     rows, tables = [], []
     for variant in variants:
         for seed in seeds:
-            file = catalogue.ablation_metric(dataset, variant, seed)
+            file, runtime, folder = files(variant, seed)
             if not file.exists():
-                raise FileNotFoundError(f"{file}: ablation run missing; run `dvc repro ablate`")
-            runtime = read_json(catalogue.ablation_runtime(dataset, variant, seed))
-            rows.append(grid_report.run_row(variant, seed, read_json(file), runtime))
-            folder = catalogue.ablation_run(dataset, variant, seed)
+                raise FileNotFoundError(f"{file}: {stage} run missing; run `dvc repro {stage}`")
+            rows.append(grid_report.run_row(variant, seed, read_json(file), read_json(runtime)))
             predictions = pd.read_parquet(catalogue.predictions(folder))
             tables.append(predictions.assign(variant=variant, seed=seed))
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True)

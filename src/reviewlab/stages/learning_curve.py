@@ -2,8 +2,8 @@
 learning curve.
 
 Reads the metrics and predictions of every run the params declare (``learning_curve``: sizes x
-the reference and candidates x seeds; stage ``learn``) and the training ratings of the features
-table; writes ``metrics/<dataset>/learning_curve.json``.
+the reference and candidates x seeds; stage ``learn``; read as the grid's runs are) and the
+training ratings of the features table; writes ``metrics/<dataset>/learning_curve.json``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from reviewlab.core.artifacts import Catalogue
-from reviewlab.core.io import read_json
 from reviewlab.core.params import Params
 from reviewlab.reporting import curve
+from reviewlab.stages.ablations import load_runs
 
 
 @dataclass
@@ -29,30 +29,26 @@ def run(params: Params, dataset: str, catalogue: Catalogue | None = None) -> Res
     """Summarise the learning curve of ``dataset``; write ``learning_curve.json``."""
     catalogue = catalogue or Catalogue()
     spec = params.learning_curve
-    runs, tables = [], []
-    for size in spec.sizes:
-        for variant in spec.variants:
-            for seed in spec.seeds:
-                file = catalogue.curve_metric(dataset, size, variant, seed)
-                if not file.exists():
-                    raise FileNotFoundError(
-                        f"{file}: learning-curve run missing; run `dvc repro learn`"
-                    )
-                runtime = read_json(catalogue.curve_runtime(dataset, size, variant, seed))
-                runs.append(
-                    read_json(file) | {"size": size, "train_seconds": runtime["train_seconds"]}
-                )
-                folder = catalogue.curve_run(dataset, size, variant, seed)
-                tables.append(
-                    pd.read_parquet(catalogue.predictions(folder)).assign(
-                        size=size, variant=variant, seed=seed
-                    )
-                )
+    loaded = {
+        size: load_runs(
+            catalogue,
+            spec.variants,
+            spec.seeds,
+            lambda v, s, n=size: (
+                catalogue.curve_metric(dataset, n, v, s),
+                catalogue.curve_runtime(dataset, n, v, s),
+                catalogue.curve_run(dataset, n, v, s),
+            ),
+            "learn",
+        )
+        for size in spec.sizes
+    }
+    runs, tables = ([part[i].assign(size=n) for n, part in loaded.items()] for i in (0, 1))
     table = pd.read_parquet(catalogue.features_table(dataset), columns=["split", "rating"])
     payload = curve.summarise(
         spec,
         params.evaluation,
-        runs,
+        pd.concat(runs, ignore_index=True),
         pd.concat(tables, ignore_index=True),
         table.loc[table["split"] == "train", "rating"],
     )
